@@ -1,0 +1,209 @@
+//! The parts of a cart line, each parsed at the edge into a type that cannot
+//! hold an invalid value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use orion::hazardous::hash::blake2::blake2b::Blake2b;
+use serde::Serialize;
+
+use super::{CartError, Limits};
+
+/// A stock-keeping unit: 1 to `limits.sku_max_chars` of `[A-Za-z0-9._-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Sku(String);
+
+impl Sku {
+    /// Parses a sku under the given limits.
+    pub fn parse(raw: &str, limits: &Limits) -> Result<Self, CartError> {
+        let ok = !raw.is_empty()
+            && raw.len() <= limits.sku_max_chars
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(CartError::Invalid(format!(
+                "sku must be 1 to {} characters of A-Z a-z 0-9 . _ -",
+                limits.sku_max_chars
+            )))
+        }
+    }
+
+    /// The sku as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Sku {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A line quantity: 1 to `limits.max_quantity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Quantity(u32);
+
+impl Quantity {
+    /// Parses a quantity under the given limits. Zero is not a quantity: the
+    /// operations that accept zero treat it as "remove".
+    pub fn parse(raw: i64, limits: &Limits) -> Result<Self, CartError> {
+        match u32::try_from(raw) {
+            Ok(q) if (1..=limits.max_quantity).contains(&q) => Ok(Self(q)),
+            _ => Err(CartError::Invalid(format!(
+                "quantity must be 1 to {}",
+                limits.max_quantity
+            ))),
+        }
+    }
+
+    /// The quantity as a number.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// Line properties (size, colour, engraving...): a few short key/value pairs,
+/// kept sorted so that equal properties always serialize the same way.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Properties(BTreeMap<String, String>);
+
+impl Properties {
+    /// Parses properties under the given limits: keys of `[A-Za-z0-9_-]`,
+    /// values without control characters.
+    pub fn parse(raw: BTreeMap<String, String>, limits: &Limits) -> Result<Self, CartError> {
+        if raw.len() > limits.max_properties {
+            return Err(CartError::Invalid(format!(
+                "at most {} properties per line",
+                limits.max_properties
+            )));
+        }
+        for (key, value) in &raw {
+            let key_ok = !key.is_empty()
+                && key.len() <= limits.property_key_max_bytes
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+            if !key_ok {
+                return Err(CartError::Invalid(format!(
+                    "property keys must be 1 to {} bytes of A-Z a-z 0-9 _ -",
+                    limits.property_key_max_bytes
+                )));
+            }
+            if value.len() > limits.property_value_max_bytes || value.chars().any(char::is_control)
+            {
+                return Err(CartError::Invalid(format!(
+                    "property values must be at most {} bytes, without control characters",
+                    limits.property_value_max_bytes
+                )));
+            }
+        }
+        Ok(Self(raw))
+    }
+
+    /// True when there are no properties.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The key/value pairs, sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+/// The stable key of a line, derived from its sku and properties: the sku
+/// alone when there are no properties, else the sku, `~`, and 12 hex digits of
+/// a BLAKE2b hash of the properties. It is URL-safe, so it serves as the
+/// `{line}` path segment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct LineKey(String);
+
+impl LineKey {
+    fn derive(sku: &Sku, properties: &Properties) -> Self {
+        if properties.is_empty() {
+            return Self(sku.0.clone());
+        }
+        let mut hasher = Blake2b::new(6).expect("6 is a valid BLAKE2b output size");
+        for (key, value) in properties.iter() {
+            // Keys cannot contain NUL and values cannot contain control
+            // characters, so NUL separators make the encoding unambiguous.
+            for part in [key.as_bytes(), b"\0", value.as_bytes(), b"\0"] {
+                hasher.update(part).expect("BLAKE2b update of a small input");
+            }
+        }
+        let digest = hasher.finalize().expect("BLAKE2b finalize");
+        let mut key = String::with_capacity(sku.0.len() + 13);
+        key.push_str(&sku.0);
+        key.push('~');
+        for byte in digest.as_ref() {
+            key.push_str(&format!("{byte:02x}"));
+        }
+        Self(key)
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LineKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One cart line. Prices and titles are not here: they come from the catalog
+/// when the cart is read, so a replayed token cannot bring back an old price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    sku: Sku,
+    quantity: Quantity,
+    properties: Properties,
+    key: LineKey,
+}
+
+impl Line {
+    /// A line of `quantity` times `sku` with `properties`.
+    pub fn new(sku: Sku, quantity: Quantity, properties: Properties) -> Self {
+        let key = LineKey::derive(&sku, &properties);
+        Self {
+            sku,
+            quantity,
+            properties,
+            key,
+        }
+    }
+
+    /// The line's sku.
+    pub fn sku(&self) -> &Sku {
+        &self.sku
+    }
+
+    /// The line's quantity.
+    pub fn quantity(&self) -> Quantity {
+        self.quantity
+    }
+
+    /// The line's properties.
+    pub fn properties(&self) -> &Properties {
+        &self.properties
+    }
+
+    /// The line's stable key.
+    pub fn key(&self) -> &LineKey {
+        &self.key
+    }
+
+    pub(super) fn set_quantity(&mut self, quantity: Quantity) {
+        self.quantity = quantity;
+    }
+}

@@ -1,0 +1,243 @@
+//! The cart domain: lines, the operations on them, and their limits.
+//!
+//! A [`Cart`] only ever holds valid lines: every constructor and operation
+//! checks the [`Limits`], and an operation that would break one leaves the
+//! cart as it was.
+//!
+//! # Compact form
+//! Tokens carry the cart as compact JSON: an array of lines, each
+//! `[sku, quantity]` or `[sku, quantity, {properties}]`, for example
+//! `[["TEE-100",2,{"size":"M"}],["MUG-104",1]]` (docs/token-format.md).
+
+mod limits;
+mod line;
+
+use std::collections::BTreeMap;
+
+use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use limits::{COOKIE_BUDGET, Limits};
+pub use line::{Line, LineKey, Properties, Quantity, Sku};
+
+/// Why a cart operation was refused. The cart is unchanged in every case.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CartError {
+    /// A sku, quantity or property is malformed or out of range.
+    #[error("{0}")]
+    Invalid(String),
+    /// The operation would need more lines than `limits.max_lines`.
+    #[error("a cart holds at most {max} lines")]
+    TooManyLines {
+        /// The limit.
+        max: usize,
+    },
+    /// The operation would raise a quantity past `limits.max_quantity`.
+    #[error("a line holds at most {max} items")]
+    QuantityTooLarge {
+        /// The limit.
+        max: u32,
+    },
+    /// No line has that key.
+    #[error("no such line in the cart")]
+    LineNotFound,
+}
+
+/// A shopping cart: an ordered list of lines with distinct keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cart {
+    lines: Vec<Line>,
+}
+
+impl Cart {
+    /// An empty cart.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The lines, in the order they were first added.
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+
+    /// True when the cart has no lines.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The sum of all quantities.
+    pub fn item_count(&self) -> u64 {
+        self.lines
+            .iter()
+            .map(|l| u64::from(l.quantity().get()))
+            .sum()
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.lines.iter().position(|l| l.key().as_str() == key)
+    }
+
+    /// Adds a line, or raises the quantity of the line with the same sku and
+    /// properties. Returns the key of the line.
+    pub fn add(&mut self, line: Line, limits: &Limits) -> Result<LineKey, CartError> {
+        if let Some(i) = self.position(line.key().as_str()) {
+            let existing = &mut self.lines[i];
+            let sum = existing
+                .quantity()
+                .get()
+                .checked_add(line.quantity().get())
+                .filter(|q| *q <= limits.max_quantity)
+                .ok_or(CartError::QuantityTooLarge {
+                    max: limits.max_quantity,
+                })?;
+            existing.set_quantity(Quantity::parse(i64::from(sum), limits)?);
+            return Ok(existing.key().clone());
+        }
+        if self.lines.len() >= limits.max_lines {
+            return Err(CartError::TooManyLines {
+                max: limits.max_lines,
+            });
+        }
+        let key = line.key().clone();
+        self.lines.push(line);
+        Ok(key)
+    }
+
+    /// Sets the quantity of a line; 0 removes it.
+    pub fn set_quantity(&mut self, key: &str, quantity: i64, limits: &Limits) -> Result<(), CartError> {
+        let i = self.position(key).ok_or(CartError::LineNotFound)?;
+        if quantity == 0 {
+            self.lines.remove(i);
+            return Ok(());
+        }
+        let quantity = Quantity::parse(quantity, limits)?;
+        self.lines[i].set_quantity(quantity);
+        Ok(())
+    }
+
+    /// Removes a line.
+    pub fn remove(&mut self, key: &str) -> Result<(), CartError> {
+        let i = self.position(key).ok_or(CartError::LineNotFound)?;
+        self.lines.remove(i);
+        Ok(())
+    }
+
+    /// Removes every line.
+    pub fn clear(&mut self) {
+        self.lines.clear();
+    }
+
+    /// Merges another cart into this one (a guest cart at log-in, or another
+    /// device's). Quantities of equal lines add up and are capped at
+    /// `limits.max_quantity`, since neither side asked for more than that;
+    /// new lines are appended. All or nothing: if the result would hold too
+    /// many lines, this cart is unchanged.
+    pub fn merge(&mut self, other: &Cart, limits: &Limits) -> Result<(), CartError> {
+        let mut merged = self.clone();
+        for line in &other.lines {
+            match merged.position(line.key().as_str()) {
+                Some(i) => {
+                    let sum = merged.lines[i]
+                        .quantity()
+                        .get()
+                        .saturating_add(line.quantity().get())
+                        .min(limits.max_quantity);
+                    merged.lines[i].set_quantity(Quantity::parse(i64::from(sum), limits)?);
+                }
+                None if merged.lines.len() >= limits.max_lines => {
+                    return Err(CartError::TooManyLines {
+                        max: limits.max_lines,
+                    });
+                }
+                None => merged.lines.push(line.clone()),
+            }
+        }
+        *self = merged;
+        Ok(())
+    }
+
+    /// Serializes the cart in its compact form.
+    pub fn to_compact_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a cart always serializes")
+    }
+
+    /// Parses a cart from its compact form, checking every line against the
+    /// limits.
+    pub fn from_compact_json(bytes: &[u8], limits: &Limits) -> Result<Self, CartError> {
+        let raw: Vec<RawLine> = serde_json::from_slice(bytes)
+            .map_err(|_| CartError::Invalid("malformed cart".into()))?;
+        let mut cart = Cart::new();
+        for raw in raw {
+            let line = Line::new(
+                Sku::parse(&raw.sku, limits)?,
+                Quantity::parse(i64::from(raw.quantity), limits)?,
+                Properties::parse(raw.properties, limits)?,
+            );
+            if cart.position(line.key().as_str()).is_some() {
+                return Err(CartError::Invalid("duplicate line".into()));
+            }
+            if cart.lines.len() >= limits.max_lines {
+                return Err(CartError::TooManyLines {
+                    max: limits.max_lines,
+                });
+            }
+            cart.lines.push(line);
+        }
+        Ok(cart)
+    }
+}
+
+impl Serialize for Cart {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.lines.len()))?;
+        for line in &self.lines {
+            if line.properties().is_empty() {
+                seq.serialize_element(&(line.sku(), line.quantity()))?;
+            } else {
+                seq.serialize_element(&(line.sku(), line.quantity(), line.properties()))?;
+            }
+        }
+        seq.end()
+    }
+}
+
+/// A line as it stands in the compact form, before it is checked.
+struct RawLine {
+    sku: String,
+    quantity: u32,
+    properties: BTreeMap<String, String>,
+}
+
+impl<'de> Deserialize<'de> for RawLine {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawLineVisitor;
+        impl<'de> Visitor<'de> for RawLineVisitor {
+            type Value = RawLine;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("[sku, quantity] or [sku, quantity, {properties}]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawLine, A::Error> {
+                let sku = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let quantity = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                let properties = seq.next_element()?.unwrap_or_default();
+                if seq.next_element::<IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(4, &self));
+                }
+                Ok(RawLine {
+                    sku,
+                    quantity,
+                    properties,
+                })
+            }
+        }
+        deserializer.deserialize_seq(RawLineVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,367 @@
+//! The keyring: which keys exist, what each may do, and how they rotate.
+//!
+//! # Rotation states
+//! A rolling deploy must never leave a replica facing a token sealed under a
+//! key it does not know yet, so a key moves through stages
+//! (docs/key-rotation.md):
+//! `pending` (opens, never seals) → `active` (seals and opens, one per
+//! purpose) → `decrypt-only` (opens, and the token is re-sealed under the
+//! active key) → `retired` (refused).
+//!
+//! The whole keyring is swapped atomically on reload ([`KeyringHandle`]), so a
+//! request sees either the old keyring or the new one, never a mix.
+
+mod material;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use serde::{Deserialize, Serialize};
+
+pub use material::{
+    LocalMaterial, MaterialError, SigningMaterial, generate_ed25519_paserk, generate_local,
+};
+
+/// What a key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    /// Encrypts carts (PASETO v4.local, and the JWT cart claim).
+    Local,
+    /// Signs JWTs.
+    Signing,
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Local => "local",
+            Self::Signing => "signing",
+        })
+    }
+}
+
+/// Where a key stands in its rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyState {
+    /// Opens tokens, never seals: rotation step 1.
+    Pending,
+    /// Seals and opens; exactly one per purpose.
+    Active,
+    /// Opens tokens, which are then re-sealed under the active key.
+    DecryptOnly,
+    /// Refused.
+    Retired,
+}
+
+impl KeyState {
+    /// True when tokens under a key in this state may be opened.
+    pub fn opens(self) -> bool {
+        !matches!(self, Self::Retired)
+    }
+
+    /// The state as written in config.toml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::DecryptOnly => "decrypt-only",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+/// One `[[keys]]` entry of config.toml.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// A human label, shown in logs and metrics.
+    pub id: String,
+    /// What the key is for.
+    pub purpose: Purpose,
+    /// The PASERK file, relative to the config file's folder.
+    pub file: PathBuf,
+    /// The rotation state.
+    pub state: KeyState,
+    /// The key id derived from the material; checked when given.
+    #[serde(default)]
+    pub kid: Option<String>,
+}
+
+/// A loaded key of either purpose.
+#[derive(Debug)]
+pub struct Key<M> {
+    /// The config label.
+    pub id: String,
+    /// The rotation state.
+    pub state: KeyState,
+    /// The material.
+    pub material: M,
+}
+
+/// Why a keyring was refused. Each message is one line naming the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyringError {
+    /// No key of a purpose that the configured format needs is active.
+    #[error("no active {0} key: exactly one key per purpose must have state = \"active\"")]
+    NoActive(Purpose),
+    /// Two keys of one purpose are active.
+    #[error("two active {purpose} keys ({first}, {second}): exactly one may be active")]
+    TwoActive {
+        /// The purpose.
+        purpose: Purpose,
+        /// One active key.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// Two keys share an id.
+    #[error("duplicate key id {0:?}")]
+    DuplicateId(String),
+    /// Two entries hold the same key material.
+    #[error("keys {0:?} and {1:?} hold the same key material")]
+    DuplicateKid(String, String),
+    /// The key file is missing or unreadable.
+    #[error("key {id:?}: cannot read {path}: {reason}")]
+    Unreadable {
+        /// The key.
+        id: String,
+        /// Its file.
+        path: String,
+        /// The I/O error.
+        reason: String,
+    },
+    /// The key file does not hold a valid key for its purpose.
+    #[error("key {id:?} ({purpose}): {reason}")]
+    Material {
+        /// The key.
+        id: String,
+        /// Its configured purpose.
+        purpose: Purpose,
+        /// What is wrong.
+        reason: MaterialError,
+    },
+    /// The configured kid is not the one the material gives.
+    #[error("key {id:?}: configured kid {configured} does not match the key material ({derived})")]
+    KidMismatch {
+        /// The key.
+        id: String,
+        /// From config.toml.
+        configured: String,
+        /// From the material.
+        derived: String,
+    },
+    /// A signing key of the wrong algorithm for `token.jwt_algorithm`.
+    #[error("key {id:?}: a {found:?} key, but token.jwt_algorithm is {expected:?}")]
+    WrongAlgorithm {
+        /// The key.
+        id: String,
+        /// Configured.
+        expected: jsonwebtoken::Algorithm,
+        /// Found in the file.
+        found: jsonwebtoken::Algorithm,
+    },
+}
+
+/// Every key the service knows, validated.
+#[derive(Debug)]
+pub struct Keyring {
+    local: Vec<Key<LocalMaterial>>,
+    signing: Vec<Key<SigningMaterial>>,
+    active_local: usize,
+    active_signing: Option<usize>,
+}
+
+/// A problem that does not stop start-up, but that an operator should see.
+pub type Warning = String;
+
+impl Keyring {
+    /// Loads and validates the keys of config.toml. `base` is the folder
+    /// relative paths start from; `jwt_algorithm` is what signing keys must
+    /// be; `need_signing` says whether the configured format signs.
+    pub fn load(
+        configs: &[KeyConfig],
+        base: &Path,
+        jwt_algorithm: jsonwebtoken::Algorithm,
+        need_signing: bool,
+    ) -> Result<(Self, Vec<Warning>), KeyringError> {
+        let mut warnings = Vec::new();
+        let mut local = Vec::new();
+        let mut signing = Vec::new();
+        for (i, config) in configs.iter().enumerate() {
+            if configs[..i].iter().any(|c| c.id == config.id) {
+                return Err(KeyringError::DuplicateId(config.id.clone()));
+            }
+            let path = base.join(&config.file);
+            let text = read_key_file(&config.id, &path, &mut warnings)?;
+            let material_err = |reason| KeyringError::Material {
+                id: config.id.clone(),
+                purpose: config.purpose,
+                reason,
+            };
+            let kid = match config.purpose {
+                Purpose::Local => {
+                    let material = LocalMaterial::from_paserk(&text).map_err(material_err)?;
+                    let kid = material.kid().to_owned();
+                    local.push(Key {
+                        id: config.id.clone(),
+                        state: config.state,
+                        material,
+                    });
+                    kid
+                }
+                Purpose::Signing => {
+                    let material = SigningMaterial::from_paserk(&text).map_err(material_err)?;
+                    if material.algorithm() != jwt_algorithm {
+                        return Err(KeyringError::WrongAlgorithm {
+                            id: config.id.clone(),
+                            expected: jwt_algorithm,
+                            found: material.algorithm(),
+                        });
+                    }
+                    let kid = material.kid().to_owned();
+                    signing.push(Key {
+                        id: config.id.clone(),
+                        state: config.state,
+                        material,
+                    });
+                    kid
+                }
+            };
+            if let Some(configured) = &config.kid
+                && *configured != kid
+            {
+                return Err(KeyringError::KidMismatch {
+                    id: config.id.clone(),
+                    configured: configured.clone(),
+                    derived: kid,
+                });
+            }
+            if config.id.starts_with("dev-") && config.state != KeyState::Retired {
+                warnings.push(format!(
+                    "key {:?} is a DEVELOPMENT key shipped in the repository: make your own with `cartseal keygen` before serving real users",
+                    config.id
+                ));
+            }
+        }
+        let kids = local
+            .iter()
+            .map(|k| (&k.id, k.material.kid()))
+            .chain(signing.iter().map(|k| (&k.id, k.material.kid())))
+            .collect::<Vec<_>>();
+        for (i, (id, kid)) in kids.iter().enumerate() {
+            if let Some((other, _)) = kids[..i].iter().find(|(_, k)| k == kid) {
+                return Err(KeyringError::DuplicateKid((*other).clone(), (*id).clone()));
+            }
+        }
+        let active_local = single_active(Purpose::Local, &local)?.ok_or(KeyringError::NoActive(Purpose::Local))?;
+        let active_signing = single_active(Purpose::Signing, &signing)?;
+        if need_signing && active_signing.is_none() {
+            return Err(KeyringError::NoActive(Purpose::Signing));
+        }
+        Ok((
+            Self {
+                local,
+                signing,
+                active_local,
+                active_signing,
+            },
+            warnings,
+        ))
+    }
+
+    /// The local key that seals.
+    pub fn active_local(&self) -> &Key<LocalMaterial> {
+        &self.local[self.active_local]
+    }
+
+    /// The signing key that signs, if any.
+    pub fn active_signing(&self) -> Option<&Key<SigningMaterial>> {
+        self.active_signing.map(|i| &self.signing[i])
+    }
+
+    /// The local key with this kid, whatever its state. Looking a key up is
+    /// an exact match on the kid: an unknown kid fails closed, and no other
+    /// key is tried.
+    pub fn local_by_kid(&self, kid: &str) -> Option<&Key<LocalMaterial>> {
+        self.local.iter().find(|k| k.material.kid() == kid)
+    }
+
+    /// The signing key with this kid, whatever its state.
+    pub fn signing_by_kid(&self, kid: &str) -> Option<&Key<SigningMaterial>> {
+        self.signing.iter().find(|k| k.material.kid() == kid)
+    }
+
+    /// All local keys.
+    pub fn local_keys(&self) -> &[Key<LocalMaterial>] {
+        &self.local
+    }
+
+    /// All signing keys.
+    pub fn signing_keys(&self) -> &[Key<SigningMaterial>] {
+        &self.signing
+    }
+}
+
+fn single_active<M>(purpose: Purpose, keys: &[Key<M>]) -> Result<Option<usize>, KeyringError> {
+    let mut found: Option<usize> = None;
+    for (i, key) in keys.iter().enumerate() {
+        if key.state == KeyState::Active {
+            if let Some(first) = found {
+                return Err(KeyringError::TwoActive {
+                    purpose,
+                    first: keys[first].id.clone(),
+                    second: key.id.clone(),
+                });
+            }
+            found = Some(i);
+        }
+    }
+    Ok(found)
+}
+
+fn read_key_file(id: &str, path: &Path, warnings: &mut Vec<Warning>) -> Result<zeroize::Zeroizing<String>, KeyringError> {
+    let unreadable = |e: std::io::Error| KeyringError::Unreadable {
+        id: id.to_owned(),
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(unreadable)?);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(unreadable)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            warnings.push(format!(
+                "key {id:?}: {} is readable by group or others (mode {:o}); chmod 600 it",
+                path.display(),
+                mode & 0o777
+            ));
+        }
+    }
+    Ok(text)
+}
+
+/// The keyring in use, swapped whole on reload.
+#[derive(Debug, Clone)]
+pub struct KeyringHandle(Arc<ArcSwap<Keyring>>);
+
+impl KeyringHandle {
+    /// Wraps a keyring.
+    pub fn new(keyring: Keyring) -> Self {
+        Self(Arc::new(ArcSwap::from_pointee(keyring)))
+    }
+
+    /// The keyring now; a request keeps the one it loaded.
+    pub fn load(&self) -> arc_swap::Guard<Arc<Keyring>> {
+        self.0.load()
+    }
+
+    /// Replaces the keyring at once, for every request that starts after.
+    pub fn replace(&self, keyring: Keyring) {
+        self.0.store(Arc::new(keyring));
+    }
+}

@@ -1,0 +1,32 @@
+//! cartseal keeps a web shop's cart in a token that the client holds, instead
+//! of in a server-side session store.
+//!
+//! On every write the cart is compressed, encrypted and authenticated into a
+//! token (PASETO v4.local by default, or a JWT whose cart claim is
+//! encrypted). The client sends it back on its next request, from an HttpOnly
+//! cookie (SPA) or an `Authorization: Bearer` header (mobile). Any replica
+//! holding the keys opens it: no store, no sticky sessions, nothing lost when
+//! a replica dies.
+//!
+//! # Layout
+//! - [`cart`]: the domain: [`cart::Cart`], its lines, operations and limits.
+//! - [`catalog`]: titles and prices, resolved when a cart is read.
+//! - [`token`]: sealing and opening: claims, capped compression, the
+//!   `paseto` and `jwt` formats.
+//! - [`keys`]: the keyring, rotation states and atomic reload.
+//! - [`config`]: typed settings from config.toml and the environment.
+//!
+//! # Limitations
+//! A token store cannot revoke a cart before it expires, cannot keep two
+//! devices in sync (each holds its own token until they merge), and cannot
+//! stop a client from replaying an older token of its own: the absolute
+//! expiry bounds how long one opens. Prices never ride in tokens, so a
+//! replayed token can bring back old lines but never an old price.
+
+pub mod cart;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod keys;
+pub mod token;

@@ -1,0 +1,188 @@
+//! The `jwt` format: a JWS (EdDSA by default, HS256 on request) whose cart
+//! is an encrypted claim, for deployments whose gateways speak JWT.
+//!
+//! Gateways can check the signature, `iss`, `aud` and `exp` through
+//! `GET /.well-known/jwks.json` without being able to read the cart: the
+//! `ct` claim is base64url(nonce ‖ XChaCha20-Poly1305(deflate(cart))), keyed
+//! by a subkey of the active local key and bound to the token's `jti` and
+//! audience as associated data. `ckid` names the local key.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Header, Validation};
+use orion::hazardous::aead::xchacha20poly1305::{Nonce, XChaCha20Poly1305};
+use serde::{Deserialize, Serialize};
+
+use super::payload::{self, decode_b64};
+use super::{
+    InvalidReason, Lifetimes, OpenError, Opened, PAYLOAD_VERSION, ResealReason, SealError, SealInput,
+    TokenCodec, deflate, is_canonical_b64url,
+};
+use crate::keys::KeyState;
+
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Claims {
+    iss: String,
+    aud: String,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+    jti: String,
+    v: u8,
+    abs: i64,
+    rev: u64,
+    ckid: String,
+    ct: String,
+}
+
+/// The associated data that binds a cart claim to its token.
+fn associated_data(audience: &str, jti: &str) -> Vec<u8> {
+    format!("cartseal:v1:{audience}:{jti}").into_bytes()
+}
+
+/// Seals a JWT. `nonce` is fixed only by known-answer tests.
+pub(crate) fn seal(codec: &TokenCodec, input: &SealInput<'_>, nonce: Option<[u8; NONCE_LEN]>) -> Result<String, SealError> {
+    let ring = codec.keys().load();
+    let signing = ring.active_signing().ok_or(SealError::NoKey)?;
+    let local = ring.active_local();
+    let nonce = nonce.unwrap_or_else(rand::random);
+
+    let packed = deflate(&input.cart.to_compact_json(), codec.config().compression_level);
+    let mut sealed = vec![0u8; NONCE_LEN + packed.len() + TAG_LEN];
+    sealed[..NONCE_LEN].copy_from_slice(&nonce);
+    XChaCha20Poly1305::seal(
+        &local.material.jwt_cart,
+        &Nonce::try_from(&nonce).map_err(|_| SealError::NoKey)?,
+        &packed,
+        Some(&associated_data(&codec.config().audience, input.jti)),
+        &mut sealed[NONCE_LEN..],
+    )
+    .map_err(|_| SealError::NoKey)?;
+
+    let claims = Claims {
+        iss: codec.config().issuer.clone(),
+        aud: codec.config().audience.clone(),
+        iat: input.lifetimes.issued_at,
+        nbf: input.lifetimes.not_before,
+        exp: input.lifetimes.expires_at,
+        jti: input.jti.to_owned(),
+        v: PAYLOAD_VERSION,
+        abs: input.lifetimes.absolute_expiry,
+        rev: input.revision,
+        ckid: local.material.kid().to_owned(),
+        ct: URL_SAFE_NO_PAD.encode(&sealed),
+    };
+    let mut header = Header::new(signing.material.algorithm());
+    header.kid = Some(signing.material.kid().to_owned());
+    jsonwebtoken::encode(&header, &claims, signing.material.encoding()).map_err(|_| SealError::NoKey)
+}
+
+pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError> {
+    let invalid = OpenError::Invalid;
+    // Step 2: three canonical base64url segments.
+    let segments: Vec<&str> = token.split('.').collect();
+    if segments.len() != 3 || segments.iter().any(|s| s.is_empty() || !is_canonical_b64url(s)) {
+        return Err(invalid(if token.starts_with("v") {
+            InvalidReason::Header
+        } else {
+            InvalidReason::Format
+        }));
+    }
+    // Step 3: the untrusted header names the key; the algorithm is pinned.
+    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid(InvalidReason::Header))?;
+    let algorithm: jsonwebtoken::Algorithm = codec.config().jwt_algorithm.into();
+    if header.alg != algorithm
+        || header.jku.is_some()
+        || header.jwk.is_some()
+        || header.x5u.is_some()
+        || header.x5c.is_some()
+        || header.cty.is_some()
+    {
+        return Err(invalid(InvalidReason::Header));
+    }
+    let kid = header.kid.ok_or(invalid(InvalidReason::Kid))?;
+
+    // Step 4: the signing key by exact kid.
+    let ring = codec.keys().load();
+    let signing = ring
+        .signing_by_kid(&kid)
+        .ok_or(invalid(InvalidReason::UnknownKey))?;
+    if !signing.state.opens() {
+        return Err(invalid(InvalidReason::RetiredKey));
+    }
+
+    // Step 5: the signature, with the algorithm pinned. Times are checked by
+    // the codec with its own clock and leeway; their presence and types here.
+    let mut validation = Validation::new(algorithm);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud"]);
+    validation.set_audience(&[&codec.config().audience]);
+    validation.set_issuer(&[&codec.config().issuer]);
+    #[cfg(test)]
+    super::tests::count_decrypt_attempt();
+    let data = jsonwebtoken::decode::<Claims>(token, signing.material.decoding(), &validation).map_err(|e| {
+        invalid(match e.kind() {
+            ErrorKind::InvalidSignature | ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidEddsaKey => {
+                InvalidReason::Crypto
+            }
+            ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => InvalidReason::Audience,
+            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => InvalidReason::Header,
+            _ => InvalidReason::Payload,
+        })
+    })?;
+    let claims = data.claims;
+    if claims.v != PAYLOAD_VERSION || claims.jti.is_empty() || claims.jti.len() > 64 {
+        return Err(invalid(InvalidReason::Payload));
+    }
+
+    // The cart claim: its own key, by exact kid, then the AEAD.
+    let local = ring
+        .local_by_kid(&claims.ckid)
+        .ok_or(invalid(InvalidReason::UnknownKey))?;
+    if !local.state.opens() {
+        return Err(invalid(InvalidReason::RetiredKey));
+    }
+    let sealed = decode_b64(&claims.ct).ok_or(invalid(InvalidReason::Payload))?;
+    if sealed.len() < NONCE_LEN + TAG_LEN {
+        return Err(invalid(InvalidReason::Payload));
+    }
+    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+    let mut packed = vec![0u8; ciphertext.len() - TAG_LEN];
+    let nonce = Nonce::try_from(nonce).map_err(|_| invalid(InvalidReason::Payload))?;
+    XChaCha20Poly1305::open(
+        &local.material.jwt_cart,
+        &nonce,
+        ciphertext,
+        Some(&associated_data(&codec.config().audience, &claims.jti)),
+        &mut packed,
+    )
+    .map_err(|_| invalid(InvalidReason::Crypto))?;
+
+    // Steps 6 and 7.
+    let json = payload::inflate(&packed, codec.limits())?;
+    let cart = crate::cart::Cart::from_compact_json(&json, codec.limits())
+        .map_err(|_| invalid(InvalidReason::Payload))?;
+    let all_active = signing.state == KeyState::Active && local.state == KeyState::Active;
+    Ok(Opened {
+        cart,
+        revision: claims.rev,
+        lifetimes: Lifetimes {
+            issued_at: claims.iat,
+            not_before: claims.nbf,
+            expires_at: claims.exp,
+            absolute_expiry: claims.abs,
+        },
+        jti: claims.jti,
+        key_id: signing.id.clone(),
+        key_state: signing.state,
+        cart_key_id: Some(local.id.clone()),
+        reseal: (!all_active).then_some(ResealReason::KeyNotActive),
+    })
+}

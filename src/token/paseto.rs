@@ -1,0 +1,196 @@
+//! The `paseto` format: PASETO v4.local (XChaCha20, BLAKE2b MAC).
+//!
+//! `v4.local.<base64url(nonce ‖ ciphertext ‖ tag)>.<base64url(footer)>`
+//! where the footer is `{"kid":"k4.lid.…"}` and the implicit assertion is
+//! `cartseal:v1:<token.audience>`. The payload is the claims object below, with
+//! times in PASETO's registered form (RFC 3339, UTC).
+
+use std::borrow::Cow;
+
+use pasetors::token::UntrustedToken;
+use pasetors::version4::{LocalToken, V4};
+use pasetors::Local;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::payload::{self, CartClaim};
+use super::{
+    InvalidReason, Lifetimes, OpenError, Opened, PAYLOAD_VERSION, ResealReason, SealError, SealInput,
+    TokenCodec, is_canonical_b64url,
+};
+use crate::keys::KeyState;
+
+/// The header of every token of this format.
+pub const HEADER: &str = "v4.local.";
+
+/// A footer longer than this cannot be ours: refuse it before parsing.
+const MAX_FOOTER_BYTES: usize = 96;
+
+#[derive(Serialize)]
+struct ClaimsOut<'a> {
+    v: u8,
+    iat: Rfc3339,
+    nbf: Rfc3339,
+    exp: Rfc3339,
+    abs: Rfc3339,
+    jti: &'a str,
+    rev: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cz: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimsIn<'a> {
+    v: u8,
+    iat: Rfc3339,
+    nbf: Rfc3339,
+    exp: Rfc3339,
+    abs: Rfc3339,
+    #[serde(borrow)]
+    jti: Cow<'a, str>,
+    rev: u64,
+    #[serde(borrow, default)]
+    c: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    cz: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Footer<'a> {
+    #[serde(borrow)]
+    kid: Cow<'a, str>,
+}
+
+/// The claims JSON of a token: deterministic for a given input, which the
+/// known-answer tests rely on.
+pub(crate) fn claims_json(codec: &TokenCodec, input: &SealInput<'_>) -> String {
+    let (c, cz) = CartClaim::encode(input.cart, codec.config().compression_level).into_fields();
+    let claims = ClaimsOut {
+        v: PAYLOAD_VERSION,
+        iat: Rfc3339(input.lifetimes.issued_at),
+        nbf: Rfc3339(input.lifetimes.not_before),
+        exp: Rfc3339(input.lifetimes.expires_at),
+        abs: Rfc3339(input.lifetimes.absolute_expiry),
+        jti: input.jti,
+        rev: input.revision,
+        c,
+        cz,
+    };
+    serde_json::to_string(&claims).expect("claims always serialize")
+}
+
+/// The footer naming `kid`.
+pub(crate) fn footer(kid: &str) -> String {
+    format!(r#"{{"kid":"{kid}"}}"#)
+}
+
+pub(super) fn seal(codec: &TokenCodec, input: &SealInput<'_>) -> Result<String, SealError> {
+    let ring = codec.keys().load();
+    let key = ring.active_local();
+    let claims = claims_json(codec, input);
+    let footer = footer(key.material.kid());
+    LocalToken::encrypt(
+        &key.material.paseto,
+        claims.as_bytes(),
+        Some(footer.as_bytes()),
+        Some(codec.implicit_assertion()),
+    )
+    .map_err(|_| SealError::NoKey)
+}
+
+pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError> {
+    let invalid = OpenError::Invalid;
+    // Step 2: the shape, as untrusted text.
+    let Some(rest) = token.strip_prefix(HEADER) else {
+        return Err(invalid(InvalidReason::Header));
+    };
+    let mut segments = rest.split('.');
+    let (Some(body), Some(footer_b64), None) = (segments.next(), segments.next(), segments.next()) else {
+        return Err(invalid(InvalidReason::Format));
+    };
+    if !is_canonical_b64url(body) || !is_canonical_b64url(footer_b64) {
+        return Err(invalid(InvalidReason::Format));
+    }
+    let untrusted =
+        UntrustedToken::<Local, V4>::try_from(token).map_err(|_| invalid(InvalidReason::Format))?;
+
+    // Step 3: the key id, from the untrusted footer.
+    let footer_bytes = untrusted.untrusted_footer();
+    if footer_bytes.is_empty() || footer_bytes.len() > MAX_FOOTER_BYTES {
+        return Err(invalid(InvalidReason::Kid));
+    }
+    let footer: Footer<'_> =
+        serde_json::from_slice(footer_bytes).map_err(|_| invalid(InvalidReason::Kid))?;
+
+    // Step 4: the key, by exact kid.
+    let ring = codec.keys().load();
+    let key = ring
+        .local_by_kid(&footer.kid)
+        .ok_or(invalid(InvalidReason::UnknownKey))?;
+    if !key.state.opens() {
+        return Err(invalid(InvalidReason::RetiredKey));
+    }
+
+    // Step 5: decrypt. The footer is authenticated as part of the token, so
+    // it is not compared again (`None`).
+    #[cfg(test)]
+    super::tests::count_decrypt_attempt();
+    let trusted = LocalToken::decrypt(
+        &key.material.paseto,
+        &untrusted,
+        None,
+        Some(codec.implicit_assertion()),
+    )
+    .map_err(|_| invalid(InvalidReason::Crypto))?;
+
+    // Steps 6 and 7: strict claims, then the cart under the caps.
+    let payload = trusted.payload();
+    if !payload.starts_with('{') {
+        return Err(invalid(InvalidReason::Payload));
+    }
+    let claims: ClaimsIn<'_> =
+        serde_json::from_str(payload).map_err(|_| invalid(InvalidReason::Payload))?;
+    if claims.v != PAYLOAD_VERSION || claims.jti.is_empty() || claims.jti.len() > 64 {
+        return Err(invalid(InvalidReason::Payload));
+    }
+    let cart = payload::decode(claims.c, claims.cz.as_deref(), codec.limits())?;
+    Ok(Opened {
+        cart,
+        revision: claims.rev,
+        lifetimes: Lifetimes {
+            issued_at: claims.iat.0,
+            not_before: claims.nbf.0,
+            expires_at: claims.exp.0,
+            absolute_expiry: claims.abs.0,
+        },
+        jti: claims.jti.into_owned(),
+        key_id: key.id.clone(),
+        key_state: key.state,
+        cart_key_id: None,
+        reseal: (key.state != KeyState::Active).then_some(ResealReason::KeyNotActive),
+    })
+}
+
+/// A time in PASETO's registered claim form: RFC 3339, UTC, whole seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rfc3339(i64);
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let time = chrono::DateTime::from_timestamp(self.0, 0)
+            .ok_or_else(|| serde::ser::Error::custom("time out of range"))?;
+        serializer.collect_str(&time.format("%Y-%m-%dT%H:%M:%SZ"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Rfc3339 {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = Cow::<'de, str>::deserialize(deserializer)?;
+        let time = chrono::DateTime::parse_from_rfc3339(&text).map_err(serde::de::Error::custom)?;
+        Ok(Self(time.timestamp()))
+    }
+}

@@ -1,0 +1,70 @@
+//! The cart inside the claims: `c` (the compact JSON itself) or `cz`
+//! (base64url of its raw deflate), whichever is shorter, as Django's signing
+//! does. Small carts do not compress; larger ones compress well.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::value::RawValue;
+
+use super::{InflateError, InvalidReason, OpenError, deflate, inflate_capped};
+use crate::cart::{Cart, Limits};
+
+/// The cart as it goes into the claims.
+pub(crate) enum CartClaim {
+    /// `c`: the compact JSON.
+    Plain(Box<RawValue>),
+    /// `cz`: base64url of raw deflate of the compact JSON.
+    Deflated(String),
+}
+
+impl CartClaim {
+    /// Picks the shorter encoding of `cart`.
+    pub fn encode(cart: &Cart, level: u32) -> Self {
+        let json = cart.to_compact_json();
+        let packed = deflate(&json, level);
+        // `"cz":"…"` costs 3 characters more than `"c":…`.
+        if base64::encoded_len(packed.len(), false).unwrap_or(usize::MAX) + 3 < json.len() {
+            Self::Deflated(URL_SAFE_NO_PAD.encode(packed))
+        } else {
+            let text = String::from_utf8(json).expect("serde_json writes UTF-8");
+            Self::Plain(RawValue::from_string(text).expect("serde_json writes valid JSON"))
+        }
+    }
+
+    /// The pair of optional claims.
+    pub fn into_fields(self) -> (Option<Box<RawValue>>, Option<String>) {
+        match self {
+            Self::Plain(raw) => (Some(raw), None),
+            Self::Deflated(text) => (None, Some(text)),
+        }
+    }
+}
+
+/// Rebuilds the cart from exactly one of `c` and `cz`, under the limits.
+pub(crate) fn decode(plain: Option<&RawValue>, deflated: Option<&str>, limits: &Limits) -> Result<Cart, OpenError> {
+    let payload_err = OpenError::Invalid(InvalidReason::Payload);
+    match (plain, deflated) {
+        (Some(raw), None) => Cart::from_compact_json(raw.get().as_bytes(), limits).map_err(|_| payload_err),
+        (None, Some(text)) => {
+            let packed = decode_b64(text).ok_or(payload_err)?;
+            let json = inflate(&packed, limits)?;
+            Cart::from_compact_json(&json, limits).map_err(|_| payload_err)
+        }
+        _ => Err(payload_err),
+    }
+}
+
+/// Inflates an authenticated, compressed cart under the caps.
+pub(crate) fn inflate(packed: &[u8], limits: &Limits) -> Result<Vec<u8>, OpenError> {
+    inflate_capped(packed, limits.max_inflated_bytes, limits.max_inflate_ratio).map_err(|e| match e {
+        InflateError::TooLarge | InflateError::Malformed => OpenError::Invalid(InvalidReason::Inflate),
+    })
+}
+
+/// Strict base64url without padding: canonical encodings only.
+pub(crate) fn decode_b64(text: &str) -> Option<Vec<u8>> {
+    if !super::is_canonical_b64url(text) {
+        return None;
+    }
+    URL_SAFE_NO_PAD.decode(text).ok()
+}

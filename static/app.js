@@ -1,0 +1,417 @@
+// cartseal demo shop.
+//
+// The cart lives in a sealed HttpOnly cookie that this script never sees: every
+// request goes out with `credentials: "include"` and the browser attaches the
+// cookie. Everything the page shows comes from the CartView the server returns.
+//
+// The API base defaults to this page's origin (relative URLs). `?api=http://host:port`
+// points the page at a cartseal on another origin, which must then list this
+// page's origin in `cors.allowed_origins`.
+(function () {
+  "use strict";
+
+  const API = apiBase(new URLSearchParams(window.location.search).get("api"));
+
+  // Readable messages per stable problem code (DESIGN.md section 5).
+  const MESSAGES = {
+    cart_too_large: "Your cart is full, so that change was not made.",
+    csrf_rejected: "The request was refused as cross-site. Open the shop from its own address and try again.",
+    token_invalid: "Your cart could not be read, so it has been reset. Reload the page to start a new one.",
+    token_expired: "Your cart has expired. Reload the page to start a new one.",
+    line_not_found: "That item is no longer in your cart. Reload the page to see the current cart.",
+    sku_unknown: "That product is not in the catalog.",
+    cart_invalid: "That change is not allowed.",
+    payload_invalid: "The request was malformed.",
+    payload_too_large: "The request was too large.",
+    store_unavailable: "The cart service is temporarily unavailable. Please try again in a moment.",
+    credentials_ambiguous: "Two different carts were sent (a cookie and a bearer token). Clear one of them.",
+    header_too_large: "Your cart cookie is too large to be read. Clear this site's cookies and reload.",
+  };
+
+  const el = {
+    products: byId("products"),
+    catalogNote: byId("catalog-note"),
+    addSkuForm: byId("add-sku-form"),
+    skuInput: byId("sku-input"),
+    skuQty: byId("sku-qty"),
+    lines: byId("cart-lines"),
+    empty: byId("cart-empty"),
+    itemCount: byId("item-count"),
+    itemCountLabel: byId("item-count-label"),
+    pill: byId("cart-pill-count"),
+    subtotal: byId("subtotal"),
+    error: byId("error"),
+    clear: byId("clear-cart"),
+    gauge: byId("token-gauge"),
+    gaugeFill: byId("gauge-fill"),
+    gaugeText: byId("gauge-text"),
+    meta: byId("cart-meta"),
+  };
+
+  const EMPTY_VIEW = {
+    items: [], item_count: 0, subtotal: null, currency: null, revision: null,
+    expires_at: null, token_length: null, token_budget: null,
+  };
+
+  let lastView = null; // the last CartView the server accepted
+  let problem = null; // { code, message } of the last failed request, or null
+  let queue = Promise.resolve(); // writes run one at a time: each builds on the previous token
+  let pending = 0;
+  let renders = 0;
+
+  // ---- API -----------------------------------------------------------------
+
+  function apiBase(raw) {
+    if (!raw) return "";
+    try {
+      const url = new URL(raw);
+      if (url.protocol !== "http:" && url.protocol !== "https:") return "";
+      return url.origin + url.pathname.replace(/\/+$/, "");
+    } catch (_) {
+      return "";
+    }
+  }
+
+  class ApiError extends Error {
+    constructor(status, code, message, body) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.body = body || null;
+    }
+  }
+
+  async function request(method, path, body) {
+    const init = {
+      method,
+      credentials: "include",
+      cache: "no-store",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+    };
+    if (body !== undefined) init.body = JSON.stringify(body);
+
+    let res;
+    try {
+      res = await fetch(API + path, init);
+    } catch (_) {
+      throw new ApiError(0, "network", "Could not reach the cart service. Check your connection and try again.");
+    }
+
+    const type = res.headers.get("Content-Type") || "";
+    let data = null;
+    if (type.includes("json")) {
+      try {
+        data = await res.json();
+      } catch (_) {
+        data = null;
+      }
+    }
+    if (!res.ok) throw toApiError(res.status, data);
+    return data;
+  }
+
+  function toApiError(status, body) {
+    const code = body && typeof body.code === "string" ? body.code : "http_" + status;
+    const detail = body && typeof body.detail === "string" && body.detail ? body.detail : "";
+    let message = MESSAGES[code];
+    if (code === "cart_too_large") {
+      message += sizeHint(body);
+    } else if (code === "cart_invalid" && detail) {
+      message += " " + sentence(detail);
+    } else if (!message) {
+      message = detail
+        ? sentence(detail)
+        : body && body.title
+          ? sentence(body.title)
+          : "Something went wrong (HTTP " + status + ").";
+    }
+    return new ApiError(status, code, message, body);
+  }
+
+  function sizeHint(body) {
+    if (!body) return "";
+    const len = body.token_length;
+    const budget = body.token_budget;
+    if (Number.isFinite(len) && Number.isFinite(budget)) {
+      return " It would need a " + len + "-byte token; the limit is " + budget + " bytes. Remove something first.";
+    }
+    return " Remove something first.";
+  }
+
+  function sentence(text) {
+    const t = String(text).trim();
+    return /[.!?]$/.test(t) ? t : t + ".";
+  }
+
+  function isCartView(v) {
+    return v && typeof v === "object" && Array.isArray(v.items);
+  }
+
+  // Runs one write after the previous one has finished, then renders either the
+  // new CartView or, on an error, the last good one with the message.
+  function write(method, path, body) {
+    pending += 1;
+    setBusy();
+    queue = queue.then(async () => {
+      try {
+        let view = await request(method, path, body);
+        if (!isCartView(view)) view = await request("GET", "/cart");
+        lastView = view;
+        problem = null;
+      } catch (err) {
+        problem = errorOf(err);
+      } finally {
+        pending -= 1;
+        setBusy();
+        renderCart();
+      }
+    });
+    return queue;
+  }
+
+  function errorOf(err) {
+    if (err instanceof ApiError) return { code: err.code, message: err.message };
+    return { code: "client_error", message: "Something went wrong in the page: " + err };
+  }
+
+  const addItem = (sku, quantity) => write("POST", "/cart/items", { sku, quantity });
+  const setQuantity = (line, quantity) =>
+    write("PATCH", "/cart/items/" + encodeURIComponent(line), { quantity });
+  const removeLine = (line) => write("DELETE", "/cart/items/" + encodeURIComponent(line));
+  const clearCart = () => write("DELETE", "/cart");
+
+  // ---- rendering -----------------------------------------------------------
+
+  function renderProducts(products) {
+    el.products.replaceChildren();
+    if (products.length === 0) {
+      el.catalogNote.textContent = "This shop has no catalog.";
+      el.addSkuForm.hidden = false;
+      return;
+    }
+    el.catalogNote.textContent = products.length + (products.length === 1 ? " product" : " products");
+    el.addSkuForm.hidden = true;
+    const frag = document.createDocumentFragment();
+    for (const p of products) frag.appendChild(productCard(p));
+    el.products.appendChild(frag);
+  }
+
+  function productCard(p) {
+    const card = h("article", { class: "product", "data-sku": p.sku });
+    const thumb = h("div", { class: "thumb", "aria-hidden": "true" }, initials(p.title || p.sku));
+    thumb.style.setProperty("--hue", String(hue(p.sku)));
+    const body = h("div", { class: "product-body" },
+      h("h3", { class: "product-title" }, p.title || p.sku),
+      h("p", { class: "product-sku" }, p.sku),
+    );
+    const incart = h("span", { class: "in-cart", "data-in-cart": p.sku });
+    const foot = h("div", { class: "product-foot" },
+      h("span", { class: "price" }, money(p.unit_price, p.currency)),
+      h("button", { type: "button", class: "btn btn-primary btn-sm", "data-add": p.sku,
+        "aria-label": "Add " + (p.title || p.sku) + " to cart" }, "Add to cart"),
+    );
+    card.append(thumb, body, incart, foot);
+    return card;
+  }
+
+  function renderCart() {
+    const view = lastView || EMPTY_VIEW;
+    const items = view.items || [];
+
+    el.lines.replaceChildren(...items.map((item) => lineRow(item, view.currency)));
+    el.empty.hidden = items.length > 0;
+
+    const count = Number.isFinite(view.item_count)
+      ? view.item_count
+      : items.reduce((n, i) => n + (i.quantity || 0), 0);
+    el.itemCount.textContent = String(count);
+    el.itemCountLabel.textContent = count === 1 ? "item" : "items";
+    el.pill.textContent = String(count);
+
+    el.subtotal.textContent = money(view.subtotal, view.currency);
+    el.subtotal.dataset.minor = view.subtotal == null ? "" : String(view.subtotal);
+
+    el.clear.disabled = items.length === 0;
+
+    renderGauge(view.token_length, view.token_budget);
+    renderMeta(view);
+    renderInCart(items);
+
+    el.error.textContent = problem ? problem.message : "";
+    el.error.dataset.code = problem ? problem.code : "";
+
+    renders += 1;
+    document.body.dataset.renders = String(renders);
+  }
+
+  function lineRow(item, currency) {
+    const cur = currency || null;
+    const li = h("li", { class: "line", "data-line": item.line, "data-sku": item.sku });
+    const thumb = h("div", { class: "thumb thumb-sm", "aria-hidden": "true" }, initials(item.title || item.sku));
+    thumb.style.setProperty("--hue", String(hue(item.sku)));
+
+    const info = h("div", { class: "line-info" },
+      h("div", { class: "line-title" }, item.title || item.sku),
+      h("div", { class: "line-sub muted" },
+        item.sku + (item.unit_price == null ? "" : " · " + money(item.unit_price, cur)),
+      ),
+    );
+    const props = propertiesText(item.properties);
+    if (props) info.appendChild(h("div", { class: "line-props muted" }, props));
+
+    const qty = h("input", {
+      type: "number", class: "qty", min: "0", max: "999", step: "1", inputmode: "numeric",
+      value: String(item.quantity), "data-qty": "", "aria-label": "Quantity of " + (item.title || item.sku),
+    });
+    qty.addEventListener("change", () => {
+      const n = Number(qty.value);
+      if (qty.value.trim() === "" || !Number.isInteger(n) || n < 0) {
+        qty.value = String(item.quantity);
+        return;
+      }
+      if (n !== item.quantity) setQuantity(item.line, n);
+    });
+
+    const remove = h("button", { type: "button", class: "btn-icon", "data-remove": "",
+      "aria-label": "Remove " + (item.title || item.sku) }, "×");
+    remove.addEventListener("click", () => removeLine(item.line));
+
+    const price = h("div", { class: "line-price" }, money(item.line_price, cur));
+    li.append(thumb, info, h("div", { class: "line-controls" }, qty, price), remove);
+    return li;
+  }
+
+  function renderGauge(length, budget) {
+    const hasLen = Number.isFinite(length);
+    const hasBudget = Number.isFinite(budget) && budget > 0;
+    el.gauge.dataset.length = hasLen ? String(length) : "";
+    el.gauge.dataset.budget = hasBudget ? String(budget) : "";
+    el.gaugeText.textContent =
+      "token size: " + (hasLen ? length : "–") + " / " + (hasBudget ? budget : "–") + " bytes" +
+      (hasLen ? "" : " (no token yet)");
+    const ratio = hasLen && hasBudget ? Math.min(1, length / budget) : 0;
+    el.gaugeFill.style.width = (ratio * 100).toFixed(1) + "%";
+    el.gauge.classList.toggle("warn", ratio >= 0.75 && ratio < 0.9);
+    el.gauge.classList.toggle("full", ratio >= 0.9);
+  }
+
+  function renderMeta(view) {
+    const parts = [];
+    if (view.revision != null) parts.push("revision " + view.revision);
+    const exp = toDate(view.expires_at);
+    if (exp) {
+      parts.push("kept until " + exp.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" }));
+    }
+    el.meta.textContent = parts.join(" · ");
+  }
+
+  function renderInCart(items) {
+    const bySku = new Map();
+    for (const i of items) bySku.set(i.sku, (bySku.get(i.sku) || 0) + i.quantity);
+    for (const badge of el.products.querySelectorAll("[data-in-cart]")) {
+      const n = bySku.get(badge.dataset.inCart) || 0;
+      badge.textContent = n ? n + " in cart" : "";
+    }
+  }
+
+  function setBusy() {
+    document.body.classList.toggle("busy", pending > 0);
+    document.body.setAttribute("aria-busy", pending > 0 ? "true" : "false");
+  }
+
+  // ---- helpers -------------------------------------------------------------
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  function h(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    for (const c of children) node.append(c); // strings become text nodes, never HTML
+    return node;
+  }
+
+  const formatters = new Map();
+  function money(minor, currency) {
+    if (minor == null || !Number.isFinite(Number(minor))) return "—";
+    if (!currency) return String(minor);
+    let f = formatters.get(currency);
+    if (f === undefined) {
+      try {
+        f = new Intl.NumberFormat(undefined, { style: "currency", currency });
+      } catch (_) {
+        f = null;
+      }
+      formatters.set(currency, f);
+    }
+    if (!f) return (Number(minor) / 100).toFixed(2) + " " + currency;
+    const digits = f.resolvedOptions().maximumFractionDigits;
+    return f.format(Number(minor) / Math.pow(10, digits));
+  }
+
+  function toDate(v) {
+    if (v == null || v === "") return null;
+    const d = typeof v === "number" ? new Date(v < 1e12 ? v * 1000 : v) : new Date(v);
+    return Number.isNaN(d.getTime()) ? null : d;
+  }
+
+  function propertiesText(props) {
+    if (!props || typeof props !== "object") return "";
+    return Object.entries(props).map(([k, v]) => k + ": " + v).join(", ");
+  }
+
+  function initials(text) {
+    const words = String(text).split(/[\s,-]+/).filter(Boolean);
+    return ((words[0] || "?")[0] + ((words[1] || "")[0] || "")).toUpperCase();
+  }
+
+  function hue(s) {
+    let x = 0;
+    for (const ch of String(s)) x = (x * 31 + ch.charCodeAt(0)) >>> 0;
+    return x % 360;
+  }
+
+  // ---- events and start-up -------------------------------------------------
+
+  el.products.addEventListener("click", (ev) => {
+    const btn = ev.target.closest("[data-add]");
+    if (btn) addItem(btn.dataset.add, 1);
+  });
+
+  el.addSkuForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const sku = el.skuInput.value.trim();
+    const qty = Math.max(1, Math.trunc(Number(el.skuQty.value) || 1));
+    if (sku) addItem(sku, qty);
+  });
+
+  el.clear.addEventListener("click", () => clearCart());
+
+  async function start() {
+    const [products, cart] = await Promise.allSettled([
+      request("GET", "/products"),
+      request("GET", "/cart"),
+    ]);
+
+    if (products.status === "fulfilled" && Array.isArray(products.value)) {
+      renderProducts(products.value);
+    } else {
+      el.catalogNote.textContent = products.status === "rejected"
+        ? "The catalog could not be loaded: " + products.reason.message
+        : "The catalog could not be loaded.";
+    }
+
+    if (cart.status === "fulfilled" && isCartView(cart.value)) {
+      lastView = cart.value;
+    } else {
+      problem = cart.status === "rejected"
+        ? errorOf(cart.reason)
+        : { code: "client_error", message: "The cart service sent an unexpected answer." };
+    }
+    renderCart();
+    document.body.dataset.ready = "1";
+  }
+
+  start();
+})();
