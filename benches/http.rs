@@ -1,1 +1,820 @@
-fn main() {}
+//! HTTP load benchmark: one command starts every mode itself.
+//!
+//! ```sh
+//! cargo build --release
+//! cargo bench --bench http                     # all modes, 10 s per phase
+//! cargo bench --bench http -- --quick --modes token-paseto,none
+//! ```
+//!
+//! For each mode (`token-paseto`, `token-jwt`, `redis`, `redis+rtt`,
+//! `memory`, `none`) it starts `target/release/cartseal` (and, for the redis
+//! modes, a private `redis-server` and, for `redis+rtt`, a TCP delay proxy),
+//! pins the server to CPU 0 and itself to CPU 1, builds one cart per virtual
+//! user, then measures peak throughput (closed loop) and latency at a fixed
+//! offered rate (open loop, latency from the scheduled send time). It writes
+//! the section between `<!-- http-bench:start -->` and
+//! `<!-- http-bench:end -->` of docs/benchmarks.md, the raw results as JSON,
+//! and the chart docs/img/http-bench.svg.
+//!
+//! Options (flags win over the `CARTSEAL_BENCH_*` environment variables):
+//!
+//! | flag | env | default |
+//! |---|---|---|
+//! | `--duration SECS` | `CARTSEAL_BENCH_DURATION` | 10 per phase (2 with `--quick`) |
+//! | `--warmup SECS` | `CARTSEAL_BENCH_WARMUP` | 2 closed, 1 open (0.5 with `--quick`) |
+//! | `--concurrency N` | `CARTSEAL_BENCH_CONCURRENCY` | 32 closed-loop VUs |
+//! | `--pool N` | `CARTSEAL_BENCH_POOL` | 64 open-loop VUs (at least `--concurrency`) |
+//! | `--lines N` | `CARTSEAL_BENCH_LINES` | 20 lines per cart |
+//! | `--rate R` | `CARTSEAL_BENCH_RATE` | 50% of token-paseto's closed-loop peak in this run |
+//! | `--modes a,b` | `CARTSEAL_BENCH_MODES` | all six |
+//! | `--rtt-ms MS` | `CARTSEAL_BENCH_RTT_MS` | 0.5 ms each way (`redis+rtt`) |
+//! | `--quick` | `CARTSEAL_BENCH_QUICK=1` | off |
+//! | `--out PATH` | `CARTSEAL_BENCH_OUT` | docs/benchmarks.md |
+//! | `--json PATH` | `CARTSEAL_BENCH_JSON` | docs/benchmarks-http.json |
+//! | `--bin PATH` | `CARTSEAL_BENCH_BIN` | target/release/cartseal |
+//! | `--no-pin` | | pinning on when there are 2+ CPUs |
+//!
+//! `REDIS_URL` makes the redis modes use that Redis instead of a private one
+//! (its CPU is then not counted). Unknown arguments (such as the `--bench`
+//! that cargo passes) are ignored.
+
+#[path = "http/client.rs"]
+mod client;
+#[path = "http/load.rs"]
+mod load;
+#[path = "http/procs.rs"]
+mod procs;
+#[path = "http/proxy.rs"]
+mod proxy;
+#[path = "http/report.rs"]
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use load::{CpuPids, Target, Vu};
+use report::{Machine, ModeReport, PhaseReport, RunReport, Settings};
+
+const ALL_MODES: [&str; 6] = [
+    "token-paseto",
+    "token-jwt",
+    "redis",
+    "redis+rtt",
+    "memory",
+    "none",
+];
+const SIZE_TABLE_LINES: [usize; 3] = [1, 20, 100];
+const SERVER_WORKERS: usize = 1;
+
+struct Args {
+    duration: f64,
+    warmup: f64,
+    open_warmup: f64,
+    concurrency: usize,
+    pool: usize,
+    lines: usize,
+    rate: Option<f64>,
+    modes: Vec<String>,
+    rtt_ms: f64,
+    quick: bool,
+    out: PathBuf,
+    json: PathBuf,
+    bin: PathBuf,
+    pin: bool,
+    command: String,
+}
+
+fn usage_error(msg: &str) -> ! {
+    eprintln!("http bench: {msg}");
+    eprintln!(
+        "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--rate R] [--modes {}] [--rtt-ms MS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]",
+        ALL_MODES.join(",")
+    );
+    std::process::exit(2);
+}
+
+fn parse_args(crate_root: &Path) -> Args {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut flags: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut switches = std::collections::HashSet::new();
+    let mut shown = Vec::new();
+    let takes_value = [
+        "--duration",
+        "--warmup",
+        "--concurrency",
+        "--pool",
+        "--lines",
+        "--rate",
+        "--modes",
+        "--rtt-ms",
+        "--out",
+        "--json",
+        "--bin",
+    ];
+    let mut i = 0;
+    while i < argv.len() {
+        let a = &argv[i];
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        if takes_value.contains(&name.as_str()) {
+            let v = match inline {
+                Some(v) => v,
+                None => {
+                    i += 1;
+                    argv.get(i)
+                        .cloned()
+                        .unwrap_or_else(|| usage_error(&format!("{name} needs a value")))
+                }
+            };
+            shown.push(format!("{name} {v}"));
+            flags.insert(name, v);
+        } else if name == "--quick" || name == "--no-pin" {
+            shown.push(name.clone());
+            switches.insert(name);
+        } else if name == "--help" || name == "-h" {
+            usage_error("help");
+        }
+        // Anything else (cargo's `--bench`, filters) is ignored.
+        i += 1;
+    }
+    let get = |flag: &str, env: &str| -> Option<String> {
+        flags
+            .get(flag)
+            .cloned()
+            .or_else(|| std::env::var(env).ok().filter(|v| !v.is_empty()))
+    };
+    fn num<T: std::str::FromStr>(v: Option<String>, name: &str) -> Option<T> {
+        v.map(|s| {
+            s.parse()
+                .unwrap_or_else(|_| usage_error(&format!("bad value {s:?} for {name}")))
+        })
+    }
+    let quick = switches.contains("--quick")
+        || std::env::var("CARTSEAL_BENCH_QUICK").is_ok_and(|v| v == "1" || v == "true");
+    let duration: f64 = num(get("--duration", "CARTSEAL_BENCH_DURATION"), "--duration")
+        .unwrap_or(if quick { 2.0 } else { 10.0 });
+    let warmup_flag: Option<f64> = num(get("--warmup", "CARTSEAL_BENCH_WARMUP"), "--warmup");
+    let concurrency: usize = num(
+        get("--concurrency", "CARTSEAL_BENCH_CONCURRENCY"),
+        "--concurrency",
+    )
+    .unwrap_or(32);
+    let pool: usize = num(get("--pool", "CARTSEAL_BENCH_POOL"), "--pool").unwrap_or(64);
+    let lines: usize = num(get("--lines", "CARTSEAL_BENCH_LINES"), "--lines").unwrap_or(20);
+    let rate: Option<f64> = num(get("--rate", "CARTSEAL_BENCH_RATE"), "--rate");
+    let rtt_ms: f64 = num(get("--rtt-ms", "CARTSEAL_BENCH_RTT_MS"), "--rtt-ms").unwrap_or(0.5);
+    let modes: Vec<String> = match get("--modes", "CARTSEAL_BENCH_MODES") {
+        Some(list) => list
+            .split(',')
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect(),
+        None => ALL_MODES.iter().map(|m| m.to_string()).collect(),
+    };
+    for m in &modes {
+        if !ALL_MODES.contains(&m.as_str()) {
+            usage_error(&format!(
+                "unknown mode {m:?}; modes are {}",
+                ALL_MODES.join(",")
+            ));
+        }
+    }
+    if modes.is_empty() {
+        usage_error("--modes is empty");
+    }
+    if !(duration > 0.0)
+        || concurrency == 0
+        || lines == 0
+        || rate.is_some_and(|r| !(r > 0.0))
+        || rtt_ms < 0.0
+    {
+        usage_error("--duration, --concurrency, --lines and --rate must be positive");
+    }
+    let resolve = |p: String| {
+        let p = PathBuf::from(p);
+        if p.is_absolute() {
+            p
+        } else {
+            crate_root.join(p)
+        }
+    };
+    let mut command = String::from("cargo bench --bench http");
+    if !shown.is_empty() {
+        command.push_str(" -- ");
+        command.push_str(&shown.join(" "));
+    }
+    Args {
+        duration,
+        warmup: warmup_flag.unwrap_or(if quick { 0.5 } else { 2.0 }),
+        open_warmup: warmup_flag.unwrap_or(if quick { 0.5 } else { 1.0 }),
+        concurrency,
+        pool: pool.max(concurrency),
+        lines,
+        rate,
+        modes,
+        rtt_ms,
+        quick,
+        out: resolve(
+            get("--out", "CARTSEAL_BENCH_OUT").unwrap_or_else(|| "docs/benchmarks.md".into()),
+        ),
+        json: resolve(
+            get("--json", "CARTSEAL_BENCH_JSON")
+                .unwrap_or_else(|| "docs/benchmarks-http.json".into()),
+        ),
+        bin: resolve(
+            get("--bin", "CARTSEAL_BENCH_BIN").unwrap_or_else(|| "target/release/cartseal".into()),
+        ),
+        pin: !switches.contains("--no-pin"),
+        command,
+    }
+}
+
+fn sh(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new(cmd).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn machine_info() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_else(|| "unknown CPU".into());
+    Machine {
+        nproc: sh("nproc", &[]).unwrap_or_else(|| "?".into()),
+        cpu_model,
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "?".into()),
+        rustc: sh("rustc", &["--version"]),
+    }
+}
+
+fn mode_env(mode: &str, redis_url: Option<&str>) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![
+        ("CARTSEAL__COOKIE__SECURE".into(), "false".into()),
+        (
+            "CARTSEAL__SERVER__WORKERS".into(),
+            SERVER_WORKERS.to_string(),
+        ),
+        ("CARTSEAL__CATALOG__FILE".into(), String::new()),
+    ];
+    let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+    match mode {
+        "token-paseto" => {
+            env.push(kv("CARTSEAL__STORE__KIND", "token"));
+            env.push(kv("CARTSEAL__TOKEN__FORMAT", "paseto"));
+        }
+        "token-jwt" => {
+            env.push(kv("CARTSEAL__STORE__KIND", "token"));
+            env.push(kv("CARTSEAL__TOKEN__FORMAT", "jwt"));
+        }
+        "redis" | "redis+rtt" => {
+            env.push(kv("CARTSEAL__STORE__KIND", "redis"));
+            env.push(kv("CARTSEAL__REDIS__URL", redis_url.unwrap_or_default()));
+        }
+        "memory" => env.push(kv("CARTSEAL__STORE__KIND", "memory")),
+        _ => env.push(kv("CARTSEAL__STORE__KIND", "none")),
+    }
+    if std::env::var_os("RUST_LOG").is_none() {
+        // Per-request logging would be measured as server CPU.
+        env.push(kv("RUST_LOG", "warn"));
+    }
+    env
+}
+
+struct Ctx {
+    args: Args,
+    crate_root: PathBuf,
+    log_dir: PathBuf,
+    server_cpu: Option<usize>,
+    clk_tck: f64,
+    rate: Option<f64>,
+    rate_source: String,
+}
+
+fn loud(msg: &str) {
+    let bar = "!".repeat(78);
+    eprintln!("\n{bar}\n!! {}\n{bar}\n", msg.replace('\n', "\n!! "));
+}
+
+async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
+    let mut rep = ModeReport::new(mode);
+    println!("\n=== {mode} ===");
+
+    // Redis and the delay proxy.
+    let needs_redis = mode.starts_with("redis");
+    let mut redis = None;
+    let mut proxy = None;
+    let mut redis_url = None;
+    if needs_redis {
+        match procs::start_redis(ctx.server_cpu, &ctx.log_dir) {
+            Ok(r) => {
+                match &r.guard {
+                    Some(g) => println!(
+                        "  private redis-server pid {} at {}{}",
+                        g.pid(),
+                        r.url,
+                        ctx.server_cpu
+                            .map(|c| format!(", pinned to CPU {c}"))
+                            .unwrap_or_default()
+                    ),
+                    None => {
+                        println!("  using REDIS_URL {} (its CPU is not measured)", r.url);
+                        rep.notes.push(format!(
+                            "external Redis from REDIS_URL ({}): its CPU is not counted",
+                            r.url
+                        ));
+                    }
+                }
+                redis_url = Some(r.url.clone());
+                redis = Some(r);
+            }
+            Err(e) => return fail_start(rep, &e),
+        }
+        let r = redis.as_ref().expect("redis set above");
+        rep.redis_ping_direct_us = proxy::redis_ping_median_us(r.addr, 200);
+        if mode == "redis+rtt" {
+            let delay = Duration::from_secs_f64(ctx.args.rtt_ms / 1000.0);
+            match proxy::DelayProxy::start(r.addr, delay) {
+                Ok(p) => {
+                    rep.redis_ping_via_proxy_us = proxy::redis_ping_median_us(p.addr, 200);
+                    println!(
+                        "  delay proxy 127.0.0.1:{} -> {} adding {} ms each way; PING median {} µs direct, {} µs via proxy",
+                        p.addr.port(),
+                        r.addr,
+                        ctx.args.rtt_ms,
+                        rep.redis_ping_direct_us
+                            .map(|v| format!("{v:.0}"))
+                            .unwrap_or("?".into()),
+                        rep.redis_ping_via_proxy_us
+                            .map(|v| format!("{v:.0}"))
+                            .unwrap_or("?".into()),
+                    );
+                    redis_url = Some(format!("redis://127.0.0.1:{}", p.addr.port()));
+                    proxy = Some(p);
+                }
+                Err(e) => return fail_start(rep, &format!("cannot start the delay proxy: {e}")),
+            }
+        }
+    }
+
+    // The server.
+    let env = mode_env(mode, redis_url.as_deref());
+    rep.env = env.clone();
+    let server = match procs::start_server(procs::ServerSpec {
+        mode,
+        bin: &ctx.args.bin,
+        crate_root: &ctx.crate_root,
+        env,
+        cpu: ctx.server_cpu,
+        log_dir: &ctx.log_dir,
+    })
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => return fail_start(rep, &e),
+    };
+    println!(
+        "  server pid {} on http://{} (log {})",
+        server.guard.pid(),
+        server.host_header,
+        server.log_path.display()
+    );
+    let pids = CpuPids {
+        server: server.guard.pid(),
+        redis: redis
+            .as_ref()
+            .and_then(|r| r.guard.as_ref().map(|g| g.pid())),
+    };
+    let target = Arc::new(Target {
+        addr: server.addr,
+        host: server.host_header.clone(),
+    });
+
+    let result = workload(ctx, mode, &mut rep, target, pids).await;
+    if let Err(e) = result {
+        loud(&format!("mode {mode}: {e}"));
+        rep.status = "failed".into();
+        rep.failure = Some(e);
+    }
+    if let Some(status) = {
+        let mut s = server;
+        let st = s.guard.exited();
+        drop(s);
+        st
+    } {
+        rep.notes.push(format!(
+            "the server had exited ({status}) by the end of the mode"
+        ));
+    }
+    drop(proxy);
+    drop(redis);
+    rep
+}
+
+fn fail_start(mut rep: ModeReport, why: &str) -> ModeReport {
+    loud(&format!(
+        "mode {} FAILED TO START; skipping it.\n{why}",
+        rep.mode
+    ));
+    rep.status = "failed to start".into();
+    rep.failure = Some(why.to_string());
+    rep
+}
+
+async fn workload(
+    ctx: &mut Ctx,
+    mode: &str,
+    rep: &mut ModeReport,
+    target: Arc<Target>,
+    pids: CpuPids,
+) -> Result<(), String> {
+    let a = &ctx.args;
+    // 1. Carts for the closed loop.
+    let t = std::time::Instant::now();
+    let vus: Vec<Vu> = (0..a.concurrency)
+        .map(|i| Vu::new(i, target.clone()))
+        .collect();
+    let (vus, errors) = load::build_all(vus, a.lines, a.concurrency).await;
+    report_build(rep, &errors, vus.len())?;
+    let visible: Vec<usize> = vus.iter().map(Vu::line_count).collect();
+    println!(
+        "  built {} carts of {} lines in {:.1} s (lines the server shows afterwards: min {}, max {})",
+        vus.len(),
+        a.lines,
+        t.elapsed().as_secs_f64(),
+        visible.iter().min().unwrap_or(&0),
+        visible.iter().max().unwrap_or(&0)
+    );
+    if visible.iter().any(|v| *v != a.lines) {
+        rep.notes.push(format!(
+            "after the build, GET /cart showed between {} and {} lines instead of {} (expected for `none`, which keeps no cart)",
+            visible.iter().min().unwrap_or(&0),
+            visible.iter().max().unwrap_or(&0),
+            a.lines
+        ));
+    }
+
+    // 2. Closed loop.
+    println!(
+        "  closed loop: {} VUs, {:.1} s warm-up + {:.1} s",
+        a.concurrency, a.warmup, a.duration
+    );
+    let (vus, raw) = load::closed_loop(
+        vus,
+        Duration::from_secs_f64(a.warmup),
+        Duration::from_secs_f64(a.duration),
+        pids,
+    )
+    .await;
+    let closed = PhaseReport::from_raw("closed", a.concurrency, None, &raw, ctx.clk_tck);
+    print_phase(&closed);
+    if closed.generator_cpu_cores.is_some_and(|c| c > 0.9) {
+        let note = format!(
+            "the load generator used {:.2} of its core during the closed loop: this mode's peak may be the generator's, a lower bound",
+            closed.generator_cpu_cores.unwrap_or_default()
+        );
+        println!("  ! {note}");
+        rep.notes.push(note);
+    }
+    if closed.requests == 0 {
+        rep.closed = Some(closed);
+        return Err("no request completed in the closed loop".into());
+    }
+    if ctx.rate.is_none() {
+        let r = (closed.throughput_rps * 0.5).max(50.0).round();
+        ctx.rate = Some(r);
+        ctx.rate_source = if mode == "token-paseto" {
+            "50% of token-paseto's closed-loop peak in this run".into()
+        } else {
+            format!("50% of `{mode}`'s closed-loop peak: token-paseto was not measured in this run")
+        };
+        println!(
+            "  open-loop rate for every mode: {r} req/s ({})",
+            ctx.rate_source
+        );
+    }
+    rep.closed = Some(closed);
+
+    // 3. Open loop: the closed-loop VUs plus more, to `pool`.
+    let a = &ctx.args;
+    let rate = ctx.rate.unwrap_or(1000.0);
+    let extra: Vec<Vu> = (a.concurrency..a.pool)
+        .map(|i| Vu::new(i, target.clone()))
+        .collect();
+    let (extra, errors) = load::build_all(extra, a.lines, a.concurrency).await;
+    report_build(rep, &errors, extra.len())?;
+    let mut pool = vus;
+    pool.extend(extra);
+    println!(
+        "  open loop: {rate} req/s, pool of {} VUs, {:.1} s warm-up + {:.1} s",
+        pool.len(),
+        a.open_warmup,
+        a.duration
+    );
+    let pool_len = pool.len();
+    let (_pool, raw) = load::open_loop(
+        pool,
+        rate,
+        Duration::from_secs_f64(a.open_warmup),
+        Duration::from_secs_f64(a.duration),
+        pids,
+    )
+    .await;
+    let open = PhaseReport::from_raw("open", pool_len, Some(rate), &raw, ctx.clk_tck);
+    print_phase(&open);
+    if open.throughput_rps < rate * 0.95 || open.unfinished.unwrap_or(0) > 0 {
+        let note = format!(
+            "could not keep up with the offered {rate} req/s in the open loop (achieved {:.0} req/s, {} unfinished): its latency includes a growing queue",
+            open.throughput_rps,
+            open.unfinished.unwrap_or(0)
+        );
+        println!("  ! {note}");
+        rep.notes.push(note);
+    }
+    rep.open = Some(open);
+
+    // 4. Credential sizes.
+    rep.sizes = load::measure_sizes(target, &SIZE_TABLE_LINES, 1_000_000).await;
+    for s in &rep.sizes {
+        println!(
+            "  size: {:>3} lines -> cookie value {} B, Set-Cookie line {} B{}",
+            s.lines_requested,
+            s.cookie_value_bytes
+                .map(|v| v.to_string())
+                .unwrap_or("-".into()),
+            s.set_cookie_header_bytes
+                .map(|v| v.to_string())
+                .unwrap_or("-".into()),
+            s.stopped
+                .as_ref()
+                .map(|w| format!(" (stopped after {} lines: {w})", s.lines_built))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+fn report_build(rep: &mut ModeReport, errors: &[String], n: usize) -> Result<(), String> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let first = errors.first().cloned().unwrap_or_default();
+    if errors.len() >= n {
+        return Err(format!("no VU could build its cart, e.g. {first}"));
+    }
+    let note = format!(
+        "{} of {} VUs failed to build their cart, e.g. {first}",
+        errors.len(),
+        n
+    );
+    println!("  ! {note}");
+    rep.notes.push(note);
+    Ok(())
+}
+
+fn print_phase(p: &PhaseReport) {
+    println!(
+        "    {:>9.0} req/s  p50 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms  max {:.3} ms  errors {}  {:.0}/{:.0} B/req  server CPU {} µs/req{}  generator {:.2} cores",
+        p.throughput_rps,
+        p.latency.p50_ms,
+        p.latency.p99_ms,
+        p.latency.p999_ms,
+        p.latency.max_ms,
+        p.error_count,
+        p.request_bytes_per_req,
+        p.response_bytes_per_req,
+        p.server_cpu_us_per_req
+            .map(|v| format!("{v:.1}"))
+            .unwrap_or("?".into()),
+        p.redis_cpu_us_per_req
+            .map(|v| format!(" + redis {v:.1}"))
+            .unwrap_or_default(),
+        p.generator_cpu_cores.unwrap_or_default(),
+    );
+    if !p.errors.is_empty() {
+        println!("    errors: {:?}", p.errors);
+    }
+}
+
+async fn run() -> i32 {
+    let crate_root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let args = parse_args(&crate_root);
+    if !args.bin.is_file() {
+        eprintln!(
+            "http bench: the server binary {} does not exist.\nBuild it first:  cargo build --release\n(this benchmark does not build it, so that what is measured is what you built)",
+            args.bin.display()
+        );
+        return 1;
+    }
+    let machine = machine_info();
+
+    // CPU pinning: server (and redis-server) on CPU 0, this process on CPU 1.
+    let mut pinning = Vec::new();
+    let ncpu: usize = machine.nproc.parse().unwrap_or(1);
+    let mut server_cpu = None;
+    let mut generator_cpu = None;
+    if !args.pin {
+        pinning.push("No CPU pinning (`--no-pin`).".to_string());
+    } else if ncpu < 2 {
+        pinning.push(format!("No CPU pinning: only {ncpu} CPU."));
+    } else if !procs::have_taskset() {
+        pinning.push("No CPU pinning: `taskset` (util-linux) is not installed.".to_string());
+    } else {
+        server_cpu = Some(0);
+        match procs::pin_self(1) {
+            Ok(out) => {
+                generator_cpu = Some(1);
+                pinning.push(format!(
+                    "Server pinned to CPU 0 (`taskset -c 0` on its command line, {SERVER_WORKERS} actix worker); redis-server, when used, also on CPU 0, so it shares the server's core; load generator (this process, with its delay proxy) pinned to CPU 1 (`taskset -a -p -c 1 <pid>`: {out})."
+                ));
+            }
+            Err(e) => pinning.push(format!(
+                "Server pinned to CPU 0 (`taskset -c 0`); pinning the load generator failed ({e}), so it runs unpinned."
+            )),
+        }
+    }
+    for p in &pinning {
+        println!("{p}");
+    }
+
+    let log_dir = crate_root.join("target/http-bench");
+    let mut modes = args.modes.clone();
+    // token-paseto first: the open-loop rate derives from its peak.
+    if let Some(i) = modes.iter().position(|m| m == "token-paseto") {
+        let m = modes.remove(i);
+        modes.insert(0, m);
+    }
+    let rate_source = if args.rate.is_some() {
+        "set with --rate".to_string()
+    } else {
+        String::new()
+    };
+    let mut ctx = Ctx {
+        rate: args.rate,
+        rate_source,
+        args,
+        crate_root: crate_root.clone(),
+        log_dir,
+        server_cpu,
+        clk_tck: procs::clock_ticks_per_sec(),
+    };
+    println!(
+        "modes: {}; {} VUs closed loop, pool {} open loop, {} lines per cart, {} s per phase{}",
+        modes.join(", "),
+        ctx.args.concurrency,
+        ctx.args.pool,
+        ctx.args.lines,
+        ctx.args.duration,
+        if ctx.args.quick { " (quick)" } else { "" }
+    );
+
+    let mut reports = Vec::new();
+    for mode in &modes {
+        reports.push(run_mode(&mut ctx, mode).await);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    report::compute_ratios(&mut reports);
+
+    let bin_modified = std::fs::metadata(&ctx.args.bin)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(|t| {
+            chrono::DateTime::<chrono::Utc>::from(t)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        });
+    let a = &ctx.args;
+    let run = RunReport {
+        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        command: a.command.clone(),
+        machine,
+        settings: Settings {
+            duration_s: a.duration,
+            warmup_s: a.warmup,
+            open_warmup_s: a.open_warmup,
+            concurrency: a.concurrency,
+            pool: a.pool,
+            lines: a.lines,
+            rate: ctx.rate,
+            rate_source: ctx.rate_source.clone(),
+            rtt_ms: a.rtt_ms,
+            quick: a.quick,
+            server_workers: SERVER_WORKERS,
+            server_cpu,
+            generator_cpu,
+            redis_cpu: server_cpu,
+            server_binary: a
+                .bin
+                .strip_prefix(&crate_root)
+                .unwrap_or(&a.bin)
+                .display()
+                .to_string(),
+            server_binary_modified: bin_modified,
+        },
+        pinning,
+        modes: reports,
+    };
+
+    // Outputs.
+    let out_dir = a
+        .out
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| crate_root.clone());
+    let chart_path = out_dir.join("img/http-bench.svg");
+    let chart_rel = match report::chart(&chart_path, &run) {
+        Ok(()) => Some("img/http-bench.svg"),
+        Err(e) => {
+            eprintln!("http bench: could not draw {}: {e}", chart_path.display());
+            None
+        }
+    };
+    let rel = |p: &Path| {
+        p.strip_prefix(&crate_root)
+            .unwrap_or(p)
+            .display()
+            .to_string()
+    };
+    let section = report::markdown(&run, chart_rel, &rel(&a.json));
+    println!("\n{section}");
+    let mut code = 0;
+    if let Err(e) = report::write_section(&a.out, &section) {
+        eprintln!("http bench: cannot write {}: {e}", a.out.display());
+        code = 1;
+    }
+    match serde_json::to_string_pretty(&run) {
+        Ok(json) => {
+            if let Some(dir) = a.json.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            if let Err(e) = std::fs::write(&a.json, json + "\n") {
+                eprintln!("http bench: cannot write {}: {e}", a.json.display());
+                code = 1;
+            }
+        }
+        Err(e) => {
+            eprintln!("http bench: cannot serialize results: {e}");
+            code = 1;
+        }
+    }
+    println!(
+        "wrote {}, {}{}",
+        rel(&a.out),
+        rel(&a.json),
+        chart_rel
+            .map(|_| format!(", {}", rel(&chart_path)))
+            .unwrap_or_default()
+    );
+    let failed: Vec<&str> = run
+        .modes
+        .iter()
+        .filter(|m| m.status != "ok")
+        .map(|m| m.mode.as_str())
+        .collect();
+    if !failed.is_empty() {
+        loud(&format!(
+            "modes that did not complete: {}",
+            failed.join(", ")
+        ));
+    }
+    code
+}
+
+fn main() {
+    // Kill the server and redis-server if anything panics.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        procs::kill_all_children();
+        default_hook(info);
+    }));
+    // The generator has one core: a current-thread runtime, no thread hops.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let code = rt.block_on(async {
+        tokio::spawn(async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+            }
+            eprintln!("\nhttp bench: interrupted; stopping the servers");
+            procs::kill_all_children();
+            std::process::exit(130);
+        });
+        run().await
+    });
+    drop(rt);
+    procs::kill_all_children();
+    std::process::exit(code);
+}

@@ -61,11 +61,15 @@ impl Catalog {
             path: shown.clone(),
             reason: e.to_string(),
         })?;
-        let products: Vec<Product> = serde_json::from_slice(&text).map_err(|e| CatalogError::Invalid {
-            path: shown.clone(),
-            reason: e.to_string(),
-        })?;
-        Self::from_products(products, limits).map_err(|reason| CatalogError::Invalid { path: shown, reason })
+        let products: Vec<Product> =
+            serde_json::from_slice(&text).map_err(|e| CatalogError::Invalid {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        Self::from_products(products, limits).map_err(|reason| CatalogError::Invalid {
+            path: shown,
+            reason,
+        })
     }
 
     /// Builds a catalog from products.
@@ -73,7 +77,8 @@ impl Catalog {
         let mut by_sku = HashMap::with_capacity(products.len());
         let mut currency: Option<String> = None;
         for (i, product) in products.iter().enumerate() {
-            Sku::parse(&product.sku, limits).map_err(|e| format!("product {:?}: {e}", product.sku))?;
+            Sku::parse(&product.sku, limits)
+                .map_err(|e| format!("product {:?}: {e}", product.sku))?;
             if by_sku.insert(product.sku.clone(), i).is_some() {
                 return Err(format!("sku {:?} appears twice", product.sku));
             }

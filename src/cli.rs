@@ -20,7 +20,8 @@ fn load_all(config: &Path) -> Result<(Settings, keys::Keyring), String> {
 
 /// `cartseal serve`.
 pub fn serve(config: &Path, port: Option<u16>) -> Result<(), String> {
-    let (mut settings, _) = load_all(config)?;
+    // The server loads and validates keys and catalog itself, once.
+    let mut settings = Settings::load(config).map_err(|e| e.to_string())?;
     if let Some(port) = port {
         settings.server.port = port;
     }
@@ -77,7 +78,9 @@ pub fn keygen(purpose: &str, id: &str, dir: &Path, alg: &str) -> Result<(), Stri
     file.write_all(paserk.as_bytes())
         .and_then(|()| file.write_all(b"\n"))
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    println!("# Add to config.toml; start it as \"pending\" on every replica first (docs/key-rotation.md).");
+    println!(
+        "# Add to config.toml; start it as \"pending\" on every replica first (docs/key-rotation.md)."
+    );
     println!("[[keys]]");
     println!("id = \"{id}\"");
     println!("purpose = \"{purpose}\"");
@@ -97,7 +100,11 @@ pub fn inspect(config: &Path, token: &str) -> Result<(), String> {
             .read_to_string(&mut text)
             .map_err(|e| e.to_string())?;
     }
-    let codec = TokenCodec::new(settings.token.clone(), settings.limits.clone(), KeyringHandle::new(keyring));
+    let codec = TokenCodec::new(
+        settings.token.clone(),
+        settings.limits.clone(),
+        KeyringHandle::new(keyring),
+    );
     let now = chrono::Utc::now().timestamp();
     let opened = codec
         .open(text.trim(), now)
@@ -125,6 +132,9 @@ pub fn inspect(config: &Path, token: &str) -> Result<(), String> {
         "lines": opened.cart.lines().len(),
         "cart": cart,
     });
-    println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+    );
     Ok(())
 }

@@ -26,7 +26,9 @@
 pub mod cart;
 pub mod catalog;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod http;
 pub mod keys;
+pub mod store;
 pub mod token;

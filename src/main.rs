@@ -12,7 +12,12 @@ use cartseal::cli;
 #[command(version, about = "A shop cart sealed into a client-held token")]
 struct Cli {
     /// The configuration file.
-    #[arg(long, global = true, default_value = "config.toml", env = "CARTSEAL_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "config.toml",
+        env = "CARTSEAL_CONFIG"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,

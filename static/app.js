@@ -208,7 +208,7 @@
     const foot = h("div", { class: "product-foot" },
       h("span", { class: "price" }, money(p.unit_price, p.currency)),
       h("button", { type: "button", class: "btn btn-primary btn-sm", "data-add": p.sku,
-        "aria-label": "Add " + (p.title || p.sku) + " to cart" }, "Add to cart"),
+        "aria-label": "Add " + (p.title || p.sku) + " to cart" }, "Add"),
     );
     card.append(thumb, body, incart, foot);
     return card;

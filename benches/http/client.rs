@@ -186,7 +186,9 @@ fn parse_head(head: &[u8]) -> Result<Head, FetchError> {
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or_default();
     if !version.starts_with("HTTP/1.") {
-        return Err(FetchError::Protocol(format!("bad status line {status_line:?}")));
+        return Err(FetchError::Protocol(format!(
+            "bad status line {status_line:?}"
+        )));
     }
     let status: u16 = parts
         .next()

@@ -16,7 +16,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Never add above this quantity (the server's default `max_quantity`).
 const MAX_QUANTITY: u32 = 999;
 
-const COLORS: [&str; 8] = ["red", "green", "blue", "black", "white", "navy", "olive", "teal"];
+const COLORS: [&str; 8] = [
+    "red", "green", "blue", "black", "white", "navy", "olive", "teal",
+];
 const SIZES: [&str; 6] = ["XS", "S", "M", "L", "XL", "XXL"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +30,13 @@ pub enum OpKind {
     ReAdd,
 }
 
-pub const OP_KINDS: [OpKind; 5] = [OpKind::Get, OpKind::Add, OpKind::Patch, OpKind::Remove, OpKind::ReAdd];
+pub const OP_KINDS: [OpKind; 5] = [
+    OpKind::Get,
+    OpKind::Add,
+    OpKind::Patch,
+    OpKind::Remove,
+    OpKind::ReAdd,
+];
 
 impl OpKind {
     pub fn name(self) -> &'static str {
@@ -144,8 +152,19 @@ impl Vu {
     /// Sends one request with a timeout over the whole exchange, retrying
     /// once on a fresh connection if a reused one was closed by the server
     /// while idle (nothing of the response was read).
-    async fn send(&mut self, method: &str, path: &str, json: Option<&str>) -> (Result<Response, &'static str>, usize) {
-        let req = build_request(method, path, &self.target.host, self.cookie.as_deref(), json);
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        json: Option<&str>,
+    ) -> (Result<Response, &'static str>, usize) {
+        let req = build_request(
+            method,
+            path,
+            &self.target.host,
+            self.cookie.as_deref(),
+            json,
+        );
         let res = tokio::time::timeout(REQUEST_TIMEOUT, self.send_inner(&req)).await;
         let res = match res {
             Ok(r) => r,
@@ -196,7 +215,9 @@ impl Vu {
                     self.conn = None;
                     match e {
                         FetchError::ClosedBeforeResponse if !fresh => continue,
-                        FetchError::ClosedBeforeResponse | FetchError::Io(_) => return Err("io error"),
+                        FetchError::ClosedBeforeResponse | FetchError::Io(_) => {
+                            return Err("io error");
+                        }
                         FetchError::Protocol(_) => return Err("protocol error"),
                     }
                 }
@@ -255,7 +276,10 @@ impl Vu {
         let (res, _) = self.send("GET", "/cart", None).await;
         match res {
             Ok(r) if r.status == 200 => Ok(self.apply_view(&r.body)),
-            Ok(r) => Err(format!("GET /cart -> {}", describe_error(r.status, &r.body))),
+            Ok(r) => Err(format!(
+                "GET /cart -> {}",
+                describe_error(r.status, &r.body)
+            )),
             Err(e) => Err(format!("GET /cart -> {e}")),
         }
     }
@@ -329,8 +353,18 @@ impl Vu {
         let op = self.choose();
         let (kind, method, path, body) = match op {
             Op::Get | Op::Resync => (OpKind::Get, "GET", "/cart".to_string(), None),
-            Op::Add(i) => (OpKind::Add, "POST", "/cart/items".into(), Some(self.lines[i].add_body(1))),
-            Op::ReAdd(i) => (OpKind::ReAdd, "POST", "/cart/items".into(), Some(self.lines[i].add_body(1))),
+            Op::Add(i) => (
+                OpKind::Add,
+                "POST",
+                "/cart/items".into(),
+                Some(self.lines[i].add_body(1)),
+            ),
+            Op::ReAdd(i) => (
+                OpKind::ReAdd,
+                "POST",
+                "/cart/items".into(),
+                Some(self.lines[i].add_body(1)),
+            ),
             Op::Patch(i, k) => (
                 OpKind::Patch,
                 "PATCH",
@@ -386,7 +420,10 @@ impl Vu {
     }
 
     fn line_path(&self, i: usize) -> String {
-        format!("/cart/items/{}", encode_segment(self.lines[i].line.as_deref().unwrap_or("unknown")))
+        format!(
+            "/cart/items/{}",
+            encode_segment(self.lines[i].line.as_deref().unwrap_or("unknown"))
+        )
     }
 }
 
@@ -573,7 +610,12 @@ fn take_stats(s: Arc<Mutex<Stats>>) -> Stats {
 
 /// Closed loop: every VU sends its next request as soon as the previous one
 /// is answered. Only requests *started* inside the measured window count.
-pub async fn closed_loop(vus: Vec<Vu>, warmup: Duration, duration: Duration, pids: CpuPids) -> (Vec<Vu>, PhaseRaw) {
+pub async fn closed_loop(
+    vus: Vec<Vu>,
+    warmup: Duration,
+    duration: Duration,
+    pids: CpuPids,
+) -> (Vec<Vu>, PhaseRaw) {
     let stats = shared_stats();
     let measure_start = Instant::now() + warmup;
     let end = measure_start + duration;
@@ -587,7 +629,10 @@ pub async fn closed_loop(vus: Vec<Vu>, warmup: Duration, duration: Duration, pid
                     let out = vu.step().await;
                     if t0 >= measure_start && t0 < end {
                         let lat = t0.elapsed();
-                        stats.lock().unwrap_or_else(|e| e.into_inner()).record(lat, &out);
+                        stats
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .record(lat, &out);
                     }
                 }
                 vu
@@ -690,11 +735,16 @@ pub async fn open_loop(
                         let mut guard = rx.lock().await;
                         tokio::time::timeout_at(drain_deadline.into(), guard.recv()).await
                     };
-                    let Ok(Some((scheduled_at, measured))) = item else { break };
+                    let Ok(Some((scheduled_at, measured))) = item else {
+                        break;
+                    };
                     let out = vu.step().await;
                     if measured {
                         let lat = scheduled_at.elapsed();
-                        stats.lock().unwrap_or_else(|e| e.into_inner()).record(lat, &out);
+                        stats
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .record(lat, &out);
                     }
                 }
                 vu

@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 pub fn kill_all_children() {
-    let pids: Vec<u32> = CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect();
+    let pids: Vec<u32> = CHILDREN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .drain(..)
+        .collect();
     for pid in pids {
         let _ = Command::new("kill")
             .args(["-KILL", &pid.to_string()])
@@ -25,17 +29,16 @@ pub fn kill_all_children() {
 
 /// Kills and reaps its child when dropped (also on panic unwinding).
 pub struct ChildGuard {
-    pub name: String,
     child: Child,
 }
 
 impl ChildGuard {
-    fn new(name: &str, child: Child) -> ChildGuard {
-        CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).push(child.id());
-        ChildGuard {
-            name: name.to_string(),
-            child,
-        }
+    fn new(child: Child) -> ChildGuard {
+        CHILDREN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(child.id());
+        ChildGuard { child }
     }
 
     pub fn pid(&self) -> u32 {
@@ -55,7 +58,10 @@ impl Drop for ChildGuard {
         let pid = self.child.id();
         let _ = self.child.kill();
         let _ = self.child.wait();
-        CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| *p != pid);
+        CHILDREN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| *p != pid);
     }
 }
 
@@ -85,11 +91,19 @@ pub fn pinned_command(program: &Path, cpu: Option<usize>) -> Command {
 /// Pins this process (every thread it has now; later threads inherit).
 pub fn pin_self(cpu: usize) -> Result<String, String> {
     let out = Command::new("taskset")
-        .args(["-a", "-p", "-c", &cpu.to_string(), &std::process::id().to_string()])
+        .args([
+            "-a",
+            "-p",
+            "-c",
+            &cpu.to_string(),
+            &std::process::id().to_string(),
+        ])
         .output()
         .map_err(|e| format!("taskset: {e}"))?;
     if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().replace('\n', "; "))
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .replace('\n', "; "))
     } else {
         Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
     }
@@ -104,7 +118,12 @@ pub fn clock_ticks_per_sec() -> f64 {
         .arg("CLK_TCK")
         .output()
         .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
         .filter(|t| *t > 0.0)
         .unwrap_or(100.0)
 }
@@ -139,7 +158,10 @@ impl Tail {
     }
     pub fn text(&self) -> String {
         let q = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        q.iter().map(|l| format!("    | {l}")).collect::<Vec<_>>().join("\n")
+        q.iter()
+            .map(|l| format!("    | {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -187,10 +209,13 @@ pub struct ServerSpec<'a> {
 /// `/readyz`. Any failure is an `Err` with the reason and the output tail.
 pub async fn start_server(spec: ServerSpec<'_>) -> Result<Server, String> {
     let _ = std::fs::create_dir_all(spec.log_dir);
-    let log_path = spec.log_dir.join(format!("{}-server.log", spec.mode.replace('+', "-")));
-    let log = Arc::new(Mutex::new(
-        File::create(&log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?,
-    ));
+    let log_path = spec
+        .log_dir
+        .join(format!("{}-server.log", spec.mode.replace('+', "-")));
+    let log =
+        Arc::new(Mutex::new(File::create(&log_path).map_err(|e| {
+            format!("cannot create {}: {e}", log_path.display())
+        })?));
     let mut cmd = pinned_command(spec.bin, spec.cpu);
     cmd.args(["serve", "--config", "config.toml", "--port", "0"])
         .current_dir(spec.crate_root)
@@ -211,9 +236,13 @@ pub async fn start_server(spec: ServerSpec<'_>) -> Result<Server, String> {
     if let Some(e) = child.stderr.take() {
         drain(e, log.clone(), tail.clone(), "stderr", tx);
     }
-    let mut guard = ChildGuard::new(&format!("cartseal ({})", spec.mode), child);
+    let mut guard = ChildGuard::new(child);
     let fail = |why: String, tail: &Tail| {
-        format!("{why}; log {}; last output:\n{}", log_path.display(), tail.text())
+        format!(
+            "{why}; log {}; last output:\n{}",
+            log_path.display(),
+            tail.text()
+        )
     };
 
     // The listening line.
@@ -224,7 +253,10 @@ pub async fn start_server(spec: ServerSpec<'_>) -> Result<Server, String> {
         }
         if let Some(status) = guard.exited() {
             tokio::time::sleep(Duration::from_millis(100)).await; // let the drains finish
-            return Err(fail(format!("server exited ({status}) before listening"), &tail));
+            return Err(fail(
+                format!("server exited ({status}) before listening"),
+                &tail,
+            ));
         }
         if Instant::now() > deadline {
             return Err(fail("no `listening on` line within 30 s".into(), &tail));
@@ -247,25 +279,27 @@ pub async fn start_server(spec: ServerSpec<'_>) -> Result<Server, String> {
 
     // /readyz.
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last = String::from("no answer");
     loop {
         if let Some(status) = guard.exited() {
-            return Err(fail(format!("server exited ({status}) before ready"), &tail));
+            return Err(fail(
+                format!("server exited ({status}) before ready"),
+                &tail,
+            ));
         }
         let req = crate::client::build_request("GET", "/readyz", &host_header, None, None);
         let attempt = tokio::time::timeout(Duration::from_secs(2), async {
-            let mut c = crate::client::Conn::connect(addr).await.map_err(|e| e.to_string())?;
+            let mut c = crate::client::Conn::connect(addr)
+                .await
+                .map_err(|e| e.to_string())?;
             c.roundtrip(&req).await.map_err(|e| e.to_string())
         })
         .await;
-        match attempt {
+        let last = match attempt {
             Ok(Ok(r)) if r.status == 200 => break,
-            Ok(Ok(r)) => {
-                last = format!("/readyz {}: {}", r.status, String::from_utf8_lossy(&r.body))
-            }
-            Ok(Err(e)) => last = e,
-            Err(_) => last = "/readyz timed out".into(),
-        }
+            Ok(Ok(r)) => format!("/readyz {}: {}", r.status, String::from_utf8_lossy(&r.body)),
+            Ok(Err(e)) => e,
+            Err(_) => "/readyz timed out".to_string(),
+        };
         if Instant::now() > deadline {
             return Err(fail(format!("not ready within 30 s ({last})"), &tail));
         }
@@ -301,19 +335,29 @@ pub fn start_redis(cpu: Option<usize>, log_dir: &Path) -> Result<Redis, String> 
     let mut cmd = pinned_command(Path::new("redis-server"), cpu);
     cmd.args(["--port", &port.to_string()])
         .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .args(["--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning"])
+        .args([
+            "--protected-mode",
+            "no",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+        ])
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
         .stderr(log);
     let child = cmd
         .spawn()
         .map_err(|e| format!("cannot spawn redis-server (apt-get install redis-server?): {e}"))?;
-    let mut guard = ChildGuard::new("redis-server", child);
+    let mut guard = ChildGuard::new(child);
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(status) = guard.exited() {
-            return Err(format!("redis-server exited ({status}); see {}/redis-server.log", log_dir.display()));
+            return Err(format!(
+                "redis-server exited ({status}); see {}/redis-server.log",
+                log_dir.display()
+            ));
         }
         if redis_ping(addr) {
             break;
@@ -336,7 +380,10 @@ fn redis_ping(addr: SocketAddr) -> bool {
     };
     let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
     let mut buf = [0u8; 16];
-    s.write_all(b"PING\r\n").is_ok() && s.read(&mut buf).map(|n| buf[..n].starts_with(b"+PONG")).unwrap_or(false)
+    s.write_all(b"PING\r\n").is_ok()
+        && s.read(&mut buf)
+            .map(|n| buf[..n].starts_with(b"+PONG"))
+            .unwrap_or(false)
 }
 
 /// `redis://[user:pass@]host:port[/db]` -> a socket address.

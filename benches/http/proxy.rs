@@ -119,7 +119,12 @@ impl Drop for DelayProxy {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the blocking accept().
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
-        for s in self.streams.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for s in self
+            .streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             let _ = s.shutdown(Shutdown::Both);
         }
         if let Some(t) = self.accept_thread.take() {

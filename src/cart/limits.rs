@@ -64,14 +64,22 @@ impl Limits {
         };
         check(
             (200..=COOKIE_BUDGET).contains(&self.token_max_chars),
-            format!("limits.token_max_chars must be 200..={COOKIE_BUDGET} so that the cookie fits in 4,096 bytes"),
+            format!(
+                "limits.token_max_chars must be 200..={COOKIE_BUDGET} so that the cookie fits in 4,096 bytes"
+            ),
         );
         check(
             self.header_max_bytes >= self.token_max_chars + 64,
             "limits.header_max_bytes must leave room for a token of limits.token_max_chars".into(),
         );
-        check(self.body_max_bytes >= 256, "limits.body_max_bytes must be at least 256".into());
-        check(self.max_lines >= 1, "limits.max_lines must be at least 1".into());
+        check(
+            self.body_max_bytes >= 256,
+            "limits.body_max_bytes must be at least 256".into(),
+        );
+        check(
+            self.max_lines >= 1,
+            "limits.max_lines must be at least 1".into(),
+        );
         check(
             (1..=1_000_000).contains(&self.max_quantity),
             "limits.max_quantity must be 1..=1000000".into(),

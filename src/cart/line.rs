@@ -136,7 +136,9 @@ impl LineKey {
             // Keys cannot contain NUL and values cannot contain control
             // characters, so NUL separators make the encoding unambiguous.
             for part in [key.as_bytes(), b"\0", value.as_bytes(), b"\0"] {
-                hasher.update(part).expect("BLAKE2b update of a small input");
+                hasher
+                    .update(part)
+                    .expect("BLAKE2b update of a small input");
             }
         }
         let digest = hasher.finalize().expect("BLAKE2b finalize");

@@ -105,7 +105,12 @@ impl Cart {
     }
 
     /// Sets the quantity of a line; 0 removes it.
-    pub fn set_quantity(&mut self, key: &str, quantity: i64, limits: &Limits) -> Result<(), CartError> {
+    pub fn set_quantity(
+        &mut self,
+        key: &str,
+        quantity: i64,
+        limits: &Limits,
+    ) -> Result<(), CartError> {
         let i = self.position(key).ok_or(CartError::LineNotFound)?;
         if quantity == 0 {
             self.lines.remove(i);

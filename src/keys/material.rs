@@ -51,10 +51,11 @@ impl LocalMaterial {
     fn from_key(paseto: SymmetricKey<V4>) -> Result<Self, MaterialError> {
         // Keyed BLAKE2b as a KDF: the subkey is a PRF of the key under a
         // label of its own.
-        let mac_key = blake2b::SecretKey::try_from(paseto.as_bytes())
-            .map_err(|_| MaterialError::Length)?;
+        let mac_key =
+            blake2b::SecretKey::try_from(paseto.as_bytes()).map_err(|_| MaterialError::Length)?;
         let mut kdf = blake2b::Blake2b::new(&mac_key, 32).map_err(|_| MaterialError::Length)?;
-        kdf.update(JWT_CART_LABEL).map_err(|_| MaterialError::Length)?;
+        kdf.update(JWT_CART_LABEL)
+            .map_err(|_| MaterialError::Length)?;
         let sub = kdf.finalize().map_err(|_| MaterialError::Length)?;
         let jwt_cart = xchacha20poly1305::SecretKey::try_from(sub.unprotected_as_ref::<[u8]>())
             .map_err(|_| MaterialError::Length)?;
@@ -84,7 +85,11 @@ impl LocalMaterial {
 
 impl fmt::Debug for LocalMaterial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LocalMaterial {{ kid: {}, key: ***OMITTED*** }}", self.kid)
+        write!(
+            f,
+            "LocalMaterial {{ kid: {}, key: ***OMITTED*** }}",
+            self.kid
+        )
     }
 }
 
@@ -123,9 +128,12 @@ impl SigningMaterial {
             return Ok(Self::hs256(&local));
         }
         if !text.starts_with("k4.secret.") {
-            return Err(MaterialError::Format("expected a k4.secret. or k4.local. PASERK"));
+            return Err(MaterialError::Format(
+                "expected a k4.secret. or k4.local. PASERK",
+            ));
         }
-        let secret = AsymmetricSecretKey::<V4>::try_from(text).map_err(|_| MaterialError::Length)?;
+        let secret =
+            AsymmetricSecretKey::<V4>::try_from(text).map_err(|_| MaterialError::Length)?;
         let bytes = secret.as_bytes();
         let seed: [u8; 32] = bytes[..32].try_into().map_err(|_| MaterialError::Length)?;
         Self::ed25519_from_seed(&seed, Some(&bytes[32..]))
@@ -133,7 +141,10 @@ impl SigningMaterial {
 
     /// Builds an Ed25519 key from its 32-byte seed, checking a stored public
     /// half against it when one is given.
-    pub fn ed25519_from_seed(seed: &[u8; 32], stored_public: Option<&[u8]>) -> Result<Self, MaterialError> {
+    pub fn ed25519_from_seed(
+        seed: &[u8; 32],
+        stored_public: Option<&[u8]>,
+    ) -> Result<Self, MaterialError> {
         let signing = Ed25519Key::from_bytes(seed);
         let public = signing.verifying_key().to_bytes();
         if stored_public.is_some_and(|p| p != public) {

@@ -257,7 +257,8 @@ impl Keyring {
                 return Err(KeyringError::DuplicateKid((*other).clone(), (*id).clone()));
             }
         }
-        let active_local = single_active(Purpose::Local, &local)?.ok_or(KeyringError::NoActive(Purpose::Local))?;
+        let active_local =
+            single_active(Purpose::Local, &local)?.ok_or(KeyringError::NoActive(Purpose::Local))?;
         let active_signing = single_active(Purpose::Signing, &signing)?;
         if need_signing && active_signing.is_none() {
             return Err(KeyringError::NoActive(Purpose::Signing));
@@ -323,7 +324,11 @@ fn single_active<M>(purpose: Purpose, keys: &[Key<M>]) -> Result<Option<usize>, 
     Ok(found)
 }
 
-fn read_key_file(id: &str, path: &Path, warnings: &mut Vec<Warning>) -> Result<zeroize::Zeroizing<String>, KeyringError> {
+fn read_key_file(
+    id: &str,
+    path: &Path,
+    warnings: &mut Vec<Warning>,
+) -> Result<zeroize::Zeroizing<String>, KeyringError> {
     let unreadable = |e: std::io::Error| KeyringError::Unreadable {
         id: id.to_owned(),
         path: path.display().to_string(),
@@ -333,7 +338,10 @@ fn read_key_file(id: &str, path: &Path, warnings: &mut Vec<Warning>) -> Result<z
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_err(unreadable)?.permissions().mode();
+        let mode = std::fs::metadata(path)
+            .map_err(unreadable)?
+            .permissions()
+            .mode();
         if mode & 0o077 != 0 {
             warnings.push(format!(
                 "key {id:?}: {} is readable by group or others (mode {:o}); chmod 600 it",

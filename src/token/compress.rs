@@ -33,13 +33,21 @@ pub fn deflate(input: &[u8], level: u32) -> Vec<u8> {
                 c.reset();
                 c
             }
-            _ => &mut slot.insert((level, Compress::new(Compression::new(level), false))).1,
+            _ => {
+                &mut slot
+                    .insert((level, Compress::new(Compression::new(level), false)))
+                    .1
+            }
         };
         let mut out = Vec::with_capacity(input.len() / 2 + 64);
         loop {
             let consumed = usize::try_from(compress.total_in()).unwrap_or(usize::MAX);
             let status = compress
-                .compress_vec(&input[consumed.min(input.len())..], &mut out, FlushCompress::Finish)
+                .compress_vec(
+                    &input[consumed.min(input.len())..],
+                    &mut out,
+                    FlushCompress::Finish,
+                )
                 .expect("deflate of an in-memory buffer cannot fail");
             if status == Status::StreamEnd {
                 return out;
@@ -52,18 +60,29 @@ pub fn deflate(input: &[u8], level: u32) -> Vec<u8> {
 /// Inflates raw deflate `input`, refusing to produce more than
 /// `min(max_out, input.len() * max_ratio)` bytes. Memory use is bounded by
 /// that cap, whatever the input claims.
-pub fn inflate_capped(input: &[u8], max_out: usize, max_ratio: usize) -> Result<Vec<u8>, InflateError> {
+pub fn inflate_capped(
+    input: &[u8],
+    max_out: usize,
+    max_ratio: usize,
+) -> Result<Vec<u8>, InflateError> {
     let cap = max_out.min(input.len().saturating_mul(max_ratio));
     INFLATER.with(|cell| {
         let mut inflater = cell.borrow_mut();
         inflater.reset(false);
         // One byte of slack tells "exactly at the cap" from "past it".
-        let mut out = Vec::with_capacity(cap.saturating_add(1).min(input.len().saturating_mul(4).max(1024)));
+        let mut out = Vec::with_capacity(
+            cap.saturating_add(1)
+                .min(input.len().saturating_mul(4).max(1024)),
+        );
         loop {
             let consumed = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
             let before = (consumed, out.len());
             let status = inflater
-                .decompress_vec(&input[consumed.min(input.len())..], &mut out, FlushDecompress::Finish)
+                .decompress_vec(
+                    &input[consumed.min(input.len())..],
+                    &mut out,
+                    FlushDecompress::Finish,
+                )
                 .map_err(|_| InflateError::Malformed)?;
             if out.len() > cap {
                 return Err(InflateError::TooLarge);
@@ -116,27 +135,51 @@ mod tests {
     fn a_bomb_stops_at_the_cap() {
         let bomb = deflate(&vec![b'a'; 100 * 1024 * 1024], 9);
         assert!(bomb.len() < 200 * 1024, "100 MB of one byte deflates small");
-        assert_eq!(inflate_capped(&bomb, 64 * 1024, usize::MAX), Err(InflateError::TooLarge));
-        assert_eq!(inflate_capped(&bomb, usize::MAX, 200), Err(InflateError::TooLarge));
+        assert_eq!(
+            inflate_capped(&bomb, 64 * 1024, usize::MAX),
+            Err(InflateError::TooLarge)
+        );
+        assert_eq!(
+            inflate_capped(&bomb, usize::MAX, 200),
+            Err(InflateError::TooLarge)
+        );
     }
 
     #[test]
     fn exactly_at_the_cap_is_accepted_and_one_past_is_not() {
         let data = vec![b'x'; 4096];
         let packed = deflate(&data, 6);
-        assert_eq!(inflate_capped(&packed, 4096, usize::MAX).unwrap().len(), 4096);
-        assert_eq!(inflate_capped(&packed, 4095, usize::MAX), Err(InflateError::TooLarge));
+        assert_eq!(
+            inflate_capped(&packed, 4096, usize::MAX).unwrap().len(),
+            4096
+        );
+        assert_eq!(
+            inflate_capped(&packed, 4095, usize::MAX),
+            Err(InflateError::TooLarge)
+        );
     }
 
     #[test]
     fn truncated_and_trailing_garbage_are_malformed() {
         let data = b"some cart bytes that are long enough to matter, some cart bytes".to_vec();
         let packed = deflate(&data, 6);
-        assert_eq!(inflate_capped(&packed[..packed.len() - 3], 65536, 200), Err(InflateError::Malformed));
+        assert_eq!(
+            inflate_capped(&packed[..packed.len() - 3], 65536, 200),
+            Err(InflateError::Malformed)
+        );
         let mut trailing = packed.clone();
         trailing.extend_from_slice(b"garbage");
-        assert_eq!(inflate_capped(&trailing, 65536, 200), Err(InflateError::Malformed));
-        assert_eq!(inflate_capped(b"\xff\xff\xff\xff", 65536, 200), Err(InflateError::Malformed));
-        assert_eq!(inflate_capped(b"", 65536, 200), Err(InflateError::Malformed));
+        assert_eq!(
+            inflate_capped(&trailing, 65536, 200),
+            Err(InflateError::Malformed)
+        );
+        assert_eq!(
+            inflate_capped(b"\xff\xff\xff\xff", 65536, 200),
+            Err(InflateError::Malformed)
+        );
+        assert_eq!(
+            inflate_capped(b"", 65536, 200),
+            Err(InflateError::Malformed)
+        );
     }
 }

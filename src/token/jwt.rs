@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::payload::{self, decode_b64};
 use super::{
-    InvalidReason, Lifetimes, OpenError, Opened, PAYLOAD_VERSION, ResealReason, SealError, SealInput,
-    TokenCodec, deflate, is_canonical_b64url,
+    InvalidReason, Lifetimes, OpenError, Opened, PAYLOAD_VERSION, ResealReason, SealError,
+    SealInput, TokenCodec, deflate, is_canonical_b64url,
 };
 use crate::keys::KeyState;
 
@@ -46,13 +46,20 @@ fn associated_data(audience: &str, jti: &str) -> Vec<u8> {
 }
 
 /// Seals a JWT. `nonce` is fixed only by known-answer tests.
-pub(crate) fn seal(codec: &TokenCodec, input: &SealInput<'_>, nonce: Option<[u8; NONCE_LEN]>) -> Result<String, SealError> {
+pub(crate) fn seal(
+    codec: &TokenCodec,
+    input: &SealInput<'_>,
+    nonce: Option<[u8; NONCE_LEN]>,
+) -> Result<String, SealError> {
     let ring = codec.keys().load();
     let signing = ring.active_signing().ok_or(SealError::NoKey)?;
     let local = ring.active_local();
     let nonce = nonce.unwrap_or_else(rand::random);
 
-    let packed = deflate(&input.cart.to_compact_json(), codec.config().compression_level);
+    let packed = deflate(
+        &input.cart.to_compact_json(),
+        codec.config().compression_level,
+    );
     let mut sealed = vec![0u8; NONCE_LEN + packed.len() + TAG_LEN];
     sealed[..NONCE_LEN].copy_from_slice(&nonce);
     XChaCha20Poly1305::seal(
@@ -79,14 +86,19 @@ pub(crate) fn seal(codec: &TokenCodec, input: &SealInput<'_>, nonce: Option<[u8;
     };
     let mut header = Header::new(signing.material.algorithm());
     header.kid = Some(signing.material.kid().to_owned());
-    jsonwebtoken::encode(&header, &claims, signing.material.encoding()).map_err(|_| SealError::NoKey)
+    jsonwebtoken::encode(&header, &claims, signing.material.encoding())
+        .map_err(|_| SealError::NoKey)
 }
 
 pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError> {
     let invalid = OpenError::Invalid;
     // Step 2: three canonical base64url segments.
     let segments: Vec<&str> = token.split('.').collect();
-    if segments.len() != 3 || segments.iter().any(|s| s.is_empty() || !is_canonical_b64url(s)) {
+    if segments.len() != 3
+        || segments
+            .iter()
+            .any(|s| s.is_empty() || !is_canonical_b64url(s))
+    {
         return Err(invalid(if token.starts_with("v") {
             InvalidReason::Header
         } else {
@@ -127,16 +139,19 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
     validation.set_issuer(&[&codec.config().issuer]);
     #[cfg(test)]
     super::tests::count_decrypt_attempt();
-    let data = jsonwebtoken::decode::<Claims>(token, signing.material.decoding(), &validation).map_err(|e| {
-        invalid(match e.kind() {
-            ErrorKind::InvalidSignature | ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidEddsaKey => {
-                InvalidReason::Crypto
-            }
-            ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => InvalidReason::Audience,
-            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => InvalidReason::Header,
-            _ => InvalidReason::Payload,
-        })
-    })?;
+    let data = jsonwebtoken::decode::<Claims>(token, signing.material.decoding(), &validation)
+        .map_err(|e| {
+            invalid(match e.kind() {
+                ErrorKind::InvalidSignature
+                | ErrorKind::InvalidEcdsaKey
+                | ErrorKind::InvalidEddsaKey => InvalidReason::Crypto,
+                ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => InvalidReason::Audience,
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                    InvalidReason::Header
+                }
+                _ => InvalidReason::Payload,
+            })
+        })?;
     let claims = data.claims;
     if claims.v != PAYLOAD_VERSION || claims.jti.is_empty() || claims.jti.len() > 64 {
         return Err(invalid(InvalidReason::Payload));

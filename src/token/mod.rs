@@ -19,8 +19,8 @@
 
 mod compress;
 mod jwt;
-mod payload;
 mod paseto;
+mod payload;
 
 use std::time::Instant;
 
@@ -119,7 +119,10 @@ impl TokenConfig {
             problems.push("token.absolute_ttl_secs must be at least token.idle_ttl_secs".into());
         }
         if self.absolute_ttl_secs > 400 * 24 * 3600 {
-            problems.push("token.absolute_ttl_secs must be at most 400 days (the cookie Max-Age ceiling)".into());
+            problems.push(
+                "token.absolute_ttl_secs must be at most 400 days (the cookie Max-Age ceiling)"
+                    .into(),
+            );
         }
         if self.leeway_secs > 3600 {
             problems.push("token.leeway_secs must be at most 3600".into());
@@ -322,7 +325,8 @@ impl TokenCodec {
     /// idle_ttl`, and never passes `abs`, which is kept from the cart's first
     /// token (or set now for a new cart).
     pub fn lifetimes_at(&self, now: i64, absolute_expiry: Option<i64>) -> Lifetimes {
-        let abs = absolute_expiry.unwrap_or_else(|| now.saturating_add(secs(self.config.absolute_ttl_secs)));
+        let abs = absolute_expiry
+            .unwrap_or_else(|| now.saturating_add(secs(self.config.absolute_ttl_secs)));
         Lifetimes {
             issued_at: now,
             not_before: now,
@@ -379,7 +383,8 @@ impl TokenCodec {
             Format::Jwt => jwt::open(self, token)?,
         };
         self.check_times(&opened.lifetimes, now)?;
-        let near_expiry = opened.lifetimes.expires_at.saturating_sub(now) < secs(self.config.reseal_within_secs)
+        let near_expiry = opened.lifetimes.expires_at.saturating_sub(now)
+            < secs(self.config.reseal_within_secs)
             && opened.lifetimes.expires_at < opened.lifetimes.absolute_expiry;
         if opened.reseal.is_none() && near_expiry {
             opened.reseal = Some(ResealReason::NearExpiry);
@@ -395,7 +400,9 @@ impl TokenCodec {
         if t.issued_at.max(t.not_before) > now.saturating_add(leeway) {
             return Err(OpenError::Invalid(InvalidReason::NotYetValid));
         }
-        if now > t.expires_at.saturating_add(leeway) || now > t.absolute_expiry.saturating_add(leeway) {
+        if now > t.expires_at.saturating_add(leeway)
+            || now > t.absolute_expiry.saturating_add(leeway)
+        {
             return Err(OpenError::Expired);
         }
         Ok(())
@@ -435,7 +442,7 @@ fn check_shape(token: &str, limits: &Limits) -> Result<(), OpenError> {
 /// True when `segment` is canonical unpadded base64url: no length that no
 /// encoder produces, and zero in the bits the last character leaves unused.
 /// Without this check, several token strings would open to the same token.
-pub(crate) fn is_canonical_b64url(segment: &str) -> bool {
+pub fn is_canonical_b64url(segment: &str) -> bool {
     let value = |c: u8| match c {
         b'A'..=b'Z' => Some(c - b'A'),
         b'a'..=b'z' => Some(c - b'a' + 26),

@@ -7,16 +7,16 @@
 
 use std::borrow::Cow;
 
+use pasetors::Local;
 use pasetors::token::UntrustedToken;
 use pasetors::version4::{LocalToken, V4};
-use pasetors::Local;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::payload::{self, CartClaim};
 use super::{
-    InvalidReason, Lifetimes, OpenError, Opened, PAYLOAD_VERSION, ResealReason, SealError, SealInput,
-    TokenCodec, is_canonical_b64url,
+    InvalidReason, Lifetimes, OpenError, Opened, PAYLOAD_VERSION, ResealReason, SealError,
+    SealInput, TokenCodec, is_canonical_b64url,
 };
 use crate::keys::KeyState;
 
@@ -109,7 +109,8 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
         return Err(invalid(InvalidReason::Header));
     };
     let mut segments = rest.split('.');
-    let (Some(body), Some(footer_b64), None) = (segments.next(), segments.next(), segments.next()) else {
+    let (Some(body), Some(footer_b64), None) = (segments.next(), segments.next(), segments.next())
+    else {
         return Err(invalid(InvalidReason::Format));
     };
     if !is_canonical_b64url(body) || !is_canonical_b64url(footer_b64) {

@@ -41,10 +41,16 @@ impl CartClaim {
 }
 
 /// Rebuilds the cart from exactly one of `c` and `cz`, under the limits.
-pub(crate) fn decode(plain: Option<&RawValue>, deflated: Option<&str>, limits: &Limits) -> Result<Cart, OpenError> {
+pub(crate) fn decode(
+    plain: Option<&RawValue>,
+    deflated: Option<&str>,
+    limits: &Limits,
+) -> Result<Cart, OpenError> {
     let payload_err = OpenError::Invalid(InvalidReason::Payload);
     match (plain, deflated) {
-        (Some(raw), None) => Cart::from_compact_json(raw.get().as_bytes(), limits).map_err(|_| payload_err),
+        (Some(raw), None) => {
+            Cart::from_compact_json(raw.get().as_bytes(), limits).map_err(|_| payload_err)
+        }
         (None, Some(text)) => {
             let packed = decode_b64(text).ok_or(payload_err)?;
             let json = inflate(&packed, limits)?;
@@ -56,8 +62,11 @@ pub(crate) fn decode(plain: Option<&RawValue>, deflated: Option<&str>, limits: &
 
 /// Inflates an authenticated, compressed cart under the caps.
 pub(crate) fn inflate(packed: &[u8], limits: &Limits) -> Result<Vec<u8>, OpenError> {
-    inflate_capped(packed, limits.max_inflated_bytes, limits.max_inflate_ratio).map_err(|e| match e {
-        InflateError::TooLarge | InflateError::Malformed => OpenError::Invalid(InvalidReason::Inflate),
+    inflate_capped(packed, limits.max_inflated_bytes, limits.max_inflate_ratio).map_err(|e| match e
+    {
+        InflateError::TooLarge | InflateError::Malformed => {
+            OpenError::Invalid(InvalidReason::Inflate)
+        }
     })
 }
 

@@ -1,0 +1,88 @@
+//! Operations endpoints: health, readiness, metrics, JWKS, OpenAPI.
+
+use actix_web::{HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm,
+    OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse,
+};
+
+use crate::http::state::AppState;
+use crate::http::telemetry;
+use crate::keys::SigningMaterial;
+use crate::store::CartStore;
+
+const OPENAPI: &str = include_str!("../openapi.json");
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: keys loaded, and the store reachable.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.store.ready().await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({
+            "status": "ready",
+            "store": state.settings.store.kind.as_str(),
+            "capabilities": state.store.capabilities(),
+        })),
+        Err(reason) => {
+            log::warn!("not ready: {reason}");
+            HttpResponse::ServiceUnavailable()
+                .content_type("application/problem+json")
+                .json(serde_json::json!({
+                    "type": "https://cartseal.dev/problems/not_ready",
+                    "title": "Not ready",
+                    "status": 503,
+                    "code": "not_ready",
+                    "detail": reason,
+                }))
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(telemetry::render())
+}
+
+/// `GET /.well-known/jwks.json`: the public halves of the Ed25519 signing
+/// keys that open tokens. HS256 secrets are never published.
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    let ring = state.keys.load();
+    let keys = ring
+        .signing_keys()
+        .iter()
+        .filter(|k| k.state.opens())
+        .filter_map(|k| match &k.material {
+            SigningMaterial::Ed25519 { public, kid, .. } => Some(Jwk {
+                common: CommonParameters {
+                    public_key_use: Some(PublicKeyUse::Signature),
+                    key_algorithm: Some(KeyAlgorithm::EdDSA),
+                    key_id: Some(kid.clone()),
+                    ..CommonParameters::default()
+                },
+                algorithm: AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+                    key_type: OctetKeyPairType::OctetKeyPair,
+                    curve: EllipticCurve::Ed25519,
+                    x: URL_SAFE_NO_PAD.encode(public),
+                }),
+            }),
+            SigningMaterial::Hs256 { .. } => None,
+        })
+        .collect();
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "max-age=300"))
+        .json(JwkSet { keys })
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
+}

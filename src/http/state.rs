@@ -1,0 +1,54 @@
+//! What every handler shares: the store, the catalog, the keys, the settings
+//! and the clock. Keys and catalog are swapped whole on reload.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+
+use crate::catalog::Catalog;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::keys::KeyringHandle;
+use crate::store::{AnyStore, CartStore, Loaded};
+
+use super::error::ApiError;
+use super::transport::Transport;
+
+/// Shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configured store.
+    pub store: AnyStore,
+    /// The catalog, if configured; swapped whole on reload.
+    pub catalog: Arc<ArcSwapOption<Catalog>>,
+    /// The keyring; swapped whole on reload.
+    pub keys: KeyringHandle,
+    /// The settings the service started with.
+    pub settings: Arc<Settings>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// The file to re-read on reload, if any.
+    pub config_path: Option<PathBuf>,
+}
+
+impl AppState {
+    /// Now, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Loads the session a credential names, mapping failures for the
+    /// client.
+    pub async fn load(
+        &self,
+        credential: &str,
+        transport: Transport,
+        now: i64,
+    ) -> Result<Loaded, ApiError> {
+        self.store
+            .load(credential, now)
+            .await
+            .map_err(|e| ApiError::from_store(e, transport, self.settings.cookie.name()))
+    }
+}

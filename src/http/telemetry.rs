@@ -1,0 +1,72 @@
+//! Metrics and the one-line-per-request log. Neither ever sees a token, a
+//! cookie, an Authorization header or cart contents: the log line holds the
+//! method, the route pattern (not the path, which can hold a line key), the
+//! status and the latency.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use actix_web::Error;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder once.
+pub fn install() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Suffix("seconds".into()),
+                &[
+                    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5,
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                ],
+            )
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Suffix("chars".into()),
+                    &[
+                        128.0, 256.0, 512.0, 1024.0, 1536.0, 2048.0, 3072.0, 3800.0, 4096.0,
+                    ],
+                )
+            })
+            .expect("bucket lists are not empty")
+            .install_recorder()
+            .expect("the metrics recorder is installed once")
+    })
+}
+
+/// The metrics in Prometheus text format.
+pub fn render() -> String {
+    install().render()
+}
+
+/// Logs and counts every request.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let response = next.call(req).await?;
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    log::info!(
+        "{method} {route} {status} {:.3}ms",
+        elapsed.as_secs_f64() * 1000.0
+    );
+    metrics::counter!(
+        "cartseal_http_requests_total",
+        "route" => route.clone(),
+        "method" => method.to_string(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!("cartseal_http_request_duration_seconds", "route" => route)
+        .record(elapsed.as_secs_f64());
+    Ok(response)
+}

@@ -1,0 +1,101 @@
+//! CartView: the cart as clients see it, with titles and prices from the
+//! catalog resolved at read time.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::cart::Cart;
+use crate::catalog::Catalog;
+
+/// One line of the view.
+#[derive(Debug, Serialize)]
+pub struct ItemView<'a> {
+    /// The stable line key.
+    pub line: &'a str,
+    /// The sku.
+    pub sku: &'a str,
+    /// The quantity.
+    pub quantity: u32,
+    /// The properties.
+    pub properties: BTreeMap<&'a str, &'a str>,
+    /// From the catalog.
+    pub title: Option<&'a str>,
+    /// From the catalog, minor units.
+    pub unit_price: Option<u64>,
+    /// unit_price × quantity.
+    pub line_price: Option<u64>,
+}
+
+/// The cart as returned by every cart endpoint.
+#[derive(Debug, Serialize)]
+pub struct CartView<'a> {
+    /// The lines.
+    pub items: Vec<ItemView<'a>>,
+    /// Sum of quantities.
+    pub item_count: u64,
+    /// Sum of the line prices known to the catalog; null without a catalog.
+    pub subtotal: Option<u64>,
+    /// The catalog's currency.
+    pub currency: Option<&'a str>,
+    /// Raised by every write.
+    pub revision: u64,
+    /// When the credential expires if unused (RFC 3339), once there is one.
+    pub expires_at: Option<String>,
+    /// Length of the credential the client now holds; null before the first.
+    pub token_length: Option<usize>,
+    /// The longest credential the service issues.
+    pub token_budget: usize,
+}
+
+/// What a view shows besides the cart itself.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewMeta {
+    /// The revision.
+    pub revision: u64,
+    /// The credential's idle expiry.
+    pub expires_at: Option<i64>,
+    /// The credential's length.
+    pub token_length: Option<usize>,
+    /// The budget.
+    pub token_budget: usize,
+}
+
+/// Renders `cart` against `catalog`.
+pub fn render<'a>(cart: &'a Cart, catalog: Option<&'a Catalog>, meta: ViewMeta) -> CartView<'a> {
+    let mut subtotal = catalog.map(|_| 0u64);
+    let items = cart
+        .lines()
+        .iter()
+        .map(|line| {
+            let product = catalog.and_then(|c| c.get(line.sku().as_str()));
+            let quantity = line.quantity().get();
+            let line_price = product.map(|p| p.unit_price.saturating_mul(u64::from(quantity)));
+            if let (Some(total), Some(price)) = (subtotal.as_mut(), line_price) {
+                *total = total.saturating_add(price);
+            }
+            ItemView {
+                line: line.key().as_str(),
+                sku: line.sku().as_str(),
+                quantity,
+                properties: line.properties().iter().collect(),
+                title: product.map(|p| p.title.as_str()),
+                unit_price: product.map(|p| p.unit_price),
+                line_price,
+            }
+        })
+        .collect();
+    CartView {
+        items,
+        item_count: cart.item_count(),
+        subtotal,
+        currency: catalog.and_then(Catalog::currency),
+        revision: meta.revision,
+        expires_at: meta
+            .expires_at
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        token_length: meta.token_length,
+        token_budget: meta.token_budget,
+    }
+}

@@ -1,0 +1,149 @@
+//! The in-process store: a map from session id to cart, with a sliding TTL
+//! and a size bound. It needs sticky sessions behind a load balancer, and
+//! its carts die with the process: it is here to be compared, honestly.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use super::{
+    Capabilities, CartStore, Loaded, Saved, Session, StoreError, is_session_id, new_session_id,
+};
+use crate::token::{InvalidReason, OpenError};
+
+#[derive(Debug)]
+struct Entry {
+    session: Session,
+    expires_at: i64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    carts: HashMap<String, Entry>,
+    /// (expiry, id), to evict the entry closest to expiry first.
+    by_expiry: BTreeSet<(i64, String)>,
+}
+
+impl Inner {
+    fn remove(&mut self, id: &str) -> Option<Entry> {
+        let entry = self.carts.remove(id)?;
+        self.by_expiry.remove(&(entry.expires_at, id.to_owned()));
+        Some(entry)
+    }
+}
+
+/// Carts in this process.
+#[derive(Debug, Clone)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<Inner>>,
+    max_carts: usize,
+    idle_ttl: i64,
+    absolute_ttl: i64,
+}
+
+impl MemoryStore {
+    /// A store of at most `max_carts` carts.
+    pub fn new(max_carts: usize, idle_ttl_secs: u64, absolute_ttl_secs: u64) -> Self {
+        Self {
+            inner: Arc::default(),
+            max_carts,
+            idle_ttl: i64::try_from(idle_ttl_secs).unwrap_or(i64::MAX),
+            absolute_ttl: i64::try_from(absolute_ttl_secs).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// How many carts are held.
+    pub fn len(&self) -> usize {
+        self.lock().carts.len()
+    }
+
+    /// True when no cart is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the map inconsistent
+        // in a way that matters more than losing the service.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl CartStore for MemoryStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            revocation: true,
+            survives_replica_loss: false,
+            survives_store_restart: false,
+            keeps_carts: true,
+        }
+    }
+
+    async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
+        if !is_session_id(credential) {
+            return Err(OpenError::Invalid(InvalidReason::Format).into());
+        }
+        let mut inner = self.lock();
+        let expired = match inner.carts.get(credential) {
+            None => return Err(OpenError::Expired.into()),
+            Some(entry) => entry.expires_at < now,
+        };
+        if expired {
+            inner.remove(credential);
+            return Err(OpenError::Expired.into());
+        }
+        let entry = &inner.carts[credential];
+        Ok(Loaded {
+            session: entry.session.clone(),
+            reseal: None,
+        })
+    }
+
+    async fn save(
+        &self,
+        credential: Option<&str>,
+        session: &Session,
+        now: i64,
+    ) -> Result<Saved, StoreError> {
+        let id = match credential {
+            Some(c) if is_session_id(c) => c.to_owned(),
+            _ => new_session_id(),
+        };
+        let absolute = session
+            .absolute_expiry
+            .unwrap_or_else(|| now.saturating_add(self.absolute_ttl));
+        let expires_at = now.saturating_add(self.idle_ttl).min(absolute);
+        let mut session = session.clone();
+        session.absolute_expiry = Some(absolute);
+        session.expires_at = Some(expires_at);
+        let mut inner = self.lock();
+        inner.remove(&id);
+        while inner.carts.len() >= self.max_carts {
+            let Some((_, oldest)) = inner.by_expiry.first().cloned() else {
+                break;
+            };
+            inner.remove(&oldest);
+        }
+        inner.by_expiry.insert((expires_at, id.clone()));
+        inner.carts.insert(
+            id.clone(),
+            Entry {
+                session,
+                expires_at,
+            },
+        );
+        Ok(Saved {
+            credential: id,
+            expires_at,
+        })
+    }
+
+    async fn revoke(&self, credential: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().remove(credential).is_some())
+    }
+
+    async fn ready(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
