@@ -224,10 +224,10 @@ fn parse_head(head: &[u8]) -> Result<Head, FetchError> {
             } else if v.contains("keep-alive") {
                 out.close = false;
             }
-        } else if name.eq_ignore_ascii_case("set-cookie") {
-            if let Some(update) = parse_set_cookie(value, line.len()) {
-                out.cookie = Some(update);
-            }
+        } else if name.eq_ignore_ascii_case("set-cookie")
+            && let Some(update) = parse_set_cookie(value, line.len())
+        {
+            out.cookie = Some(update);
         }
     }
     Ok(out)

@@ -94,6 +94,9 @@ pub struct Outcome {
     pub result: Result<u16, &'static str>,
     /// `<status> <problem code>` for a non-2xx.
     pub error_key: Option<String>,
+    /// A non-2xx that the mode makes inevitable (`none` keeps no cart, so
+    /// a PATCH or DELETE of a line gets 404): reported apart from errors.
+    pub expected: bool,
     pub bytes_out: usize,
     pub bytes_in: usize,
 }
@@ -110,6 +113,9 @@ pub struct Vu {
     lines: Vec<LineState>,
     pending_readd: Option<usize>,
     resync: bool,
+    /// The server keeps no cart between requests (the `none` mode): the VU
+    /// keeps its own model of the cart and never re-reads it.
+    pub stateless: bool,
     rng: u64,
     /// TCP connections opened (1 for a VU that kept its keep-alive).
     pub connects: u64,
@@ -127,6 +133,7 @@ impl Vu {
             lines: Vec::new(),
             pending_readd: None,
             resync: false,
+            stateless: false,
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64).wrapping_mul(0xD134_2543_DE82_EF95),
             connects: 0,
         }
@@ -302,6 +309,15 @@ impl Vu {
         items.len()
     }
 
+    fn mark_stateless(&mut self) {
+        self.stateless = true;
+        for l in &mut self.lines {
+            l.present = true;
+        }
+        self.pending_readd = None;
+        self.resync = false;
+    }
+
     pub fn line_count(&self) -> usize {
         self.lines.iter().filter(|l| l.present).count()
     }
@@ -378,20 +394,27 @@ impl Vu {
             kind,
             result: Err("io error"),
             error_key: None,
+            expected: false,
             bytes_out,
             bytes_in: 0,
         };
         match res {
             Err(e) => {
                 out.result = Err(e);
-                self.resync = true;
+                self.resync = !self.stateless;
             }
             Ok(r) => {
                 out.result = Ok(r.status);
                 out.bytes_in = r.bytes_in;
-                if (200..300).contains(&r.status) {
+                let expected = self.stateless && r.status == 404;
+                if expected {
+                    out.expected = true;
+                    out.error_key = Some(describe_error(r.status, &r.body));
+                }
+                if (200..300).contains(&r.status) || expected {
                     match op {
                         Op::Get => {}
+                        Op::Resync if self.stateless => self.resync = false,
                         Op::Resync => {
                             self.resync = false;
                             self.apply_view(&r.body);
@@ -411,8 +434,9 @@ impl Vu {
                     }
                 } else {
                     out.error_key = Some(describe_error(r.status, &r.body));
-                    // The cart may differ from what we think: re-read it.
-                    self.resync = true;
+                    // The cart may differ from what we think: re-read it
+                    // (pointless when the server keeps no cart).
+                    self.resync = !self.stateless;
                 }
             }
         }
@@ -470,7 +494,16 @@ pub async fn build_all(mut vus: Vec<Vu>, lines: usize, parallel: usize) -> (Vec<
                 tokio::spawn(async move {
                     let r = vu.build(lines).await;
                     let r = match r {
-                        Ok(()) => vu.sync().await.map(|_| ()),
+                        Ok(()) => match vu.sync().await {
+                            Ok(0) if lines > 0 && vu.cookie.is_none() => {
+                                // The server kept nothing and issued no
+                                // credential: the `none` mode.
+                                vu.mark_stateless();
+                                Ok(())
+                            }
+                            Ok(_) => Ok(()),
+                            Err(e) => Err(e),
+                        },
                         Err(e) => Err(e),
                     };
                     (vu, r)
@@ -502,6 +535,7 @@ pub struct Stats {
     pub per_op_count: [u64; 5],
     pub statuses: BTreeMap<String, u64>,
     pub errors: BTreeMap<String, u64>,
+    pub expected: BTreeMap<String, u64>,
     pub bytes_out: u64,
     pub bytes_in: u64,
     pub responses: u64,
@@ -515,6 +549,7 @@ impl Stats {
             per_op_count: [0; 5],
             statuses: BTreeMap::new(),
             errors: BTreeMap::new(),
+            expected: BTreeMap::new(),
             bytes_out: 0,
             bytes_in: 0,
             responses: 0,
@@ -534,7 +569,12 @@ impl Stats {
                 *self.statuses.entry(status.to_string()).or_default() += 1;
                 if !(200..300).contains(&status) {
                     let key = out.error_key.clone().unwrap_or_else(|| status.to_string());
-                    *self.errors.entry(key).or_default() += 1;
+                    let map = if out.expected {
+                        &mut self.expected
+                    } else {
+                        &mut self.errors
+                    };
+                    *map.entry(key).or_default() += 1;
                 }
             }
             Err(e) => *self.errors.entry(e.to_string()).or_default() += 1,
@@ -600,6 +640,7 @@ fn take_stats(s: Arc<Mutex<Stats>>) -> Stats {
                 per_op_count: g.per_op_count,
                 statuses: g.statuses.clone(),
                 errors: g.errors.clone(),
+                expected: g.expected.clone(),
                 bytes_out: g.bytes_out,
                 bytes_in: g.bytes_in,
                 responses: g.responses,

@@ -44,6 +44,9 @@ pub struct PhaseReport {
     pub statuses: BTreeMap<String, u64>,
     pub errors: BTreeMap<String, u64>,
     pub error_count: u64,
+    /// Non-2xx responses the mode makes inevitable (`none`: 404 for a line
+    /// the server does not keep); not counted as errors.
+    pub expected_non_2xx: BTreeMap<String, u64>,
     pub request_bytes_per_req: f64,
     pub response_bytes_per_req: f64,
     /// CPU time (user + system) of the server process per request.
@@ -122,6 +125,7 @@ impl PhaseReport {
             statuses: s.statuses.clone(),
             errors: s.errors.clone(),
             error_count: s.error_count() + raw.unfinished,
+            expected_non_2xx: s.expected.clone(),
             request_bytes_per_req: if n > 0 {
                 s.bytes_out as f64 / n as f64
             } else {
@@ -640,98 +644,114 @@ pub fn chart(path: &Path, r: &RunReport) -> Result<(), String> {
         .iter()
         .map(|m| m.open.as_ref().filter(|_| ok(m)).map(|o| o.latency.p99_ms))
         .collect();
-    let n = names.len().max(1);
     let root = SVGBackend::new(path, (1100, 460)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let (left, right) = root.split_horizontally(550);
     let rate = r.settings.rate.map(f_int).unwrap_or_else(|| "n/a".into());
-    let panels: [(
-        &DrawingArea<SVGBackend, plotters::coord::Shift>,
-        &Vec<Option<f64>>,
-        String,
-        &str,
-        RGBColor,
-        bool,
-    ); 2] = [
-        (
-            &left,
-            &rps,
-            format!(
+    let panels = [
+        Panel {
+            values: &rps,
+            caption: format!(
                 "Peak throughput, closed loop ({} VUs)",
                 r.settings.concurrency
             ),
-            "req/s",
-            RGBColor(46, 110, 180),
-            true,
-        ),
-        (
-            &right,
-            &p99,
-            format!("p99 latency at {rate} req/s, open loop"),
-            "ms",
-            RGBColor(200, 90, 40),
-            false,
-        ),
+            unit: "req/s",
+            color: RGBColor(46, 110, 180),
+            integer: true,
+        },
+        Panel {
+            values: &p99,
+            caption: format!("p99 latency at {rate} req/s, open loop"),
+            unit: "ms",
+            color: RGBColor(200, 90, 40),
+            integer: false,
+        },
     ];
-    for (area, values, caption, unit, color, integer) in panels {
-        let max = values.iter().flatten().cloned().fold(0.0f64, f64::max);
-        let ymax = if max > 0.0 { max * 1.18 } else { 1.0 };
-        let mut chart = ChartBuilder::on(area)
-            .caption(caption, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d((0..n).into_segmented(), 0f64..ymax)
-            .map_err(|e| e.to_string())?;
-        let label = |v: &SegmentValue<usize>| match v {
-            SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
-            _ => String::new(),
-        };
-        let ylabel = |v: &f64| if integer { f_int(*v) } else { f_ms(*v) };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n)
-            .x_label_formatter(&label)
-            .y_label_formatter(&ylabel)
-            .y_desc(unit)
-            .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(values.iter().enumerate().filter_map(|(i, v)| {
-                v.map(|v| {
-                    let mut bar = Rectangle::new(
-                        [
-                            (SegmentValue::Exact(i), 0.0),
-                            (SegmentValue::Exact(i + 1), v),
-                        ],
-                        color.filled(),
-                    );
-                    bar.set_margin(0, 0, 14, 14);
-                    bar
-                })
-            }))
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(values.iter().enumerate().map(|(i, v)| {
-                let (text, y) = match v {
-                    Some(v) => (if integer { f_int(*v) } else { f_ms(*v) }, *v),
-                    None => ("failed".to_string(), 0.0),
-                };
-                Text::new(
-                    text,
-                    (SegmentValue::CenterOf(i), y + ymax * 0.02),
-                    ("sans-serif", 13).into_font().color(&BLACK).pos(
-                        plotters::style::text_anchor::Pos::new(
-                            plotters::style::text_anchor::HPos::Center,
-                            plotters::style::text_anchor::VPos::Bottom,
-                        ),
-                    ),
-                )
-            }))
-            .map_err(|e| e.to_string())?;
+    for (area, panel) in [&left, &right].into_iter().zip(panels) {
+        draw_panel(area, &panel, &names)?;
     }
     root.present().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+struct Panel<'a> {
+    values: &'a [Option<f64>],
+    caption: String,
+    unit: &'static str,
+    color: plotters::style::RGBColor,
+    integer: bool,
+}
+
+fn draw_panel(
+    area: &plotters::drawing::DrawingArea<
+        plotters::backend::SVGBackend<'_>,
+        plotters::coord::Shift,
+    >,
+    p: &Panel<'_>,
+    names: &[String],
+) -> Result<(), String> {
+    use plotters::prelude::*;
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+    let n = names.len().max(1);
+    let fmt = |v: f64| if p.integer { f_int(v) } else { f_ms(v) };
+    let max = p.values.iter().flatten().cloned().fold(0.0f64, f64::max);
+    let ymax = if max > 0.0 { max * 1.18 } else { 1.0 };
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.caption, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        // A segmented 0..k has k + 1 segments.
+        .build_cartesian_2d((0..n.saturating_sub(1).max(1)).into_segmented(), 0f64..ymax)
+        .map_err(|e| e.to_string())?;
+    let label = |v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let ylabel = |v: &f64| fmt(*v);
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .max_light_lines(2)
+        .x_labels(n)
+        .x_label_formatter(&label)
+        .y_label_formatter(&ylabel)
+        .y_desc(p.unit)
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(p.values.iter().enumerate().filter_map(|(i, v)| {
+            v.map(|v| {
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 0.0),
+                        (SegmentValue::Exact(i + 1), v),
+                    ],
+                    p.color.filled(),
+                );
+                bar.set_margin(0, 0, 14, 14);
+                bar
+            })
+        }))
+        .map_err(|e| e.to_string())?;
+    let style = ("sans-serif", 13)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Bottom));
+    chart
+        .draw_series(p.values.iter().enumerate().map(|(i, v)| {
+            let (text, y) = match v {
+                Some(v) => (fmt(*v), *v),
+                None => ("failed".to_string(), 0.0),
+            };
+            Text::new(
+                text,
+                (SegmentValue::CenterOf(i), y + ymax * 0.02),
+                style.clone(),
+            )
+        }))
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
