@@ -107,11 +107,23 @@ impl StoreKind {
 }
 
 /// `[store]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     /// The store.
     pub kind: StoreKind,
+    /// For `kind = "none"` only: the lines of the fixed cart every request
+    /// sees, so that the ceiling renders as much JSON as the real modes.
+    pub none_template_lines: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            kind: StoreKind::Token,
+            none_template_lines: 20,
+        }
+    }
 }
 
 /// `[cookie]`.

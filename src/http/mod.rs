@@ -146,7 +146,10 @@ fn build_store(settings: &Settings, keys: &KeyringHandle) -> Result<AnyStore, St
             settings.token.idle_ttl_secs,
             settings.token.absolute_ttl_secs,
         )),
-        StoreKind::None => AnyStore::None(NoneStore::new(Session::default())),
+        StoreKind::None => AnyStore::None(NoneStore::new(Session {
+            cart: NoneStore::template_cart(settings.store.none_template_lines, &settings.limits),
+            ..Session::default()
+        })),
     })
 }
 

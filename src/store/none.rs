@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::cart::{Cart, Limits, Line, Properties, Quantity, Sku};
+
 use super::{Capabilities, CartStore, Loaded, Saved, Session, StoreError};
 
 /// Keeps nothing.
@@ -13,6 +15,25 @@ pub struct NoneStore {
 }
 
 impl NoneStore {
+    /// A cart of `lines` lines with two properties each, like the load
+    /// benchmark's carts.
+    pub fn template_cart(lines: usize, limits: &Limits) -> Cart {
+        let mut cart = Cart::new();
+        for i in 0..lines.min(limits.max_lines) {
+            let properties = [("color", "black"), ("size", "M")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            let line = Line::new(
+                Sku::parse(&format!("SKU-{i:05}-BLK"), limits).expect("a valid sku"),
+                Quantity::parse(1, limits).expect("a valid quantity"),
+                Properties::parse(properties, limits).expect("valid properties"),
+            );
+            cart.add(line, limits).expect("within the limits");
+        }
+        cart
+    }
+
     /// A store whose every load returns `template`.
     pub fn new(template: Session) -> Self {
         Self {
