@@ -14,7 +14,7 @@
 
   // Readable messages per stable problem code (DESIGN.md section 5).
   const MESSAGES = {
-    cart_too_large: "Your cart is full, so that change was not made.",
+    cart_too_large: "Your cart is full.",
     csrf_rejected: "The request was refused as cross-site. Open the shop from its own address and try again.",
     token_invalid: "Your cart could not be read, so it has been reset. Reload the page to start a new one.",
     token_expired: "Your cart has expired. Reload the page to start a new one.",
@@ -115,7 +115,7 @@
     const detail = body && typeof body.detail === "string" && body.detail ? body.detail : "";
     let message = MESSAGES[code];
     if (code === "cart_too_large") {
-      message += sizeHint(body);
+      message += " " + fullHint(body, detail);
     } else if (code === "cart_invalid" && detail) {
       message += " " + sentence(detail);
     } else if (!message) {
@@ -128,14 +128,16 @@
     return new ApiError(status, code, message, body);
   }
 
-  function sizeHint(body) {
-    if (!body) return "";
-    const len = body.token_length;
-    const budget = body.token_budget;
+  // The token budget case names both sizes; the line limit case says why in `detail`.
+  function fullHint(body, detail) {
+    const len = body && body.token_length;
+    const budget = body && body.token_budget;
     if (Number.isFinite(len) && Number.isFinite(budget)) {
-      return " It would need a " + len + "-byte token; the limit is " + budget + " bytes. Remove something first.";
+      return "It would need a " + len + "-byte token and the limit is " + budget +
+        " bytes, so nothing was changed. Remove something first.";
     }
-    return " Remove something first.";
+    if (detail) return sentence(detail);
+    return "Nothing was changed. Remove something first.";
   }
 
   function sentence(text) {

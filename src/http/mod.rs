@@ -4,6 +4,7 @@
 //! [`Application::build`] binds its own listener (port 0 picks a free one)
 //! and exposes [`Application::port`], so tests run the real server.
 
+pub mod cors;
 pub mod error;
 pub mod routes;
 pub mod state;
@@ -16,9 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::http::{Method, header};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use arc_swap::ArcSwapOption;
@@ -89,7 +88,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
-                .wrap(cors(&data.settings.cors.allowed_origins))
+                .wrap(from_fn(cors::cors))
                 .wrap(from_fn(telemetry::observe))
                 .configure(routes)
         })
@@ -151,24 +150,6 @@ fn build_store(settings: &Settings, keys: &KeyringHandle) -> Result<AnyStore, St
             ..Session::default()
         })),
     })
-}
-
-/// Exact-origin CORS with credentials: never `*`, never `null`, never a
-/// reflected origin. A request from another origin is served without CORS
-/// headers (the browser then hides the response); cookie-mode writes from
-/// it are refused by the CSRF rule.
-fn cors(allowed: &[String]) -> Cors {
-    let mut cors = Cors::default()
-        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-        .allowed_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
-        .expose_headers([header::HeaderName::from_static("cart-token")])
-        .supports_credentials()
-        .block_on_origin_mismatch(false)
-        .max_age(600);
-    for origin in allowed {
-        cors = cors.allowed_origin(origin);
-    }
-    cors
 }
 
 /// The routes of DESIGN section 5.

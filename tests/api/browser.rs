@@ -239,6 +239,11 @@ async fn browser_full_cart_is_refused_and_the_last_accepted_cart_kept() {
 
         add_product(page, &catalog[5].sku).await;
         assert_error_code(page, "cart_too_large").await;
+        let message = text(page, "error").await;
+        assert!(
+            message.contains("cart is full"),
+            "a readable message, got {message:?}"
+        );
         assert_eq!(
             cart_lines(page).await,
             accepted,
@@ -416,6 +421,67 @@ async fn browser_only_allowed_origins_can_change_the_cart() {
         cart_lines(page).await,
         after,
         "the change made from the allowed origin is kept"
+    );
+
+    browser.quit().await;
+}
+
+/// Without a catalog the page offers a form for any sku, and shows the cart
+/// without prices.
+#[tokio::test]
+async fn browser_shop_without_a_catalog_takes_any_sku() {
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let server = CartsealServer::spawn(&[("CARTSEAL__CATALOG__FILE", String::new())]);
+    let browser = Browser::launch().await;
+    let page = &browser.client;
+
+    open_shop(page, &server.url).await;
+    let buttons = page
+        .find_all(Locator::Css("[data-add]"))
+        .await
+        .expect("find add buttons");
+    assert!(buttons.is_empty(), "no catalog, no product cards");
+    let form = page
+        .find(Locator::Id("add-sku-form"))
+        .await
+        .expect("the sku form");
+    assert!(
+        form.is_displayed().await.expect("form visibility"),
+        "the sku form is shown"
+    );
+
+    let sku = page
+        .find(Locator::Id("sku-input"))
+        .await
+        .expect("the sku field");
+    sku.send_keys("ANY-SKU.1").await.expect("type a sku");
+    and_rerender(page, "adding ANY-SKU.1", async {
+        let submit = page
+            .find(Locator::Css("#add-sku-form button[type=submit]"))
+            .await
+            .expect("the form's button");
+        submit.click().await.expect("submit the form");
+    })
+    .await;
+    assert_no_error(page).await;
+    set_quantity(page, "ANY-SKU.1", 4).await;
+    assert_no_error(page).await;
+
+    assert_eq!(cart_lines(page).await, vec![("ANY-SKU.1".to_owned(), 4)]);
+    assert_eq!(text(page, "item-count").await, "4");
+    assert_eq!(
+        text(page, "subtotal").await,
+        "\u{2014}",
+        "no catalog, no subtotal"
+    );
+    assert_eq!(attr(page, "subtotal", "data-minor").await, "");
+
+    page.refresh().await.expect("reload the page");
+    wait_ready(page).await;
+    assert_eq!(
+        cart_lines(page).await,
+        vec![("ANY-SKU.1".to_owned(), 4)],
+        "kept across a reload"
     );
 
     browser.quit().await;
@@ -764,10 +830,10 @@ fn spawn_and_wait<T: Send + 'static>(
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(Some(tx));
     let mut proc = Guarded::spawn(name, cmd, move |line| {
-        if let Some(v) = extract(line) {
-            if let Some(tx) = tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                let _ = tx.send(v);
-            }
+        if let Some(v) = extract(line)
+            && let Some(tx) = tx.lock().unwrap_or_else(|e| e.into_inner()).take()
+        {
+            let _ = tx.send(v);
         }
     });
     let deadline = Instant::now() + PATIENCE;
@@ -912,16 +978,17 @@ impl Drop for Browser {
     /// WebDriver session with a plain request, so chromedriver closes chromium,
     /// then the guard kills chromedriver's process group.
     fn drop(&mut self) {
-        if let Some(session) = self.session.take() {
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.driver_port)) {
-                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-                let _ = write!(
-                    s,
-                    "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                    self.driver_port
-                );
-                let _ = s.read_to_end(&mut Vec::new());
-            }
+        if let Some(session) = self.session.take()
+            && let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.driver_port))
+        {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = write!(
+                s,
+                "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n",
+                self.driver_port
+            );
+            let _ = s.read_to_end(&mut Vec::new());
         }
         self.driver.kill();
     }

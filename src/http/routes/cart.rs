@@ -151,7 +151,12 @@ async fn write(
         Some(token) => state.load(token, credential.transport, now).await?.session,
         None => Session::default(),
     };
-    change(&mut session.cart)?;
+    if let Err(mut error) = change(&mut session.cart) {
+        if let ApiError::CartTooLarge { current_length, .. } = &mut error {
+            *current_length = credential.token.as_ref().map(String::len);
+        }
+        return Err(error);
+    }
     session.revision = session.revision.saturating_add(1);
     let saved = state
         .store
