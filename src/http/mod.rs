@@ -84,10 +84,26 @@ impl Application {
             state: state.clone(),
         };
         let server_settings = state.settings.server.clone();
-        let data = web::Data::new(state);
+        let shared = state;
         let mut server = HttpServer::new(move || {
+            // Each worker runs its own current-thread runtime. A Redis
+            // connection is driven by the runtime that made it, so each
+            // worker makes its own, here, inside its runtime; the other
+            // stores are shared by all workers.
+            let mut state = shared.clone();
+            if let AnyStore::Redis(_) = state.store {
+                match RedisStore::new(
+                    &state.settings.redis,
+                    state.settings.token.idle_ttl_secs,
+                    state.settings.token.absolute_ttl_secs,
+                    state.settings.limits.clone(),
+                ) {
+                    Ok(store) => state.store = AnyStore::Redis(store),
+                    Err(e) => log::error!("worker keeps the shared Redis connection: {e}"),
+                }
+            }
             App::new()
-                .app_data(data.clone())
+                .app_data(web::Data::new(state))
                 .wrap(from_fn(cors::cors))
                 .wrap(from_fn(telemetry::observe))
                 .configure(routes)
