@@ -43,7 +43,7 @@ pub fn credential(req: &HttpRequest, state: &AppState) -> Result<Credential, Api
     if authorizations.next().is_some() {
         return Err(ApiError::CredentialsAmbiguous);
     }
-    let cookie = req.cookie(cookie_name).map(|c| c.value().to_owned());
+    let cookie = find_cookie(req, cookie_name);
     let Some(authorization) = authorization else {
         return Ok(Credential {
             transport: Transport::Cookie,
@@ -74,6 +74,29 @@ pub fn credential(req: &HttpRequest, state: &AppState) -> Result<Credential, Api
         transport: Transport::Bearer,
         token: Some(token.to_owned()),
     })
+}
+
+/// The value of the cookie `name`, read from the raw header bytes: one
+/// cookie of another site's making that is not UTF-8 must not hide the cart
+/// (actix's cookie jar drops the whole header then). A cart cookie that is not
+/// UTF-8 is returned as a value that no store opens, so it is refused as
+/// `token_invalid` instead of read as "no cart".
+fn find_cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .flat_map(|value| value.as_bytes().split(|b| *b == b';'))
+        .find_map(|pair| {
+            let pair = pair.trim_ascii();
+            let value = pair.strip_prefix(name.as_bytes())?.strip_prefix(b"=")?;
+            let value = value
+                .strip_prefix(b"\"")
+                .and_then(|v| v.strip_suffix(b"\""))
+                .unwrap_or(value);
+            Some(match std::str::from_utf8(value) {
+                Ok(text) => text.to_owned(),
+                Err(_) => "\u{fffd}".to_owned(),
+            })
+        })
 }
 
 /// The cross-origin rule for cookie-mode writes, as Go 1.25's

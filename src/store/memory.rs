@@ -85,17 +85,29 @@ impl CartStore for MemoryStore {
             return Err(OpenError::Invalid(InvalidReason::Format).into());
         }
         let mut inner = self.lock();
-        let expired = match inner.carts.get(credential) {
-            None => return Err(OpenError::Expired.into()),
-            Some(entry) => entry.expires_at < now,
+        let Some(entry) = inner.carts.get_mut(credential) else {
+            return Err(OpenError::Expired.into());
         };
-        if expired {
+        if entry.expires_at < now {
             inner.remove(credential);
             return Err(OpenError::Expired.into());
         }
-        let entry = &inner.carts[credential];
+        // Reads slide the idle expiry, as Redis's GETEX does, never past the
+        // absolute expiry.
+        let old_expiry = entry.expires_at;
+        let absolute = entry.session.absolute_expiry.unwrap_or(i64::MAX);
+        entry.expires_at = now
+            .saturating_add(self.idle_ttl)
+            .min(absolute)
+            .max(old_expiry);
+        entry.session.expires_at = Some(entry.expires_at);
+        let (session, new_expiry) = (entry.session.clone(), entry.expires_at);
+        if new_expiry != old_expiry {
+            inner.by_expiry.remove(&(old_expiry, credential.to_owned()));
+            inner.by_expiry.insert((new_expiry, credential.to_owned()));
+        }
         Ok(Loaded {
-            session: entry.session.clone(),
+            session,
             reseal: None,
         })
     }

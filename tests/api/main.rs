@@ -1,5 +1,17 @@
 //! The integration tests: one binary, the real server on port 0.
 
+mod acceptance;
+mod bearer_flow;
 mod browser;
+mod concurrency;
+mod cookie_flow;
+mod csrf_cors;
+mod errors;
+mod example;
+mod expiry;
+mod failover;
 mod helpers;
+mod limits;
+mod logging;
+mod rotation;
 mod smoke;
