@@ -196,18 +196,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(cart::merge))
             .default_service(not_allowed()),
     )
-    .route("/products", web::get().to(products::list))
-    .route("/healthz", web::get().to(ops::healthz))
-    .route("/readyz", web::get().to(ops::readyz))
-    .route("/metrics", web::get().to(ops::metrics))
-    .route("/.well-known/jwks.json", web::get().to(ops::jwks))
-    .route("/openapi.json", web::get().to(ops::openapi))
-    .route("/", web::get().to(demo::index))
-    .route("/static/app.js", web::get().to(demo::app_js))
-    .route("/static/style.css", web::get().to(demo::style_css))
+    .service(get_only("/products", web::get().to(products::list)))
+    .service(get_only("/healthz", web::get().to(ops::healthz)))
+    .service(get_only("/readyz", web::get().to(ops::readyz)))
+    .service(get_only("/metrics", web::get().to(ops::metrics)))
+    .service(get_only("/.well-known/jwks.json", web::get().to(ops::jwks)))
+    .service(get_only("/openapi.json", web::get().to(ops::openapi)))
+    .service(get_only("/", web::get().to(demo::index)))
+    .service(get_only("/static/app.js", web::get().to(demo::app_js)))
+    .service(get_only(
+        "/static/style.css",
+        web::get().to(demo::style_css),
+    ))
     .default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
     }));
+}
+
+/// A resource that answers GET (and HEAD), and 405 problem+json to the rest.
+fn get_only(path: &str, get: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(get)
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(ApiError::MethodNotAllowed)
+        }))
 }
 
 /// Reloads the keyring and the catalog from the config file, atomically:

@@ -32,14 +32,10 @@ pub struct Credential {
 
 /// Reads the credential, checking header sizes before anything is decoded.
 pub fn credential(req: &HttpRequest, state: &AppState) -> Result<Credential, ApiError> {
-    let limit = state.settings.limits.header_max_bytes;
+    check_header_sizes(req, state)?;
     let cookie_name = state.settings.cookie.name();
-    let cookie_bytes: usize = req.headers().get_all(header::COOKIE).map(|v| v.len()).sum();
     let mut authorizations = req.headers().get_all(header::AUTHORIZATION);
     let authorization = authorizations.next();
-    if cookie_bytes > limit || authorization.is_some_and(|a| a.len() > limit) {
-        return Err(ApiError::HeaderTooLarge { limit });
-    }
     if authorizations.next().is_some() {
         return Err(ApiError::CredentialsAmbiguous);
     }
@@ -74,6 +70,23 @@ pub fn credential(req: &HttpRequest, state: &AppState) -> Result<Credential, Api
         transport: Transport::Bearer,
         token: Some(token.to_owned()),
     })
+}
+
+/// Refuses Cookie headers (all together) or an Authorization header over
+/// `limits.header_max_bytes`, before anything in them is decoded.
+pub fn check_header_sizes(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let limit = state.settings.limits.header_max_bytes;
+    let cookie_bytes: usize = req.headers().get_all(header::COOKIE).map(|v| v.len()).sum();
+    let authorization_bytes = req
+        .headers()
+        .get_all(header::AUTHORIZATION)
+        .map(|v| v.len())
+        .max()
+        .unwrap_or(0);
+    if cookie_bytes > limit || authorization_bytes > limit {
+        return Err(ApiError::HeaderTooLarge { limit });
+    }
+    Ok(())
 }
 
 /// The value of the cookie `name`, read from the raw header bytes: one

@@ -1052,3 +1052,20 @@ pub fn redis_ping(port: u16) -> bool {
         && stream.read_exact(&mut reply).is_ok()
         && &reply == b"+PONG\r\n"
 }
+
+/// The token with one character in its middle changed: still well-formed,
+/// no longer authentic.
+pub fn tamper(token: &str) -> String {
+    let mut bytes = token.as_bytes().to_vec();
+    let middle = bytes.len() / 2;
+    bytes[middle] = if bytes[middle] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).expect("tokens are ASCII")
+}
+
+/// Unix seconds in the form CartView's `expires_at` uses.
+pub fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .expect("a representable time")
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}

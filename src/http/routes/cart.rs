@@ -75,6 +75,13 @@ async fn read_json<T: DeserializeOwned>(
             "Send the body as Content-Type: application/json.".into(),
         ));
     }
+    // Derived deserializers also take a struct as a positional array; the
+    // contract is an object.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::PayloadInvalid(
+            "The body must be a JSON object.".into(),
+        ));
+    }
     serde_json::from_slice(&body).map_err(|e| {
         ApiError::PayloadInvalid(format!(
             "The body is not the JSON this endpoint takes: {}.",
@@ -220,7 +227,12 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
 }
 
 /// `POST /cart`: a fresh cart for a bearer client. It sets no cookie.
-pub async fn create(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    // The credential is not used, but its headers obey the same limits.
+    transport::check_header_sizes(&req, &state)?;
     let now = state.now();
     let session = Session::default();
     let saved =

@@ -1,0 +1,311 @@
+//! The logs and the metrics never hold a token, a cookie, an Authorization
+//! value or cart contents (DESIGN section 5; issue 3, "Logging").
+//!
+//! The real binary runs with `RUST_LOG=debug` (every debug line of every
+//! crate, the service's own included) and its stdout and stderr are
+//! captured. A flow with distinctive skus and property values, refused
+//! tokens and merges runs through it; then not one of those strings may
+//! appear in the output or in `/metrics`.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{BinaryServer, ConfigDir, Reply, tamper};
+
+const SKU_A: &str = "ZZSECRETSKU-7731";
+const SKU_B: &str = "YYSECRETSKU-8842";
+const ENGRAVING: &str = "SECRET-ENGRAVING-123";
+const PROPERTY_KEY: &str = "secretkey-9971";
+const BAD_BEARER: &str = "BADBEARER-SECRET-4410";
+const BAD_COOKIE: &str = "BADCOOKIE-SECRET-5520";
+const BAD_MERGE: &str = "BADMERGE-SECRET-6630";
+const HUGE_COOKIE: &str = "HUGECOOKIE-SECRET-7740";
+
+/// A client of the black-box server that remembers every credential it
+/// saw or sent.
+struct Client {
+    http: reqwest::Client,
+    url: String,
+    credentials: Vec<String>,
+}
+
+impl Client {
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let reply = Reply::from(request.send().await.expect("a response")).await;
+        if let Some(token) = reply.cart_token() {
+            self.credentials.push(token);
+        }
+        if let Some(token) = reply.body["token"].as_str() {
+            self.credentials.push(token.to_owned());
+        }
+        for cookie in reply.set_cookies() {
+            if !cookie.value.is_empty() {
+                self.credentials.push(cookie.value);
+            }
+        }
+        reply
+    }
+
+    async fn bearer(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let header = [("authorization", format!("Bearer {token}"))];
+        self.send(method, path, &header, body).await
+    }
+
+    async fn cookie(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let header = [("cookie", format!("cart={token}"))];
+        self.send(method, path, &header, body).await
+    }
+}
+
+/// Drives every kind of request that handles a secret.
+async fn drive(client: &mut Client) {
+    let engraved =
+        json!({ "sku": SKU_A, "quantity": 2, "properties": { PROPERTY_KEY: ENGRAVING } });
+
+    // SPA: a cookie cart with an engraved line.
+    let added = client
+        .send(Method::POST, "/cart/items", &[], Some(engraved.clone()))
+        .await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    let mut cookie = added.cookie_value("cart").unwrap();
+    let line_a = added.line_of(SKU_A);
+    let read = client.cookie(Method::GET, "/cart", &cookie, None).await;
+    assert_eq!(read.status, 200);
+    let changed = client
+        .cookie(
+            Method::PATCH,
+            &format!("/cart/items/{line_a}"),
+            &cookie,
+            Some(json!({ "quantity": 3 })),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    cookie = changed.cookie_value("cart").unwrap();
+
+    // Mobile: a bearer cart, then the cookie cart merged into it.
+    let created = client.send(Method::POST, "/cart", &[], None).await;
+    let mut bearer = created.body["token"].as_str().unwrap().to_owned();
+    let added = client
+        .bearer(
+            Method::POST,
+            "/cart/items",
+            &bearer,
+            Some(json!({ "sku": SKU_B, "properties": { "engraving": ENGRAVING } })),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    bearer = added.cart_token().unwrap();
+    let merged = client
+        .bearer(
+            Method::POST,
+            "/cart/merge",
+            &bearer,
+            Some(json!({ "token": cookie })),
+        )
+        .await;
+    assert_eq!(merged.status, 200, "{}", merged.text);
+    bearer = merged.cart_token().unwrap();
+    let line_b = merged.line_of(SKU_B);
+    let removed = client
+        .bearer(
+            Method::DELETE,
+            &format!("/cart/items/{line_b}"),
+            &bearer,
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    bearer = removed.cart_token().unwrap();
+
+    // Refusals, each of which handles a secret on its way to the error.
+    let tampered = tamper(&bearer);
+    client.credentials.push(tampered.clone());
+    let refusals = [
+        client.bearer(Method::GET, "/cart", BAD_BEARER, None).await,
+        client.bearer(Method::GET, "/cart", &tampered, None).await,
+        client.cookie(Method::GET, "/cart", BAD_COOKIE, None).await,
+        client
+            .bearer(
+                Method::POST,
+                "/cart/merge",
+                &bearer,
+                Some(json!({ "token": BAD_MERGE })),
+            )
+            .await,
+        client
+            .bearer(
+                Method::POST,
+                "/cart/merge",
+                &bearer,
+                Some(json!({ "token": tampered })),
+            )
+            .await,
+        client
+            .send(
+                Method::GET,
+                "/cart",
+                &[
+                    ("cookie", format!("cart={cookie}")),
+                    ("authorization", format!("Bearer {bearer}")),
+                ],
+                None,
+            )
+            .await,
+        client
+            .send(
+                Method::GET,
+                "/cart",
+                &[("cookie", format!("cart={HUGE_COOKIE}{}", "x".repeat(9000)))],
+                None,
+            )
+            .await,
+        client
+            .send(
+                Method::POST,
+                "/cart/items",
+                &[
+                    ("cookie", format!("cart={cookie}")),
+                    ("origin", "https://evil.example".into()),
+                ],
+                Some(engraved.clone()),
+            )
+            .await,
+        client
+            .bearer(
+                Method::POST,
+                "/cart/items",
+                &bearer,
+                Some(json!({ "sku": SKU_A, "quantity": ENGRAVING })),
+            )
+            .await,
+        client
+            .bearer(
+                Method::PATCH,
+                &format!("/cart/items/{line_a}-{ENGRAVING}"),
+                &bearer,
+                Some(json!({ "quantity": 1 })),
+            )
+            .await,
+        client
+            .bearer(
+                Method::GET,
+                &format!("/no/{SKU_A}/{ENGRAVING}"),
+                &bearer,
+                None,
+            )
+            .await,
+    ];
+    for reply in &refusals {
+        assert!(
+            reply.status >= 400,
+            "a refusal: {} {}",
+            reply.status,
+            reply.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn logs_and_metrics_never_hold_tokens_cookies_authorization_or_cart_contents() {
+    let config = ConfigDir::new();
+    // No catalog: any well-formed sku is accepted, so the skus can be
+    // distinctive strings that appear nowhere else.
+    config.replace("file = \"catalog/products.json\"", "file = \"\"");
+    let mut server = BinaryServer::spawn(&config, &[("RUST_LOG", "debug")]);
+    let mut client = Client {
+        http: reqwest::Client::new(),
+        url: server.url.clone(),
+        credentials: Vec::new(),
+    };
+
+    drive(&mut client).await;
+    let metrics = client
+        .http
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let credentials = std::mem::take(&mut client.credentials);
+    drop(client);
+    server.signal("TERM");
+    server
+        .wait_exit(BinaryServer::PATIENCE)
+        .expect("the server exits on SIGTERM");
+    let log = server.output();
+
+    // The log is not trivially clean: it has request lines and debug lines.
+    assert!(
+        log.contains("POST /cart/items 200") && log.contains("/cart/items/{line}"),
+        "one line per request, by route pattern:\n{log}"
+    );
+    assert!(log.contains("DEBUG"), "RUST_LOG=debug took effect:\n{log}");
+    assert!(credentials.len() >= 6, "{credentials:?}");
+
+    let mut secrets: Vec<String> = [
+        SKU_A,
+        SKU_B,
+        ENGRAVING,
+        PROPERTY_KEY,
+        BAD_BEARER,
+        BAD_COOKIE,
+        BAD_MERGE,
+        HUGE_COOKIE,
+        "Bearer",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    for credential in &credentials {
+        secrets.push(credential.clone());
+        // A part of a token is as bad as the whole: every 24-character
+        // window of its payload, a few characters apart.
+        let payload = credential.trim_start_matches("v4.local.");
+        let bytes = payload.len();
+        let mut at = 0;
+        while at + 24 <= bytes {
+            secrets.push(payload[at..at + 24].to_owned());
+            at += 8;
+        }
+    }
+    for (place, text) in [("the log", &log), ("/metrics", &metrics)] {
+        let leaks: Vec<&String> = secrets
+            .iter()
+            .filter(|s| text.contains(s.as_str()))
+            .collect();
+        assert!(
+            leaks.is_empty(),
+            "{place} holds secrets {:?}\n---\n{text}",
+            leaks.iter().take(5).collect::<Vec<_>>()
+        );
+    }
+}

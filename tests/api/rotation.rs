@@ -1,0 +1,492 @@
+//! Key rotation through HTTP (DESIGN section 4): the staged states
+//! (`pending` → `active` → `decrypt-only` → `retired`), reload through the
+//! [`Reloader`](cartseal::http::Reloader) that SIGHUP drives, a refused
+//! reload that keeps the running keyring, the per-kid metric, and the real
+//! binary reloading on SIGHUP under load and draining on SIGTERM.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use tokio::sync::Mutex;
+
+use crate::helpers::{
+    Auth, BinaryServer, ConfigDir, TestApp, dev_local_kid, footer_kid, spawn_app_in, unique,
+};
+
+const OLD: &str = "dev-local-1";
+const SIGNING: &str = "dev-signing-1";
+
+/// Writes the keyring: the old dev key in `old`, a new key in `new`.
+fn stage(config: &ConfigDir, old: &str, new_id: &str, new: &str) {
+    config.set_keys(&[
+        (OLD, "local", old),
+        (new_id, "local", new),
+        (SIGNING, "signing", "active"),
+    ]);
+}
+
+/// Breaks a config directory's config; the `&str` is the new key's id.
+type Breakage = fn(&ConfigDir, &str);
+
+/// A replica at rotation step 1 (the new key `pending`), and the new key's
+/// config id and kid.
+async fn replica_at_step_one() -> (TestApp, String, String) {
+    let config = ConfigDir::new();
+    let new_id = unique("rot");
+    let new_kid = config.keygen_local(&new_id);
+    stage(&config, "active", &new_id, "pending");
+    (spawn_app_in(config, |_| {}).await, new_id, new_kid)
+}
+
+/// One bearer cart and one cookie cart, sealed under the active key.
+async fn carts(app: &TestApp) -> [Auth; 2] {
+    let mut out = Vec::new();
+    for start in [Auth::Bearer(app.create().await), Auth::None] {
+        let reply = app.add(&start, "TEE-100", 2).await;
+        assert_eq!(reply.status, 200, "arrange: {}", reply.text);
+        out.push(app.next_auth(&start, &reply));
+    }
+    out.try_into().unwrap()
+}
+
+#[tokio::test]
+async fn a_rotation_step_by_step_re_seals_old_tokens_then_refuses_them() {
+    let (app, new_id, new_kid) = replica_at_step_one().await;
+    let old_kid = dev_local_kid();
+
+    // Step 1: the new key is pending; tokens are still sealed under the old.
+    let old_tokens = carts(&app).await;
+    for auth in &old_tokens {
+        assert_eq!(footer_kid(auth.token().unwrap()), old_kid, "{auth:?}");
+    }
+
+    // Step 2: the new key seals; the old one only opens, and what it opens
+    // is re-sealed under the new key on that response.
+    stage(&app.config, "decrypt-only", &new_id, "active");
+    app.reloader.reload().expect("step 2 reloads");
+    let mut resealed = Vec::new();
+    for auth in &old_tokens {
+        let read = app.get_cart(auth).await;
+        assert_eq!(read.status, 200, "{auth:?}: {}", read.text);
+        assert_eq!(read.lines(), vec![("TEE-100".to_owned(), 2)]);
+        assert_eq!(read.revision(), 1, "a re-seal is not a write");
+        let token = app
+            .issued(auth, &read)
+            .unwrap_or_else(|| panic!("{auth:?}: an old-key token is re-sealed on GET"));
+        assert_eq!(footer_kid(&token), new_kid, "re-sealed under the new key");
+        if let Auth::Cookie(_) = auth {
+            read.cookie("cart").unwrap().assert_cart_attributes(false);
+            assert!(read.cart_token().is_none());
+        } else {
+            assert!(read.header("set-cookie").is_none());
+        }
+        resealed.push(app.next_auth(auth, &read));
+    }
+    for auth in &resealed {
+        let read = app.get_cart(auth).await;
+        assert_eq!(read.status, 200);
+        assert!(
+            app.issued(auth, &read).is_none(),
+            "an active-key token is not re-sealed again"
+        );
+    }
+    let fresh = app.create().await;
+    assert_eq!(footer_kid(&fresh), new_kid, "new carts use the new key");
+    let written = app.add(&old_tokens[0], "MUG-104", 1).await;
+    assert_eq!(written.status, 200, "{}", written.text);
+    assert_eq!(footer_kid(&written.cart_token().unwrap()), new_kid);
+
+    // Step 3: the old key is retired; its tokens are refused.
+    stage(&app.config, "retired", &new_id, "active");
+    app.reloader.reload().expect("step 3 reloads");
+    let [bearer, cookie] = &old_tokens;
+    let reply = app.get_cart(bearer).await;
+    reply.assert_problem(401, "token_invalid");
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some(r#"Bearer error="invalid_token""#)
+    );
+    let reply = app.get_cart(cookie).await;
+    reply.assert_problem(401, "token_invalid");
+    assert_eq!(reply.cookie("cart").unwrap().max_age(), Some(0));
+    for auth in &resealed {
+        let read = app.get_cart(auth).await;
+        assert_eq!(read.status, 200, "re-sealed tokens outlive the old key");
+    }
+
+    // Operators see which key opened what.
+    let metrics = app.metrics().await;
+    let opened = |id: &str| {
+        metrics.lines().any(|l| {
+            l.starts_with("cartseal_tokens_opened_total{") && l.contains(&format!("kid=\"{id}\""))
+        })
+    };
+    assert!(
+        opened(&new_id),
+        "no tokens_opened line for {new_id}:\n{metrics}"
+    );
+    assert!(opened(OLD), "no tokens_opened line for {OLD}:\n{metrics}");
+}
+
+#[tokio::test]
+async fn a_replica_at_step_one_accepts_tokens_sealed_under_its_pending_key() {
+    // A rolling deploy: replica B has moved to step 2 while replica A is
+    // still at step 1. A must open B's tokens, and never seal with the key
+    // it holds as pending.
+    let (a, new_id, new_kid) = replica_at_step_one().await;
+    let b_config = ConfigDir::new();
+    b_config.copy_key_from(&a.config, &new_id);
+    stage(&b_config, "decrypt-only", &new_id, "active");
+    let b = spawn_app_in(b_config, |_| {}).await;
+    let old_kid = dev_local_kid();
+
+    let [bearer, cookie] = carts(&b).await;
+    for auth in [&bearer, &cookie] {
+        assert_eq!(footer_kid(auth.token().unwrap()), new_kid);
+        let read = a.get_cart(auth).await;
+        assert_eq!(read.status, 200, "{auth:?}: {}", read.text);
+        assert_eq!(read.lines(), vec![("TEE-100".to_owned(), 2)]);
+        if let Some(token) = a.issued(auth, &read) {
+            assert_eq!(footer_kid(&token), old_kid, "a pending key never seals");
+        }
+        let written = a.add(auth, "MUG-104", 1).await;
+        assert_eq!(written.status, 200, "{auth:?}: {}", written.text);
+        let token = a.issued(auth, &written).expect("a write issues a token");
+        assert_eq!(footer_kid(&token), old_kid, "a pending key never seals");
+    }
+}
+
+#[tokio::test]
+async fn a_reload_with_an_invalid_keyring_is_refused_and_the_old_one_keeps_serving() {
+    let (app, new_id, _new_kid) = replica_at_step_one().await;
+    let old_kid = dev_local_kid();
+    let [bearer, cookie] = carts(&app).await;
+    let good = std::fs::read_to_string(app.config.config_path()).unwrap();
+
+    // Each breaks the config in its own way; `new_id` names the new key.
+    let breakages: [(&str, Breakage); 5] = [
+        ("two active local keys", |c, new_id| {
+            stage(c, "active", new_id, "active")
+        }),
+        ("no active local key", |c, new_id| {
+            stage(c, "decrypt-only", new_id, "pending")
+        }),
+        ("a missing key file", |c, _| {
+            stage(c, "active", "never-generated", "pending")
+        }),
+        ("a config that does not parse", |c, _| {
+            std::fs::write(c.config_path(), "[[keys]\nthis is not toml").unwrap()
+        }),
+        ("an unknown option", |c, _| {
+            c.replace("[limits]", "[limits]\nmax_lines_typo = 3")
+        }),
+    ];
+    for (what, break_config) in breakages {
+        break_config(&app.config, &new_id);
+        let refused = app.reloader.reload();
+        assert!(refused.is_err(), "{what}: the reload must be refused");
+        let reason = refused.unwrap_err();
+        assert!(!reason.is_empty(), "{what}: a reason is given");
+        assert!(
+            !reason.contains("k4.local."),
+            "{what}: the reason never quotes key material: {reason}"
+        );
+
+        // The running keyring is untouched: old tokens open, new ones are
+        // sealed under the same active key.
+        for auth in [&bearer, &cookie] {
+            let read = app.get_cart(auth).await;
+            assert_eq!(read.status, 200, "{what}, {auth:?}: {}", read.text);
+            assert!(
+                app.issued(auth, &read).is_none(),
+                "{what}: nothing to re-seal"
+            );
+        }
+        assert_eq!(footer_kid(&app.create().await), old_kid, "{what}");
+        std::fs::write(app.config.config_path(), &good).unwrap();
+    }
+    app.reloader
+        .reload()
+        .expect("the good config reloads again");
+}
+
+#[tokio::test]
+async fn the_tokens_opened_metric_counts_by_key() {
+    let (app, new_id, _) = replica_at_step_one().await;
+    stage(&app.config, "decrypt-only", &new_id, "active");
+    app.reloader.reload().expect("reloads");
+    let token = app.create().await;
+    let count = |metrics: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| {
+                l.starts_with("cartseal_tokens_opened_total{")
+                    && l.contains(&format!("kid=\"{new_id}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let before = count(&app.metrics().await);
+    for _ in 0..3 {
+        let read = app.get_cart(&Auth::Bearer(token.clone())).await;
+        assert_eq!(read.status, 200);
+    }
+    let after = count(&app.metrics().await);
+    assert_eq!(after - before, 3.0, "three opens under {new_id}");
+}
+
+// ---------------------------------------------------------------------------
+// The real binary: SIGHUP under load, then SIGTERM
+// ---------------------------------------------------------------------------
+
+/// What the load loop saw.
+#[derive(Default)]
+struct Load {
+    completed: AtomicUsize,
+    failures: Mutex<Vec<String>>,
+}
+
+/// One virtual user: create, add, read, change, over and over, until `stop`.
+async fn virtual_user(
+    client: reqwest::Client,
+    url: String,
+    load: Arc<Load>,
+    stop: Arc<AtomicBool>,
+) {
+    let fail = |what: String| {
+        let load = load.clone();
+        async move { load.failures.lock().await.push(what) }
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let created = client.post(format!("{url}/cart")).send().await;
+        let token = match created {
+            Ok(r) if r.status() == 201 => r
+                .headers()
+                .get("cart-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            Ok(r) => {
+                fail(format!("POST /cart: {}", r.status())).await;
+                continue;
+            }
+            Err(e) => {
+                fail(format!("POST /cart: {e}")).await;
+                continue;
+            }
+        };
+        let Some(mut token) = token else {
+            fail("POST /cart: no Cart-Token".into()).await;
+            continue;
+        };
+        let steps: [(Method, &str, Option<&str>); 3] = [
+            (
+                Method::POST,
+                "/cart/items",
+                Some(r#"{"sku":"TEE-100","quantity":2}"#),
+            ),
+            (Method::GET, "/cart", None),
+            (
+                Method::PATCH,
+                "/cart/items/TEE-100",
+                Some(r#"{"quantity":3}"#),
+            ),
+        ];
+        for (method, path, body) in steps {
+            let mut request = client
+                .request(method.clone(), format!("{url}{path}"))
+                .bearer_auth(&token);
+            if let Some(body) = body {
+                request = request
+                    .header("content-type", "application/json")
+                    .body(body);
+            }
+            match request.send().await {
+                Ok(r) if r.status() == 200 => {
+                    if let Some(new) = r.headers().get("cart-token").and_then(|v| v.to_str().ok()) {
+                        token = new.to_owned();
+                    }
+                    let _ = r.bytes().await;
+                }
+                Ok(r) => {
+                    let status = r.status();
+                    let text = r.text().await.unwrap_or_default();
+                    fail(format!("{method} {path}: {status} {text}")).await;
+                    break;
+                }
+                Err(e) => {
+                    fail(format!("{method} {path}: {e}")).await;
+                    break;
+                }
+            }
+            load.completed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Polls until a fresh cart's token carries `kid` (SIGHUP is asynchronous).
+async fn wait_for_kid(client: &reqwest::Client, server: &BinaryServer, kid: &str) {
+    let deadline = Instant::now() + BinaryServer::PATIENCE;
+    loop {
+        let reply = client
+            .post(format!("{}/cart", server.url))
+            .send()
+            .await
+            .expect("POST /cart");
+        let token = reply.headers()["cart-token"].to_str().unwrap().to_owned();
+        if footer_kid(&token) == kid {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reload to {kid} never took effect; output:\n{}",
+            server.output()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `count` lines of the server's output contain `needle`.
+async fn wait_for_output(server: &BinaryServer, needle: &str, count: usize) {
+    let deadline = Instant::now() + BinaryServer::PATIENCE;
+    while server.output().matches(needle).count() < count {
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} in the output:\n{}",
+            server.output()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_exits_cleanly() {
+    let config = ConfigDir::new();
+    let second = unique("hup");
+    let third = unique("hup");
+    let second_kid = config.keygen_local(&second);
+    let third_kid = config.keygen_local(&third);
+    config.set_keys(&[
+        (OLD, "local", "active"),
+        (&second, "local", "pending"),
+        (&third, "local", "pending"),
+        (SIGNING, "signing", "active"),
+    ]);
+    let shutdown = config.settings().server.shutdown_timeout_secs;
+    let mut server = BinaryServer::spawn(&config, &[("RUST_LOG", "info")]);
+    let client = reqwest::Client::new();
+    wait_for_kid(&client, &server, &dev_local_kid()).await;
+
+    let load = Arc::new(Load::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let users: Vec<_> = (0..8)
+        .map(|_| {
+            tokio::spawn(virtual_user(
+                client.clone(),
+                server.url.clone(),
+                load.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    let wait_for_progress = |at_least: usize| {
+        let load = load.clone();
+        async move {
+            let deadline = Instant::now() + BinaryServer::PATIENCE;
+            while load.completed.load(Ordering::Relaxed) < at_least {
+                assert!(Instant::now() < deadline, "the load makes no progress");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    wait_for_progress(100).await;
+
+    // Step 2 to the second key, under load.
+    config.set_keys(&[
+        (OLD, "local", "decrypt-only"),
+        (&second, "local", "active"),
+        (&third, "local", "pending"),
+        (SIGNING, "signing", "active"),
+    ]);
+    server.signal("HUP");
+    wait_for_kid(&client, &server, &second_kid).await;
+    let done = load.completed.load(Ordering::Relaxed);
+    wait_for_progress(done + 100).await;
+
+    // A broken config: refused, the running keys stay.
+    config.set_keys(&[
+        (OLD, "local", "active"),
+        (&second, "local", "active"),
+        (SIGNING, "signing", "active"),
+    ]);
+    server.signal("HUP");
+    wait_for_output(&server, "reload refused", 1).await;
+    wait_for_kid(&client, &server, &second_kid).await;
+    let done = load.completed.load(Ordering::Relaxed);
+    wait_for_progress(done + 100).await;
+
+    // Then on to the third key.
+    config.set_keys(&[
+        (OLD, "local", "decrypt-only"),
+        (&second, "local", "decrypt-only"),
+        (&third, "local", "active"),
+        (SIGNING, "signing", "active"),
+    ]);
+    server.signal("HUP");
+    wait_for_kid(&client, &server, &third_kid).await;
+    let done = load.completed.load(Ordering::Relaxed);
+    wait_for_progress(done + 100).await;
+
+    stop.store(true, Ordering::Relaxed);
+    for user in users {
+        user.await.expect("a virtual user panicked");
+    }
+    let failures = load.failures.lock().await;
+    assert!(
+        failures.is_empty(),
+        "{} requests failed across the reloads (of {} completed), for example:\n{}",
+        failures.len(),
+        load.completed.load(Ordering::Relaxed),
+        failures[..failures.len().min(10)].join("\n")
+    );
+    let metrics = client
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!("kid=\"{second}\"")),
+        "tokens opened under {second} are counted:\n{metrics}"
+    );
+    assert!(
+        metrics.contains("cartseal_reloads_total{result=\"refused\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cartseal_reloads_total{result=\"ok\"} 2"),
+        "{metrics}"
+    );
+
+    // SIGTERM: the server drains and exits 0 within its shutdown timeout
+    // (plus slack for a loaded machine). Idle keep-alive connections would
+    // be drained too; close ours first so that only the server is measured.
+    drop(client);
+    server.signal("TERM");
+    let patience = Duration::from_secs(shutdown + 5);
+    let status = server.wait_exit(patience).unwrap_or_else(|| {
+        panic!(
+            "no exit within {patience:?} of SIGTERM; output:\n{}",
+            server.output()
+        )
+    });
+    assert!(
+        status.success(),
+        "exit after SIGTERM: {status}; output:\n{}",
+        server.output()
+    );
+}
