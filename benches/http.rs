@@ -28,6 +28,7 @@
 //! | `--rate R` | `CARTSEAL_BENCH_RATE` | 50% of token-paseto's closed-loop peak in this run |
 //! | `--modes a,b` | `CARTSEAL_BENCH_MODES` | all six |
 //! | `--rtt-ms MS` | `CARTSEAL_BENCH_RTT_MS` | 0.5 ms each way (`redis+rtt`) |
+//! | `--settle SECS` | `CARTSEAL_BENCH_SETTLE` | wait up to 30 s (0 with `--quick`) for the machine to go quiet before each mode |
 //! | `--quick` | `CARTSEAL_BENCH_QUICK=1` | off |
 //! | `--out PATH` | `CARTSEAL_BENCH_OUT` | docs/benchmarks.md |
 //! | `--json PATH` | `CARTSEAL_BENCH_JSON` | docs/benchmarks-http.json |
@@ -77,6 +78,7 @@ struct Args {
     rate: Option<f64>,
     modes: Vec<String>,
     rtt_ms: f64,
+    settle: f64,
     quick: bool,
     out: PathBuf,
     json: PathBuf,
@@ -85,12 +87,10 @@ struct Args {
     command: String,
 }
 
+const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--rate R] [--modes token-paseto,token-jwt,redis,redis+rtt,memory,none] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]";
+
 fn usage_error(msg: &str) -> ! {
-    eprintln!("http bench: {msg}");
-    eprintln!(
-        "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--rate R] [--modes {}] [--rtt-ms MS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]",
-        ALL_MODES.join(",")
-    );
+    eprintln!("http bench: {msg}\n{USAGE}");
     std::process::exit(2);
 }
 
@@ -108,6 +108,7 @@ fn parse_args(crate_root: &Path) -> Args {
         "--rate",
         "--modes",
         "--rtt-ms",
+        "--settle",
         "--out",
         "--json",
         "--bin",
@@ -135,7 +136,8 @@ fn parse_args(crate_root: &Path) -> Args {
             shown.push(name.clone());
             switches.insert(name);
         } else if name == "--help" || name == "-h" {
-            usage_error("help");
+            println!("{USAGE}\n(see the top of benches/http.rs for the environment variables)");
+            std::process::exit(0);
         }
         // Anything else (cargo's `--bench`, filters) is ignored.
         i += 1;
@@ -166,6 +168,8 @@ fn parse_args(crate_root: &Path) -> Args {
     let lines: usize = num(get("--lines", "CARTSEAL_BENCH_LINES"), "--lines").unwrap_or(20);
     let rate: Option<f64> = num(get("--rate", "CARTSEAL_BENCH_RATE"), "--rate");
     let rtt_ms: f64 = num(get("--rtt-ms", "CARTSEAL_BENCH_RTT_MS"), "--rtt-ms").unwrap_or(0.5);
+    let settle: f64 = num(get("--settle", "CARTSEAL_BENCH_SETTLE"), "--settle")
+        .unwrap_or(if quick { 0.0 } else { 30.0 });
     let modes: Vec<String> = match get("--modes", "CARTSEAL_BENCH_MODES") {
         Some(list) => list
             .split(',')
@@ -218,6 +222,7 @@ fn parse_args(crate_root: &Path) -> Args {
         rate,
         modes,
         rtt_ms,
+        settle,
         quick,
         out: resolve(
             get("--out", "CARTSEAL_BENCH_OUT").unwrap_or_else(|| "docs/benchmarks.md".into()),
@@ -259,7 +264,7 @@ fn machine_info() -> Machine {
     }
 }
 
-fn mode_env(mode: &str, redis_url: Option<&str>) -> Vec<(String, String)> {
+fn mode_env(mode: &str, redis_url: Option<&str>, lines: usize) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = vec![
         ("CARTSEAL__COOKIE__SECURE".into(), "false".into()),
         (
@@ -283,7 +288,14 @@ fn mode_env(mode: &str, redis_url: Option<&str>) -> Vec<(String, String)> {
             env.push(kv("CARTSEAL__REDIS__URL", redis_url.unwrap_or_default()));
         }
         "memory" => env.push(kv("CARTSEAL__STORE__KIND", "memory")),
-        _ => env.push(kv("CARTSEAL__STORE__KIND", "none")),
+        _ => {
+            env.push(kv("CARTSEAL__STORE__KIND", "none"));
+            // The fixed cart every request sees: as many lines as the VUs'.
+            env.push(kv(
+                "CARTSEAL__STORE__NONE_TEMPLATE_LINES",
+                &lines.to_string(),
+            ));
+        }
     }
     if std::env::var_os("RUST_LOG").is_none() {
         // Per-request logging would be measured as server CPU.
@@ -297,6 +309,7 @@ struct Ctx {
     crate_root: PathBuf,
     log_dir: PathBuf,
     server_cpu: Option<usize>,
+    generator_cpu: Option<usize>,
     clk_tck: f64,
     rate: Option<f64>,
     rate_source: String,
@@ -307,9 +320,54 @@ fn loud(msg: &str) {
     eprintln!("\n{bar}\n!! {}\n{bar}\n", msg.replace('\n', "\n!! "));
 }
 
+/// On a shared machine, waits (up to `max` seconds) until neither core is
+/// more than 20% busy over half a second, so that a mode does not start in
+/// the middle of someone else's compile. Returns a note if it gave up.
+async fn settle(max: f64) -> Option<String> {
+    if max <= 0.0 {
+        return None;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs_f64(max);
+    let mut said = false;
+    loop {
+        let a = procs::per_cpu_ticks();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let b = procs::per_cpu_ticks();
+        let busy: Vec<f64> = a
+            .iter()
+            .zip(&b)
+            .map(|(a, b)| {
+                let total = b.1.saturating_sub(a.1).max(1);
+                b.0.saturating_sub(a.0) as f64 / total as f64
+            })
+            .collect();
+        let max_busy = busy.iter().cloned().fold(0.0, f64::max);
+        if max_busy <= 0.20 {
+            return None;
+        }
+        if std::time::Instant::now() > deadline {
+            return Some(format!(
+                "the machine was still busy (CPU {:.0}% on its busiest core) after waiting {max} s for it to quiet down",
+                max_busy * 100.0
+            ));
+        }
+        if !said {
+            println!(
+                "  waiting up to {max} s for other processes to quiet down (busiest core {:.0}%)",
+                max_busy * 100.0
+            );
+            said = true;
+        }
+    }
+}
+
 async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
     let mut rep = ModeReport::new(mode);
     println!("\n=== {mode} ===");
+    if let Some(note) = settle(ctx.args.settle).await {
+        println!("  ! {note}");
+        rep.notes.push(note);
+    }
 
     // Redis and the delay proxy.
     let needs_redis = mode.starts_with("redis");
@@ -347,12 +405,16 @@ async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
             let delay = Duration::from_secs_f64(ctx.args.rtt_ms / 1000.0);
             match proxy::DelayProxy::start(r.addr, delay) {
                 Ok(p) => {
-                    rep.redis_ping_via_proxy_us = proxy::redis_ping_median_us(p.addr, 200);
+                    let (direct, via) = p.calibrate(r.addr, delay);
+                    rep.redis_ping_direct_us = direct;
+                    rep.redis_ping_via_proxy_us = via;
+                    rep.proxy_hold_us = Some(p.hold().as_secs_f64() * 1e6);
                     println!(
-                        "  delay proxy 127.0.0.1:{} -> {} adding {} ms each way; PING median {} µs direct, {} µs via proxy",
+                        "  delay proxy 127.0.0.1:{} -> {} for {} ms each way (hold calibrated to {:.0} µs per chunk); PING median {} µs direct, {} µs via proxy",
                         p.addr.port(),
                         r.addr,
                         ctx.args.rtt_ms,
+                        p.hold().as_secs_f64() * 1e6,
                         rep.redis_ping_direct_us
                             .map(|v| format!("{v:.0}"))
                             .unwrap_or("?".into()),
@@ -369,7 +431,7 @@ async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
     }
 
     // The server.
-    let env = mode_env(mode, redis_url.as_deref());
+    let env = mode_env(mode, redis_url.as_deref(), ctx.args.lines);
     rep.env = env.clone();
     let server = match procs::start_server(procs::ServerSpec {
         mode,
@@ -407,16 +469,21 @@ async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
         rep.status = "failed".into();
         rep.failure = Some(e);
     }
-    if let Some(status) = {
-        let mut s = server;
-        let st = s.guard.exited();
-        drop(s);
-        st
-    } {
-        rep.notes.push(format!(
-            "the server had exited ({status}) by the end of the mode"
-        ));
+    let mut server = server;
+    if let Some(status) = server.guard.exited() {
+        let why = format!(
+            "the server exited during the run ({status}); see {}",
+            server.log_path.display()
+        );
+        loud(&format!("mode {mode}: {why}"));
+        if rep.status == "ok" {
+            rep.status = "failed".into();
+            rep.failure = Some(why);
+        } else {
+            rep.notes.push(why);
+        }
     }
+    drop(server);
     drop(proxy);
     drop(redis);
     rep
@@ -448,19 +515,26 @@ async fn workload(
     let (vus, errors) = load::build_all(vus, a.lines, a.concurrency).await;
     report_build(rep, &errors, vus.len())?;
     let visible: Vec<usize> = vus.iter().map(Vu::line_count).collect();
+    let (lo, hi) = (
+        visible.iter().copied().min().unwrap_or(0),
+        visible.iter().copied().max().unwrap_or(0),
+    );
+    let stateless = vus.iter().filter(|v| v.stateless).count();
     println!(
-        "  built {} carts of {} lines in {:.1} s (lines the server shows afterwards: min {}, max {})",
+        "  built {} carts of {} lines in {:.1} s; carts now hold {lo}..={hi} lines",
         vus.len(),
         a.lines,
         t.elapsed().as_secs_f64(),
-        visible.iter().min().unwrap_or(&0),
-        visible.iter().max().unwrap_or(&0)
     );
-    if visible.iter().any(|v| *v != a.lines) {
+    if stateless > 0 {
+        let note = format!(
+            "the server kept none of the VUs' writes (no session layer), so {stateless} VUs drove the mix against the cart the server shows every request ({lo}..={hi} lines), tracking it locally"
+        );
+        println!("  {note}");
+        rep.notes.push(note);
+    } else if lo != a.lines || hi != a.lines {
         rep.notes.push(format!(
-            "after the build, GET /cart showed between {} and {} lines instead of {} (expected for `none`, which keeps no cart)",
-            visible.iter().min().unwrap_or(&0),
-            visible.iter().max().unwrap_or(&0),
+            "after the build, GET /cart showed {lo}..={hi} lines instead of {}",
             a.lines
         ));
     }
@@ -477,7 +551,14 @@ async fn workload(
         pids,
     )
     .await;
-    let closed = PhaseReport::from_raw("closed", a.concurrency, None, &raw, ctx.clk_tck);
+    let closed = PhaseReport::from_raw(
+        "closed",
+        a.concurrency,
+        None,
+        &raw,
+        ctx.clk_tck,
+        (ctx.server_cpu, ctx.generator_cpu),
+    );
     print_phase(&closed);
     if closed.generator_cpu_cores.is_some_and(|c| c > 0.9) {
         let note = format!(
@@ -485,6 +566,20 @@ async fn workload(
             closed.generator_cpu_cores.unwrap_or_default()
         );
         println!("  ! {note}");
+        rep.notes.push(note);
+    }
+    let server_side_cores =
+        closed.server_cpu_cores.unwrap_or(0.0) + closed.redis_cpu_cores.unwrap_or(0.0);
+    if closed.server_cpu_cores.is_some()
+        && !report::is_disturbed(&closed)
+        && server_side_cores < 0.85
+    {
+        let note = format!(
+            "in the closed loop the server's core was only {:.0}% busy: at {} VUs this mode is bound by latency (round trips), not CPU; its CPU peak is higher (raise --concurrency to find it)",
+            server_side_cores * 100.0,
+            a.concurrency
+        );
+        println!("  {note}");
         rep.notes.push(note);
     }
     if closed.requests == 0 {
@@ -531,7 +626,14 @@ async fn workload(
         pids,
     )
     .await;
-    let open = PhaseReport::from_raw("open", pool_len, Some(rate), &raw, ctx.clk_tck);
+    let open = PhaseReport::from_raw(
+        "open",
+        pool_len,
+        Some(rate),
+        &raw,
+        ctx.clk_tck,
+        (ctx.server_cpu, ctx.generator_cpu),
+    );
     print_phase(&open);
     if open.throughput_rps < rate * 0.95 || open.unfinished.unwrap_or(0) > 0 {
         let note = format!(
@@ -544,6 +646,12 @@ async fn workload(
     }
     rep.open = Some(open);
 
+    for p in [&rep.closed, &rep.open].into_iter().flatten() {
+        if let Some(noise) = noise_note(p) {
+            println!("  ! {noise}");
+            rep.notes.push(noise);
+        }
+    }
     let expected: u64 = [&rep.closed, &rep.open]
         .iter()
         .filter_map(|p| p.as_ref())
@@ -594,6 +702,42 @@ fn report_build(rep: &mut ModeReport, errors: &[String], n: usize) -> Result<(),
     Ok(())
 }
 
+/// Other processes busy on the pinned cores disturb the result.
+fn noise_note(p: &PhaseReport) -> Option<String> {
+    if !report::is_disturbed(p) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if let Some(f) = p
+        .foreign_load_server_core
+        .filter(|f| *f >= report::DISTURBED)
+    {
+        parts.push(format!(
+            "the server's core {:.0}% busy (net of the server{})",
+            f * 100.0,
+            if p.redis_cpu_cores.is_some() {
+                " and redis-server"
+            } else {
+                ""
+            }
+        ));
+    }
+    if let Some(f) = p
+        .foreign_load_generator_core
+        .filter(|f| *f >= report::DISTURBED_GENERATOR)
+    {
+        parts.push(format!(
+            "the load generator's core {:.0}% busy (net of the generator)",
+            f * 100.0
+        ));
+    }
+    Some(format!(
+        "during the {}-loop phase, other processes kept {} (from /proc/stat): this phase is disturbed; rerun on a quiet machine",
+        p.kind,
+        parts.join(" and ")
+    ))
+}
+
 fn print_phase(p: &PhaseReport) {
     println!(
         "    {:>9.0} req/s  p50 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms  max {:.3} ms  errors {}  {:.0}/{:.0} B/req  server CPU {} µs/req{}  generator {:.2} cores",
@@ -613,6 +757,31 @@ fn print_phase(p: &PhaseReport) {
             .unwrap_or_default(),
         p.generator_cpu_cores.unwrap_or_default(),
     );
+    println!(
+        "    CPU busy per core {:?}; server {} + redis {} cores; other processes on the server's core {}, on the generator's core {}",
+        p.cpu_busy
+            .iter()
+            .map(|b| (b * 100.0).round() / 100.0)
+            .collect::<Vec<_>>(),
+        p.server_cpu_cores
+            .map(|v| format!("{v:.2}"))
+            .unwrap_or("?".into()),
+        p.redis_cpu_cores
+            .map(|v| format!("{v:.2}"))
+            .unwrap_or("0".into()),
+        p.foreign_load_server_core
+            .map(|v| format!("{v:.2}"))
+            .unwrap_or("?".into()),
+        p.foreign_load_generator_core
+            .map(|v| format!("{v:.2}"))
+            .unwrap_or("?".into()),
+    );
+    if p.new_connections > 0 {
+        println!(
+            "    {} new TCP connections during the phase",
+            p.new_connections
+        );
+    }
     if !p.errors.is_empty() {
         println!("    errors: {:?}", p.errors);
     }
@@ -652,8 +821,9 @@ async fn run() -> i32 {
         match procs::pin_self(1) {
             Ok(out) => {
                 generator_cpu = Some(1);
+                println!("taskset: {out}");
                 pinning.push(format!(
-                    "Server pinned to CPU 0 (`taskset -c 0` on its command line, {SERVER_WORKERS} actix worker); redis-server, when used, also on CPU 0, so it shares the server's core; load generator (this process, with its delay proxy) pinned to CPU 1 (`taskset -a -p -c 1 <pid>`: {out})."
+                    "Server pinned to CPU 0 (`taskset -c 0` on its command line, {SERVER_WORKERS} actix worker); redis-server, when used, also on CPU 0, so it shares the server's core; the load generator (the benchmark process, with its delay proxy) pinned to CPU 1 (`taskset -a -p -c 1 <its pid>`)."
                 ));
             }
             Err(e) => pinning.push(format!(
@@ -684,6 +854,7 @@ async fn run() -> i32 {
         crate_root: crate_root.clone(),
         log_dir,
         server_cpu,
+        generator_cpu,
         clk_tck: procs::clock_ticks_per_sec(),
     };
     println!(

@@ -60,8 +60,8 @@ pub struct Target {
 
 struct LineState {
     sku: String,
-    color: &'static str,
-    size: &'static str,
+    /// The line's properties as a JSON object.
+    props: String,
     /// The server's line key, from the CartView.
     line: Option<String>,
     qty: u32,
@@ -71,8 +71,8 @@ struct LineState {
 impl LineState {
     fn add_body(&self, quantity: u32) -> String {
         format!(
-            r#"{{"sku":"{}","quantity":{quantity},"properties":{{"color":"{}","size":"{}"}}}}"#,
-            self.sku, self.color, self.size
+            r#"{{"sku":"{}","quantity":{quantity},"properties":{}}}"#,
+            self.sku, self.props
         )
     }
 }
@@ -99,6 +99,13 @@ pub struct Outcome {
     pub expected: bool,
     pub bytes_out: usize,
     pub bytes_in: usize,
+}
+
+impl Outcome {
+    /// A 2xx, or a non-2xx the mode makes inevitable.
+    pub fn is_ok(&self) -> bool {
+        matches!(self.result, Ok(s) if (200..300).contains(&s)) || self.expected
+    }
 }
 
 /// One virtual user: its own connection, its own cart, its own cookie.
@@ -245,8 +252,11 @@ impl Vu {
         for i in self.lines.len()..n {
             let line = LineState {
                 sku: format!("SKU-{}-{}", self.id, i),
-                color: COLORS[(self.id + i) % COLORS.len()],
-                size: SIZES[(self.id * 7 + i) % SIZES.len()],
+                props: format!(
+                    r#"{{"color":"{}","size":"{}"}}"#,
+                    COLORS[(self.id + i) % COLORS.len()],
+                    SIZES[(self.id * 7 + i) % SIZES.len()]
+                ),
                 line: None,
                 qty: 1,
                 present: true,
@@ -260,7 +270,10 @@ impl Vu {
                     // knows them.
                     let mut line = line;
                     if let Some(items) = parse_items(&r.body) {
-                        line.line = items.into_iter().find(|it| it.0 == line.sku).map(|it| it.1);
+                        line.line = items
+                            .into_iter()
+                            .find(|it| it.sku == line.sku)
+                            .map(|it| it.line);
                     }
                     self.lines.push(line);
                 }
@@ -277,12 +290,10 @@ impl Vu {
         Ok(self.lines.len())
     }
 
-    /// Reads the cart and refreshes line keys, quantities and presence.
-    /// Returns the number of items the server holds.
-    pub async fn sync(&mut self) -> Result<usize, String> {
+    async fn read_cart(&mut self) -> Result<Vec<u8>, String> {
         let (res, _) = self.send("GET", "/cart", None).await;
         match res {
-            Ok(r) if r.status == 200 => Ok(self.apply_view(&r.body)),
+            Ok(r) if r.status == 200 => Ok(r.body),
             Ok(r) => Err(format!(
                 "GET /cart -> {}",
                 describe_error(r.status, &r.body)
@@ -298,10 +309,10 @@ impl Vu {
         for l in &mut self.lines {
             l.present = false;
         }
-        for (sku, key, qty) in &items {
-            if let Some(l) = self.lines.iter_mut().find(|l| &l.sku == sku) {
-                l.line = Some(key.clone());
-                l.qty = *qty;
+        for it in &items {
+            if let Some(l) = self.lines.iter_mut().find(|l| l.sku == it.sku) {
+                l.line = Some(it.line.clone());
+                l.qty = it.quantity;
                 l.present = true;
             }
         }
@@ -309,13 +320,41 @@ impl Vu {
         items.len()
     }
 
-    fn mark_stateless(&mut self) {
-        self.stateless = true;
-        for l in &mut self.lines {
-            l.present = true;
+    /// After the build: reads the cart back. If the server kept none of
+    /// this VU's lines (the `none` mode: no session layer), the VU adopts
+    /// the cart the server shows to everyone (its fixed template) as its
+    /// own, tracks it locally and never re-reads it; with an empty cart it
+    /// keeps its own model and expects 404 for line operations.
+    pub async fn sync_after_build(&mut self) -> Result<(), String> {
+        let body = self.read_cart().await?;
+        let items = parse_items(&body).unwrap_or_default();
+        let mine = items
+            .iter()
+            .any(|it| self.lines.iter().any(|l| l.sku == it.sku));
+        if mine || self.lines.is_empty() {
+            self.apply_view(&body);
+            return Ok(());
         }
+        self.stateless = true;
         self.pending_readd = None;
         self.resync = false;
+        if items.is_empty() {
+            for l in &mut self.lines {
+                l.present = true;
+            }
+        } else {
+            self.lines = items
+                .into_iter()
+                .map(|it| LineState {
+                    sku: it.sku,
+                    props: it.props,
+                    line: Some(it.line),
+                    qty: it.quantity,
+                    present: true,
+                })
+                .collect();
+        }
+        Ok(())
     }
 
     pub fn line_count(&self) -> usize {
@@ -451,21 +490,34 @@ impl Vu {
     }
 }
 
-/// (sku, line key, quantity) of each item of a CartView.
-fn parse_items(body: &[u8]) -> Option<Vec<(String, String, u32)>> {
+/// One item of a CartView, as far as the benchmark needs it.
+struct Item {
+    sku: String,
+    line: String,
+    quantity: u32,
+    /// The properties as a JSON object.
+    props: String,
+}
+
+fn parse_items(body: &[u8]) -> Option<Vec<Item>> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let items = v.get("items")?.as_array()?;
     Some(
         items
             .iter()
             .filter_map(|it| {
-                let sku = it.get("sku")?.as_str()?.to_string();
-                let line = match it.get("line")? {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                let qty = it.get("quantity").and_then(|q| q.as_u64()).unwrap_or(1) as u32;
-                Some((sku, line, qty))
+                Some(Item {
+                    sku: it.get("sku")?.as_str()?.to_string(),
+                    line: match it.get("line")? {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    },
+                    quantity: it.get("quantity").and_then(|q| q.as_u64()).unwrap_or(1) as u32,
+                    props: match it.get("properties") {
+                        Some(p @ serde_json::Value::Object(_)) => p.to_string(),
+                        _ => "{}".into(),
+                    },
+                })
             })
             .collect(),
     )
@@ -494,16 +546,7 @@ pub async fn build_all(mut vus: Vec<Vu>, lines: usize, parallel: usize) -> (Vec<
                 tokio::spawn(async move {
                     let r = vu.build(lines).await;
                     let r = match r {
-                        Ok(()) => match vu.sync().await {
-                            Ok(0) if lines > 0 && vu.cookie.is_none() => {
-                                // The server kept nothing and issued no
-                                // credential: the `none` mode.
-                                vu.mark_stateless();
-                                Ok(())
-                            }
-                            Ok(_) => Ok(()),
-                            Err(e) => Err(e),
-                        },
+                        Ok(()) => vu.sync_after_build().await,
                         Err(e) => Err(e),
                     };
                     (vu, r)
@@ -539,6 +582,11 @@ pub struct Stats {
     pub bytes_out: u64,
     pub bytes_in: u64,
     pub responses: u64,
+    /// 2xx responses, plus the non-2xx the mode makes inevitable.
+    pub ok: u64,
+    /// Open loop: successful responses that *completed* inside the measured
+    /// window, whenever they were scheduled: the throughput delivered.
+    pub ok_in_window: u64,
 }
 
 impl Stats {
@@ -553,6 +601,8 @@ impl Stats {
             bytes_out: 0,
             bytes_in: 0,
             responses: 0,
+            ok: 0,
+            ok_in_window: 0,
         }
     }
 
@@ -567,6 +617,9 @@ impl Stats {
                 self.responses += 1;
                 self.bytes_in += out.bytes_in as u64;
                 *self.statuses.entry(status.to_string()).or_default() += 1;
+                if out.is_ok() {
+                    self.ok += 1;
+                }
                 if !(200..300).contains(&status) {
                     let key = out.error_key.clone().unwrap_or_else(|| status.to_string());
                     let map = if out.expected {
@@ -587,11 +640,13 @@ impl Stats {
 }
 
 /// CPU ticks of the processes we account for, at one instant.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct CpuSample {
     pub server: Option<u64>,
     pub redis: Option<u64>,
     pub generator: Option<u64>,
+    /// (busy, total) ticks of each CPU from /proc/stat.
+    pub per_cpu: Vec<(u64, u64)>,
     pub at: Option<Instant>,
 }
 
@@ -607,6 +662,7 @@ impl CpuPids {
             server: crate::procs::cpu_ticks(Some(self.server)),
             redis: self.redis.and_then(|p| crate::procs::cpu_ticks(Some(p))),
             generator: crate::procs::cpu_ticks(None),
+            per_cpu: crate::procs::per_cpu_ticks(),
             at: Some(Instant::now()),
         }
     }
@@ -622,6 +678,9 @@ pub struct PhaseRaw {
     /// many of them were never sent or never finished by the drain deadline.
     pub scheduled: u64,
     pub unfinished: u64,
+    /// TCP connections the VUs opened during the phase (warm-up included):
+    /// 0 when every keep-alive connection survived.
+    pub connects: u64,
 }
 
 fn shared_stats() -> Arc<Mutex<Stats>> {
@@ -644,6 +703,8 @@ fn take_stats(s: Arc<Mutex<Stats>>) -> Stats {
                 bytes_out: g.bytes_out,
                 bytes_in: g.bytes_in,
                 responses: g.responses,
+                ok: g.ok,
+                ok_in_window: g.ok_in_window,
             }
         }
     }
@@ -658,6 +719,7 @@ pub async fn closed_loop(
     pids: CpuPids,
 ) -> (Vec<Vu>, PhaseRaw) {
     let stats = shared_stats();
+    let connects_before: u64 = vus.iter().map(|v| v.connects).sum();
     let measure_start = Instant::now() + warmup;
     let end = measure_start + duration;
     let handles: Vec<_> = vus
@@ -668,12 +730,18 @@ pub async fn closed_loop(
                 while Instant::now() < end {
                     let t0 = Instant::now();
                     let out = vu.step().await;
+                    let failed = out.result.is_err();
                     if t0 >= measure_start && t0 < end {
                         let lat = t0.elapsed();
                         stats
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .record(lat, &out);
+                    }
+                    if failed {
+                        // A dead server refuses connections at once: do
+                        // not spin.
+                        tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                 }
                 vu
@@ -685,6 +753,11 @@ pub async fn closed_loop(
     tokio::time::sleep_until(end.into()).await;
     let cpu_after = pids.sample();
     let vus = join_vus(handles, end + REQUEST_TIMEOUT * 2).await;
+    let connects = vus
+        .iter()
+        .map(|v| v.connects)
+        .sum::<u64>()
+        .saturating_sub(connects_before);
     (
         vus,
         PhaseRaw {
@@ -694,6 +767,7 @@ pub async fn closed_loop(
             cpu_after,
             scheduled: 0,
             unfinished: 0,
+            connects,
         },
     )
 }
@@ -727,6 +801,7 @@ pub async fn open_loop(
     pids: CpuPids,
 ) -> (Vec<Vu>, PhaseRaw) {
     let stats = shared_stats();
+    let connects_before: u64 = vus.iter().map(|v| v.connects).sum();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, bool)>();
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let start = Instant::now() + Duration::from_millis(20);
@@ -780,12 +855,13 @@ pub async fn open_loop(
                         break;
                     };
                     let out = vu.step().await;
+                    let done = Instant::now();
+                    let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
                     if measured {
-                        let lat = scheduled_at.elapsed();
-                        stats
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .record(lat, &out);
+                        s.record(done - scheduled_at, &out);
+                    }
+                    if done >= measure_start && done < end && out.is_ok() {
+                        s.ok_in_window += 1;
                     }
                 }
                 vu
@@ -798,6 +874,11 @@ pub async fn open_loop(
     tokio::time::sleep_until(end.into()).await;
     let cpu_after = pids.sample();
     let vus = join_vus(handles, drain_deadline + REQUEST_TIMEOUT).await;
+    let connects = vus
+        .iter()
+        .map(|v| v.connects)
+        .sum::<u64>()
+        .saturating_sub(connects_before);
     let scheduled = tokio::task::spawn_blocking(move || dispatcher.join().unwrap_or(0))
         .await
         .unwrap_or(0);
@@ -807,6 +888,7 @@ pub async fn open_loop(
         vus,
         PhaseRaw {
             unfinished: scheduled.saturating_sub(recorded),
+            connects,
             stats,
             wall: duration,
             cpu_before,

@@ -144,6 +144,25 @@ pub fn cpu_ticks(pid: Option<u32>) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// (busy, total) ticks of each CPU (`cpu0`, `cpu1`, ...) from /proc/stat.
+/// Busy counts user, nice, system, irq, softirq and steal.
+pub fn per_cpu_ticks() -> Vec<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    stat.lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .map(|l| {
+            let v: Vec<u64> = l
+                .split_whitespace()
+                .skip(1)
+                .map(|x| x.parse().unwrap_or(0))
+                .collect();
+            let get = |i: usize| v.get(i).copied().unwrap_or(0);
+            let busy = get(0) + get(1) + get(2) + get(5) + get(6) + get(7);
+            (busy, busy + get(3) + get(4))
+        })
+        .collect()
+}
+
 /// The last lines a child printed, for error messages.
 #[derive(Clone, Default)]
 pub struct Tail(Arc<Mutex<VecDeque<String>>>);
@@ -155,6 +174,10 @@ impl Tail {
             q.pop_front();
         }
         q.push_back(line);
+    }
+    pub fn last(&self) -> Option<String> {
+        let q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        q.iter().rev().find(|l| !l.trim().is_empty()).cloned()
     }
     pub fn text(&self) -> String {
         let q = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -239,7 +262,8 @@ pub async fn start_server(spec: ServerSpec<'_>) -> Result<Server, String> {
     let mut guard = ChildGuard::new(child);
     let fail = |why: String, tail: &Tail| {
         format!(
-            "{why}; log {}; last output:\n{}",
+            "{why}{}\nlog {}; last output:\n{}",
+            tail.last().map(|l| format!(": {l}")).unwrap_or_default(),
             log_path.display(),
             tail.text()
         )

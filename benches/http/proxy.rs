@@ -14,7 +14,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 pub struct DelayProxy {
     pub addr: SocketAddr,
+    /// The hold applied to each chunk, in nanoseconds (adjustable live).
+    hold_ns: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     streams: Arc<Mutex<Vec<TcpStream>>>,
     accept_thread: Option<thread::JoinHandle<()>>,
@@ -35,7 +37,8 @@ impl DelayProxy {
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let streams: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (stop2, streams2) = (stop.clone(), streams.clone());
+        let hold_ns = Arc::new(AtomicU64::new(one_way.as_nanos() as u64));
+        let (stop2, streams2, hold2) = (stop.clone(), streams.clone(), hold_ns.clone());
         let accept_thread = thread::Builder::new()
             .name("delay-proxy-accept".into())
             .spawn(move || {
@@ -55,12 +58,13 @@ impl DelayProxy {
                         list.push(c);
                         list.push(s);
                     }
-                    pipe(&client, &server, one_way);
-                    pipe(&server, &client, one_way);
+                    pipe(&client, &server, hold2.clone());
+                    pipe(&server, &client, hold2.clone());
                 }
             })?;
         Ok(DelayProxy {
             addr,
+            hold_ns,
             stop,
             streams,
             accept_thread: Some(accept_thread),
@@ -68,8 +72,40 @@ impl DelayProxy {
     }
 }
 
-/// Copies `from` -> `to`, delaying each chunk by `delay` from its arrival.
-fn pipe(from: &TcpStream, to: &TcpStream, delay: Duration) {
+impl DelayProxy {
+    /// Sleeping threads wake late (timer slack, scheduling), so the round
+    /// trip the proxy adds exceeds 2 x the hold. Adjusts the hold until a
+    /// sequential Redis PING through the proxy takes `direct + 2 x target`
+    /// (within 3%), and returns the final (direct, via proxy) medians in us.
+    pub fn calibrate(&self, redis: SocketAddr, one_way: Duration) -> (Option<f64>, Option<f64>) {
+        let direct = redis_ping_median_us(redis, 200);
+        let target_added = 2.0 * one_way.as_secs_f64() * 1e6;
+        let mut via = redis_ping_median_us(self.addr, 200);
+        if let Some(d) = direct {
+            for _ in 0..4 {
+                let Some(v) = via else { break };
+                let added = v - d;
+                if target_added <= 0.0 || (added - target_added).abs() <= target_added * 0.03 {
+                    break;
+                }
+                let hold_us = self.hold_ns.load(Ordering::SeqCst) as f64 / 1000.0;
+                let new_hold_us = (hold_us - (added - target_added) / 2.0).max(0.0);
+                self.hold_ns
+                    .store((new_hold_us * 1000.0) as u64, Ordering::SeqCst);
+                via = redis_ping_median_us(self.addr, 200);
+            }
+        }
+        (direct, via)
+    }
+
+    /// The hold per chunk and direction after calibration.
+    pub fn hold(&self) -> Duration {
+        Duration::from_nanos(self.hold_ns.load(Ordering::SeqCst))
+    }
+}
+
+/// Copies `from` -> `to`, holding each chunk `hold_ns` from its arrival.
+fn pipe(from: &TcpStream, to: &TcpStream, hold_ns: Arc<AtomicU64>) {
     let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
         return;
     };
@@ -98,7 +134,7 @@ fn pipe(from: &TcpStream, to: &TcpStream, delay: Duration) {
             for msg in rx {
                 match msg {
                     Some((arrived, data)) => {
-                        let due = arrived + delay;
+                        let due = arrived + Duration::from_nanos(hold_ns.load(Ordering::Relaxed));
                         let now = Instant::now();
                         if due > now {
                             thread::sleep(due - now);

@@ -36,8 +36,12 @@ pub struct PhaseReport {
     pub offered_rate: Option<f64>,
     pub duration_s: f64,
     /// Requests recorded (closed: started in the window; open: scheduled in
-    /// the window and completed).
+    /// the window and completed), errors included.
     pub requests: u64,
+    /// Successful responses (2xx) per second; errors do not count. Closed
+    /// loop: of requests started in the window; open loop: responses
+    /// completed in the window (below the offered rate if the server fell
+    /// behind).
     pub throughput_rps: f64,
     pub latency: Percentiles,
     pub per_op: Vec<OpReport>,
@@ -59,10 +63,19 @@ pub struct PhaseReport {
     pub server_cpu_cores: Option<f64>,
     pub redis_cpu_cores: Option<f64>,
     pub generator_cpu_cores: Option<f64>,
+    /// How busy each CPU was over the window (0..1), from /proc/stat.
+    pub cpu_busy: Vec<f64>,
+    /// Busy time on the server's pinned core not accounted for by the
+    /// server (and redis-server): other processes on a shared machine.
+    pub foreign_load_server_core: Option<f64>,
+    /// The same on the load generator's core.
+    pub foreign_load_generator_core: Option<f64>,
     /// Open loop: requests scheduled in the window, and those not completed
     /// by the drain deadline (counted as failures of the mode to keep up).
     pub scheduled: Option<u64>,
     pub unfinished: Option<u64>,
+    /// New TCP connections during the phase (0: keep-alive held throughout).
+    pub new_connections: u64,
 }
 
 impl PhaseReport {
@@ -72,6 +85,7 @@ impl PhaseReport {
         offered_rate: Option<f64>,
         raw: &PhaseRaw,
         clk_tck: f64,
+        pinned: (Option<usize>, Option<usize>),
     ) -> PhaseReport {
         let s = &raw.stats;
         let n = s.per_op_count.iter().sum::<u64>();
@@ -113,13 +127,40 @@ impl PhaseReport {
             (Some(a), Some(b)) => Some(a + b),
             (a, _) => a,
         };
+        let cpu_busy: Vec<f64> = raw
+            .cpu_before
+            .per_cpu
+            .iter()
+            .zip(&raw.cpu_after.per_cpu)
+            .map(|(a, b)| {
+                let total = b.1.saturating_sub(a.1);
+                if total == 0 {
+                    0.0
+                } else {
+                    b.0.saturating_sub(a.0) as f64 / total as f64
+                }
+            })
+            .collect();
+        let foreign = |core: Option<usize>, own: f64| {
+            core.and_then(|c| cpu_busy.get(c))
+                .map(|busy| (busy - own).max(0.0))
+        };
+        let server_own = cores(server_s).unwrap_or(0.0) + cores(redis_s).unwrap_or(0.0);
+        let foreign_load_server_core = foreign(pinned.0, server_own);
+        let foreign_load_generator_core = foreign(pinned.1, cores(gen_s).unwrap_or(0.0));
         PhaseReport {
             kind,
             vus,
             offered_rate,
             duration_s: secs,
             requests: n,
-            throughput_rps: if secs > 0.0 { n as f64 / secs } else { 0.0 },
+            throughput_rps: if secs <= 0.0 {
+                0.0
+            } else if kind == "open" {
+                s.ok_in_window as f64 / secs
+            } else {
+                s.ok as f64 / secs
+            },
             latency,
             per_op,
             statuses: s.statuses.clone(),
@@ -142,8 +183,12 @@ impl PhaseReport {
             server_cpu_cores: cores(server_s),
             redis_cpu_cores: cores(redis_s),
             generator_cpu_cores: cores(gen_s),
+            cpu_busy,
+            foreign_load_server_core,
+            foreign_load_generator_core,
             scheduled: (kind == "open").then_some(raw.scheduled),
             unfinished: (kind == "open").then_some(raw.unfinished),
+            new_connections: raw.connects,
         }
     }
 }
@@ -172,6 +217,8 @@ pub struct ModeReport {
     pub vs_token_paseto: Option<Ratios>,
     pub redis_ping_direct_us: Option<f64>,
     pub redis_ping_via_proxy_us: Option<f64>,
+    /// `redis+rtt`: the hold per chunk and direction after calibration.
+    pub proxy_hold_us: Option<f64>,
 }
 
 impl ModeReport {
@@ -188,6 +235,7 @@ impl ModeReport {
             vs_token_paseto: None,
             redis_ping_direct_us: None,
             redis_ping_via_proxy_us: None,
+            proxy_hold_us: None,
         }
     }
 }
@@ -311,6 +359,23 @@ fn f_errors(p: &PhaseReport) -> String {
     format!("**{}** ({})", p.error_count, parts.join(", "))
 }
 
+/// Other processes used at least this share of the server's core.
+pub const DISTURBED: f64 = 0.05;
+
+/// The same on the load generator's core (it has slack, but a preempted
+/// generator delays the responses it reads, which inflates the tail).
+pub const DISTURBED_GENERATOR: f64 = 0.10;
+
+pub fn is_disturbed(p: &PhaseReport) -> bool {
+    p.foreign_load_server_core.is_some_and(|f| f >= DISTURBED)
+        || p.foreign_load_generator_core
+            .is_some_and(|f| f >= DISTURBED_GENERATOR)
+}
+
+fn disturbed(p: &PhaseReport) -> &'static str {
+    if is_disturbed(p) { " ⚠" } else { "" }
+}
+
 fn failed_row(m: &ModeReport, cols: usize) -> String {
     let mut row = format!("| {} | **{}** |", m.mode, m.status.to_uppercase());
     for _ in 1..cols {
@@ -369,20 +434,21 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
     );
     let _ = writeln!(
         md,
-        "- Bytes per request are counted on the wire by the load generator's own HTTP/1.1 client: request line, headers (with the cookie) and body; status line, headers (with any `Set-Cookie`) and body. Server CPU is utime+stime from `/proc/<pid>/stat` over the measured window, divided by the requests; **for `redis` and `redis+rtt` it includes the private redis-server's CPU** (shown separately in the JSON).",
+        "- req/s counts successful (2xx) responses only; latency percentiles include every request. Bytes per request are counted on the wire by the load generator's own HTTP/1.1 client: request line, headers (with the cookie) and body; status line, headers (with any `Set-Cookie`) and body. Server CPU is utime+stime from `/proc/<pid>/stat` over the measured window, divided by the requests; **for `redis` and `redis+rtt` it includes the private redis-server's CPU** (shown separately in the JSON).",
     );
     if r.modes.iter().any(|m| m.mode == "redis+rtt") {
         let _ = writeln!(
             md,
-            "- `redis+rtt`: the server reaches Redis through a TCP delay proxy in the load generator that holds every chunk {} ms in each direction (order kept, pipelining not serialized). Measured PING round trip: {}.",
+            "- `redis+rtt`: the server reaches Redis through a TCP delay proxy in the load generator that delays every chunk {} ms in each direction (order kept, pipelining not serialized; the hold is calibrated so that an idle round trip gains 2 × that). Measured PING round trip: {}.",
             s.rtt_ms,
             r.modes
                 .iter()
                 .find(|m| m.mode == "redis+rtt")
                 .map(|m| format!(
-                    "{} µs direct, {} µs through the proxy",
+                    "{} µs direct, {} µs through the proxy (hold {} µs per chunk and direction)",
                     f_opt(m.redis_ping_direct_us, |v| format!("{v:.0}")),
-                    f_opt(m.redis_ping_via_proxy_us, |v| format!("{v:.0}"))
+                    f_opt(m.redis_ping_via_proxy_us, |v| format!("{v:.0}")),
+                    f_opt(m.proxy_hold_us, |v| format!("{v:.0}"))
                 ))
                 .unwrap_or_default()
         );
@@ -405,9 +471,10 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
             (Some(c), "ok") => {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {} | {} | {} | {}{} | {} | {} | {} |",
+                    "| {} | {}{} | {} | {} | {} | {} | {}{} | {} | {} | {} |",
                     m.mode,
                     f_int(c.throughput_rps),
+                    disturbed(c),
                     f_ratio(m.vs_token_paseto.as_ref().and_then(|r| r.closed_rps)),
                     f_ms(c.latency.p50_ms),
                     f_ms(c.latency.p99_ms),
@@ -452,11 +519,12 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
                 };
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {} | {} | {} | {} | {}{} | {} | {} |",
+                    "| {} | {} | {} | {}{} | {} | {} | {} | {}{} | {} | {} |",
                     m.mode,
                     f_int(o.throughput_rps),
                     f_ms(o.latency.p50_ms),
                     f_ms(o.latency.p99_ms),
+                    disturbed(o),
                     f_ms(o.latency.p999_ms),
                     f_ms(o.latency.max_ms),
                     f_ratio(m.vs_token_paseto.as_ref().and_then(|r| r.open_p99)),
@@ -477,6 +545,19 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
     }
     let _ = writeln!(md);
 
+    if r.modes.iter().any(|m| {
+        [&m.closed, &m.open]
+            .into_iter()
+            .flatten()
+            .any(|p| !disturbed(p).is_empty())
+    }) {
+        let _ = writeln!(
+            md,
+            "⚠ marks a phase during which other processes used at least {:.0}% of the server's core or {:.0}% of the load generator's (from /proc/stat): treat it with suspicion and rerun on a quiet machine.\n",
+            DISTURBED * 100.0,
+            DISTURBED_GENERATOR * 100.0
+        );
+    }
     // Table 3: per request kind.
     let _ = writeln!(
         md,
@@ -629,6 +710,15 @@ pub fn chart(path: &Path, r: &RunReport) -> Result<(), String> {
     }
     let names: Vec<String> = r.modes.iter().map(|m| m.mode.clone()).collect();
     let ok = |m: &ModeReport| m.status == "ok";
+    let marks = |closed: bool| -> Vec<bool> {
+        r.modes
+            .iter()
+            .map(|m| {
+                let p = if closed { &m.closed } else { &m.open };
+                p.as_ref().is_some_and(is_disturbed)
+            })
+            .collect()
+    };
     let rps: Vec<Option<f64>> = r
         .modes
         .iter()
@@ -651,6 +741,7 @@ pub fn chart(path: &Path, r: &RunReport) -> Result<(), String> {
     let panels = [
         Panel {
             values: &rps,
+            disturbed: marks(true),
             caption: format!(
                 "Peak throughput, closed loop ({} VUs)",
                 r.settings.concurrency
@@ -661,14 +752,16 @@ pub fn chart(path: &Path, r: &RunReport) -> Result<(), String> {
         },
         Panel {
             values: &p99,
+            disturbed: marks(false),
             caption: format!("p99 latency at {rate} req/s, open loop"),
             unit: "ms",
             color: RGBColor(200, 90, 40),
             integer: false,
         },
     ];
+    let statuses: Vec<String> = r.modes.iter().map(|m| m.status.clone()).collect();
     for (area, panel) in [&left, &right].into_iter().zip(panels) {
-        draw_panel(area, &panel, &names)?;
+        draw_panel(area, &panel, &names, &statuses)?;
     }
     root.present().map_err(|e| e.to_string())?;
     Ok(())
@@ -676,6 +769,8 @@ pub fn chart(path: &Path, r: &RunReport) -> Result<(), String> {
 
 struct Panel<'a> {
     values: &'a [Option<f64>],
+    /// Phases disturbed by other processes get a ⚠ after their value.
+    disturbed: Vec<bool>,
     caption: String,
     unit: &'static str,
     color: plotters::style::RGBColor,
@@ -689,14 +784,27 @@ fn draw_panel(
     >,
     p: &Panel<'_>,
     names: &[String],
+    statuses: &[String],
 ) -> Result<(), String> {
     use plotters::prelude::*;
     use plotters::style::text_anchor::{HPos, Pos, VPos};
 
     let n = names.len().max(1);
     let fmt = |v: f64| if p.integer { f_int(v) } else { f_ms(v) };
-    let max = p.values.iter().flatten().cloned().fold(0.0f64, f64::max);
-    let ymax = if max > 0.0 { max * 1.18 } else { 1.0 };
+    // One outlier (an overloaded mode's p99 in seconds) would flatten every
+    // other bar: the axis stops at 4x the median, and taller bars are cut
+    // there with their true value and an arrow on top.
+    let mut present: Vec<f64> = p.values.iter().flatten().cloned().collect();
+    present.sort_by(f64::total_cmp);
+    let max = present.last().copied().unwrap_or(0.0);
+    let median = present.get(present.len() / 2).copied().unwrap_or(0.0);
+    let top = if median > 0.0 {
+        max.min(median * 4.0)
+    } else {
+        max
+    };
+    let ymax = if top > 0.0 { top * 1.18 } else { 1.0 };
+    let shown = |v: f64| v.min(top);
     let mut chart = ChartBuilder::on(area)
         .caption(&p.caption, ("sans-serif", 18))
         .margin(12)
@@ -727,7 +835,7 @@ fn draw_panel(
                 let mut bar = Rectangle::new(
                     [
                         (SegmentValue::Exact(i), 0.0),
-                        (SegmentValue::Exact(i + 1), v),
+                        (SegmentValue::Exact(i + 1), shown(v)),
                     ],
                     p.color.filled(),
                 );
@@ -743,8 +851,27 @@ fn draw_panel(
     chart
         .draw_series(p.values.iter().enumerate().map(|(i, v)| {
             let (text, y) = match v {
-                Some(v) => (fmt(*v), *v),
-                None => ("failed".to_string(), 0.0),
+                Some(v) => (
+                    format!(
+                        "{}{}{}",
+                        if *v > top { "↑ " } else { "" },
+                        fmt(*v),
+                        if p.disturbed.get(i).copied().unwrap_or(false) {
+                            " ⚠"
+                        } else {
+                            ""
+                        }
+                    ),
+                    shown(*v),
+                ),
+                None => (
+                    statuses
+                        .get(i)
+                        .filter(|s| *s != "ok")
+                        .cloned()
+                        .unwrap_or_else(|| "n/a".into()),
+                    0.0,
+                ),
             };
             Text::new(
                 text,

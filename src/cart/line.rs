@@ -145,8 +145,12 @@ impl LineKey {
         let mut key = String::with_capacity(sku.0.len() + 13);
         key.push_str(&sku.0);
         key.push('~');
+        // A table, not `format!`: one allocation per byte made hex the
+        // largest cost of opening a 20-line cart (benches/codec.rs).
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         for byte in digest.as_ref() {
-            key.push_str(&format!("{byte:02x}"));
+            key.push(char::from(HEX[usize::from(byte >> 4)]));
+            key.push(char::from(HEX[usize::from(byte & 0x0f)]));
         }
         Self(key)
     }

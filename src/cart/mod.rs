@@ -172,7 +172,9 @@ impl Cart {
     pub fn from_compact_json(bytes: &[u8], limits: &Limits) -> Result<Self, CartError> {
         let raw: Vec<RawLine> = serde_json::from_slice(bytes)
             .map_err(|_| CartError::Invalid("malformed cart".into()))?;
-        let mut cart = Cart::new();
+        let mut cart = Cart {
+            lines: Vec::with_capacity(raw.len().min(limits.max_lines)),
+        };
         for raw in raw {
             let line = Line::new(
                 Sku::parse(&raw.sku, limits)?,
@@ -229,7 +231,10 @@ impl<'de> Deserialize<'de> for RawLine {
                 let quantity = seq
                     .next_element()?
                     .ok_or_else(|| de::Error::invalid_length(1, &self))?;
-                let properties = seq.next_element()?.unwrap_or_default();
+                let properties = seq
+                    .next_element::<UniqueKeys>()?
+                    .map(|p| p.0)
+                    .unwrap_or_default();
                 if seq.next_element::<IgnoredAny>()?.is_some() {
                     return Err(de::Error::invalid_length(4, &self));
                 }
@@ -241,6 +246,33 @@ impl<'de> Deserialize<'de> for RawLine {
             }
         }
         deserializer.deserialize_seq(RawLineVisitor)
+    }
+}
+
+/// Properties as an object whose keys are distinct: with a plain map the
+/// later of two equal keys would silently win, and the cart would not
+/// serialize back to the bytes it came from.
+struct UniqueKeys(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UniqueKeysVisitor;
+        impl<'de> Visitor<'de> for UniqueKeysVisitor {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of distinct string keys and string values")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((key, value)) = map.next_entry::<String, String>()? {
+                    if out.insert(key, value).is_some() {
+                        return Err(de::Error::custom("duplicate property key"));
+                    }
+                }
+                Ok(UniqueKeys(out))
+            }
+        }
+        deserializer.deserialize_map(UniqueKeysVisitor)
     }
 }
 

@@ -373,3 +373,6 @@ impl KeyringHandle {
         self.0.store(Arc::new(keyring));
     }
 }
+
+#[cfg(test)]
+mod tests;

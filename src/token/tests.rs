@@ -1,3 +1,15 @@
+//! Unit tests of the token codec.
+//!
+//! - `support`: keyrings in temp dirs, carts, token surgery and forgers;
+//! - `v4local`: an independent PASETO v4.local, checked against the official
+//!   vectors;
+//! - `vectors`: known-answer vectors of both formats (`tests/vectors/`);
+//! - `round_trip`: seal then open, every format and cart size;
+//! - `paseto_attacks`, `jwt_attacks`: tampered, malformed and confused tokens;
+//! - `key_states`: rotation states, re-seal and reload;
+//! - `lifetimes`: `exp`, `nbf`, `abs` around the leeway;
+//! - `payloads`: wrong claim types, malformed payloads, deflate bombs.
+
 use std::cell::Cell;
 
 thread_local! {
@@ -13,3 +25,13 @@ pub(crate) fn count_decrypt_attempt() {
 pub(crate) fn decrypt_attempts() -> u64 {
     DECRYPT_ATTEMPTS.with(Cell::get)
 }
+
+mod jwt_attacks;
+mod key_states;
+mod lifetimes;
+mod paseto_attacks;
+mod payloads;
+mod round_trip;
+mod support;
+mod v4local;
+mod vectors;

@@ -69,9 +69,15 @@ fn keygen(dir: &Path, purpose: &str, id: &str, extra: &[&str]) -> Generated {
     let out = cartseal(dir, &args, "");
     assert!(out.status.success(), "keygen failed: {}", stderr(&out));
     let text = stdout(&out);
-    let snippet: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("a TOML snippet: {e}\n{text}"));
+    let snippet: toml::Table =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("a TOML snippet: {e}\n{text}"));
     let key = &snippet["keys"].as_array().expect("[[keys]]")[0];
-    let field = |name: &str| key[name].as_str().unwrap_or_else(|| panic!("{name} in\n{text}")).to_owned();
+    let field = |name: &str| {
+        key[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+            .to_owned()
+    };
     assert_eq!(field("state"), "pending", "a new key starts as pending");
     Generated {
         id: field("id"),
@@ -85,7 +91,9 @@ fn keygen(dir: &Path, purpose: &str, id: &str, extra: &[&str]) -> Generated {
 /// A `[[keys]]` entry.
 fn entry(id: &str, purpose: &str, file: &str, state: &str, kid: Option<&str>) -> String {
     let kid = kid.map(|k| format!("kid = \"{k}\"\n")).unwrap_or_default();
-    format!("[[keys]]\nid = \"{id}\"\npurpose = \"{purpose}\"\nfile = \"{file}\"\nstate = \"{state}\"\n{kid}\n")
+    format!(
+        "[[keys]]\nid = \"{id}\"\npurpose = \"{purpose}\"\nfile = \"{file}\"\nstate = \"{state}\"\n{kid}\n"
+    )
 }
 
 /// Writes `config.toml` in `dir`: the token section, no catalog, `keys`.
@@ -150,18 +158,27 @@ fn keygen_writes_a_private_key_file_and_a_snippet_that_check_config_accepts() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let local = keygen(dir.path(), "local", "shop-local-1", &[]);
     let signing = keygen(dir.path(), "signing", "shop-signing-1", &[]);
-    assert_eq!((local.id.as_str(), local.purpose.as_str()), ("shop-local-1", "local"));
+    assert_eq!(
+        (local.id.as_str(), local.purpose.as_str()),
+        ("shop-local-1", "local")
+    );
     assert_eq!(signing.purpose, "signing");
     assert!(local.kid.starts_with("k4.lid."), "{}", local.kid);
     assert!(signing.kid.starts_with("k4.pid."), "{}", signing.kid);
 
     for (key, prefix) in [(&local, "k4.local."), (&signing, "k4.secret.")] {
         let path = dir.path().join(&key.file);
-        let mode = std::fs::metadata(&path).expect("the key file").permissions().mode();
+        let mode = std::fs::metadata(&path)
+            .expect("the key file")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{}: mode {:o}", key.file, mode & 0o777);
         let text = std::fs::read_to_string(&path).expect("readable");
         assert!(text.starts_with(prefix), "{}", key.file);
-        assert!(!key.printed.contains(text.trim()), "keygen never prints the key");
+        assert!(
+            !key.printed.contains(text.trim()),
+            "keygen never prints the key"
+        );
     }
 
     write_config(
@@ -169,7 +186,13 @@ fn keygen_writes_a_private_key_file_and_a_snippet_that_check_config_accepts() {
         "format = \"jwt\"",
         &[
             entry(&local.id, "local", &local.file, "active", Some(&local.kid)),
-            entry(&signing.id, "signing", &signing.file, "active", Some(&signing.kid)),
+            entry(
+                &signing.id,
+                "signing",
+                &signing.file,
+                "active",
+                Some(&signing.kid),
+            ),
         ],
     );
     let out = cartseal(dir.path(), &["check-config"], "");
@@ -187,18 +210,41 @@ fn keygen_makes_hs256_secrets_and_refuses_bad_ids_and_overwrites() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let hs = keygen(dir.path(), "signing", "gateway-hs-1", &["--alg", "HS256"]);
     let text = std::fs::read_to_string(dir.path().join(&hs.file)).expect("the key file");
-    assert!(text.starts_with("k4.local."), "an HS256 secret is a 32-byte k4.local key");
+    assert!(
+        text.starts_with("k4.local."),
+        "an HS256 secret is a 32-byte k4.local key"
+    );
 
     let again = cartseal(
         dir.path(),
-        &["keygen", "--purpose", "signing", "--id", "gateway-hs-1", "--dir", "keys", "--alg", "HS256"],
+        &[
+            "keygen",
+            "--purpose",
+            "signing",
+            "--id",
+            "gateway-hs-1",
+            "--dir",
+            "keys",
+            "--alg",
+            "HS256",
+        ],
         "",
     );
-    assert!(!again.status.success(), "an existing key file is never overwritten");
-    assert_eq!(std::fs::read_to_string(dir.path().join(&hs.file)).unwrap(), text);
+    assert!(
+        !again.status.success(),
+        "an existing key file is never overwritten"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(&hs.file)).unwrap(),
+        text
+    );
 
     for bad in ["../escape", "a b", "", "ключ"] {
-        let out = cartseal(dir.path(), &["keygen", "--purpose", "local", "--id", bad, "--dir", "keys"], "");
+        let out = cartseal(
+            dir.path(),
+            &["keygen", "--purpose", "local", "--id", bad, "--dir", "keys"],
+            "",
+        );
         assert!(!out.status.success(), "--id {bad:?} accepted");
     }
     assert!(!dir.path().join("escape.paserk").exists());
@@ -209,15 +255,30 @@ fn inspect_prints_the_key_lifetimes_and_cart_as_json() {
     let (dir, key) = configured();
     let iat = now() - 60;
     let cart = json!([["TEE-100", 2, {"size": "M"}], ["MUG-104", 1]]);
-    let token = paseto_token(&dir.path().join(&key.file), &key.kid, iat, iat + 3600, &cart);
+    let token = paseto_token(
+        &dir.path().join(&key.file),
+        &key.kid,
+        iat,
+        iat + 3600,
+        &cart,
+    );
 
     for (how, args, stdin) in [
-        ("as an argument", vec!["inspect", token.as_str()], String::new()),
-        ("on standard input", vec!["inspect", "-"], format!("{token}\n")),
+        (
+            "as an argument",
+            vec!["inspect", token.as_str()],
+            String::new(),
+        ),
+        (
+            "on standard input",
+            vec!["inspect", "-"],
+            format!("{token}\n"),
+        ),
     ] {
         let out = cartseal(dir.path(), &args, &stdin);
         assert!(out.status.success(), "{how}: {}", stderr(&out));
-        let report: Value = serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{how}: JSON: {e}"));
+        let report: Value =
+            serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{how}: JSON: {e}"));
         assert_eq!(report["key_id"], "shop-local-1", "{how}");
         assert_eq!(report["key_state"], "active", "{how}");
         assert_eq!(report["format"], "paseto", "{how}");
@@ -250,9 +311,17 @@ fn inspect_exits_non_zero_with_the_error_kind_on_a_bad_token() {
     let tampered = String::from_utf8(tampered).expect("ASCII");
 
     for (what, token, expect) in [
-        ("a v3 token", "v3.local.AAAA".to_owned(), "token invalid (header)"),
+        (
+            "a v3 token",
+            "v3.local.AAAA".to_owned(),
+            "token invalid (header)",
+        ),
         ("a tampered token", tampered, "token invalid (crypto)"),
-        ("bad characters", "v4.local.a+b".to_owned(), "token invalid (charset)"),
+        (
+            "bad characters",
+            "v4.local.a+b".to_owned(),
+            "token invalid (charset)",
+        ),
         ("an expired token", expired, "token expired (expired)"),
     ] {
         let out = cartseal(dir.path(), &["inspect", &token], "");
@@ -270,25 +339,47 @@ fn check_config_refuses_each_bad_keyring_with_one_line() {
     let b = keygen(dir.path(), "local", "b", &[]);
     let s = keygen(dir.path(), "signing", "s", &[]);
     // A key of the wrong length, and a copy of a's material.
-    std::fs::write(dir.path().join("keys/short.paserk"), "k4.local.AAAAAAAAAAAAAAAAAAAAAA").unwrap();
-    std::fs::copy(dir.path().join(&a.file), dir.path().join("keys/a-copy.paserk")).unwrap();
+    std::fs::write(
+        dir.path().join("keys/short.paserk"),
+        "k4.local.AAAAAAAAAAAAAAAAAAAAAA",
+    )
+    .unwrap();
+    std::fs::copy(
+        dir.path().join(&a.file),
+        dir.path().join("keys/a-copy.paserk"),
+    )
+    .unwrap();
     for name in ["short", "a-copy"] {
-        std::fs::set_permissions(dir.path().join(format!("keys/{name}.paserk")), std::fs::Permissions::from_mode(0o600))
-            .unwrap();
+        std::fs::set_permissions(
+            dir.path().join(format!("keys/{name}.paserk")),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
     }
     let paseto = "format = \"paseto\"";
     let cases: Vec<(&str, &str, Vec<String>, &str)> = vec![
-        ("no active key", paseto, vec![entry("a", "local", &a.file, "pending", None)], "no active local key"),
+        (
+            "no active key",
+            paseto,
+            vec![entry("a", "local", &a.file, "pending", None)],
+            "no active local key",
+        ),
         (
             "two active keys",
             paseto,
-            vec![entry("a", "local", &a.file, "active", None), entry("b", "local", &b.file, "active", None)],
+            vec![
+                entry("a", "local", &a.file, "active", None),
+                entry("b", "local", &b.file, "active", None),
+            ],
             "two active local keys",
         ),
         (
             "a duplicate id",
             paseto,
-            vec![entry("a", "local", &a.file, "active", None), entry("a", "local", &b.file, "pending", None)],
+            vec![
+                entry("a", "local", &a.file, "active", None),
+                entry("a", "local", &b.file, "pending", None),
+            ],
             "duplicate key id",
         ),
         (
@@ -300,9 +391,24 @@ fn check_config_refuses_each_bad_keyring_with_one_line() {
             ],
             "the same key material",
         ),
-        ("a key of the wrong length", paseto, vec![entry("a", "local", "keys/short.paserk", "active", None)], "wrong length"),
-        ("a signing key as a local key", paseto, vec![entry("a", "local", &s.file, "active", None)], "wrong purpose"),
-        ("a missing key file", paseto, vec![entry("a", "local", "keys/nope.paserk", "active", None)], "cannot read"),
+        (
+            "a key of the wrong length",
+            paseto,
+            vec![entry("a", "local", "keys/short.paserk", "active", None)],
+            "wrong length",
+        ),
+        (
+            "a signing key as a local key",
+            paseto,
+            vec![entry("a", "local", &s.file, "active", None)],
+            "wrong purpose",
+        ),
+        (
+            "a missing key file",
+            paseto,
+            vec![entry("a", "local", "keys/nope.paserk", "active", None)],
+            "cannot read",
+        ),
         (
             "a kid that does not match",
             paseto,
@@ -312,7 +418,10 @@ fn check_config_refuses_each_bad_keyring_with_one_line() {
         (
             "an Ed25519 key when the algorithm is HS256",
             "format = \"jwt\"\njwt_algorithm = \"HS256\"",
-            vec![entry("a", "local", &a.file, "active", None), entry("s", "signing", &s.file, "active", None)],
+            vec![
+                entry("a", "local", &a.file, "active", None),
+                entry("s", "signing", &s.file, "active", None),
+            ],
             "token.jwt_algorithm is HS256",
         ),
         (
@@ -337,9 +446,16 @@ fn check_config_refuses_each_bad_keyring_with_one_line() {
 #[test]
 fn check_config_warns_about_a_key_file_readable_by_others() {
     let (dir, key) = configured();
-    std::fs::set_permissions(dir.path().join(&key.file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(
+        dir.path().join(&key.file),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     let out = cartseal(dir.path(), &["check-config"], "");
     assert!(out.status.success(), "a warning only: {}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("readable by group or others") && err.contains("shop-local-1"), "{err}");
+    assert!(
+        err.contains("readable by group or others") && err.contains("shop-local-1"),
+        "{err}"
+    );
 }

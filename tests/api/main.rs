@@ -3,6 +3,7 @@
 mod acceptance;
 mod bearer_flow;
 mod browser;
+mod cli;
 mod concurrency;
 mod cookie_flow;
 mod csrf_cors;

@@ -22,13 +22,22 @@ fn carts_of_0_1_20_and_100_lines_round_trip_in_every_format() {
             let sealed = codec
                 .seal(&cart, 7, None, NOW)
                 .unwrap_or_else(|e| panic!("{label}, {lines} lines: {e}"));
-            assert!(sealed.token.len() <= codec.limits().token_max_chars, "{label}, {lines} lines: budget");
+            assert!(
+                sealed.token.len() <= codec.limits().token_max_chars,
+                "{label}, {lines} lines: budget"
+            );
             let opened = open(&codec, &sealed.token);
             assert_eq!(opened.cart, cart, "{label}, {lines} lines: cart");
             assert_eq!(opened.cart.lines().len(), lines, "{label}, {lines} lines");
             assert_eq!(opened.revision, 7, "{label}, {lines} lines: revision");
-            assert_eq!(opened.lifetimes, sealed.lifetimes, "{label}, {lines} lines: lifetimes");
-            assert_eq!(opened.reseal, None, "{label}, {lines} lines: a fresh token needs no re-seal");
+            assert_eq!(
+                opened.lifetimes, sealed.lifetimes,
+                "{label}, {lines} lines: lifetimes"
+            );
+            assert_eq!(
+                opened.reseal, None,
+                "{label}, {lines} lines: a fresh token needs no re-seal"
+            );
             assert_eq!(opened.key_state, KeyState::Active, "{label}, {lines} lines");
             match format {
                 Format::Paseto => {
@@ -66,13 +75,20 @@ fn the_absolute_expiry_is_kept_across_reseals_and_exp_slides_under_it() {
         let first = codec.seal(&cart(1), 1, None, NOW).expect("seals");
         let abs = first.lifetimes.absolute_expiry;
         assert_eq!(abs, NOW + 30 * 24 * 3600, "{label}: abs of a new cart");
-        assert_eq!(first.lifetimes.expires_at, NOW + 7 * 24 * 3600, "{label}: idle exp");
+        assert_eq!(
+            first.lifetimes.expires_at,
+            NOW + 7 * 24 * 3600,
+            "{label}: idle exp"
+        );
 
         // A write 28 days later: exp slides, but not past abs.
         let later = NOW + 28 * 24 * 3600;
         let second = codec.seal(&cart(2), 2, Some(abs), later).expect("seals");
         assert_eq!(second.lifetimes.absolute_expiry, abs, "{label}: abs kept");
-        assert_eq!(second.lifetimes.expires_at, abs, "{label}: exp capped at abs");
+        assert_eq!(
+            second.lifetimes.expires_at, abs,
+            "{label}: exp capped at abs"
+        );
         let opened = codec.open(&second.token, later).expect("opens");
         assert_eq!(opened.lifetimes, second.lifetimes, "{label}");
         // Capped at abs, it cannot be extended: no re-seal is asked for.
@@ -119,8 +135,15 @@ fn a_token_opened_near_its_idle_expiry_asks_for_a_reseal() {
         let exp = sealed.lifetimes.expires_at;
         let within = 24 * 3600; // token.reseal_within_secs
         let just_outside = codec.open(&sealed.token, exp - within).expect("opens");
-        assert_eq!(just_outside.reseal, None, "{label}: exactly reseal_within before exp");
+        assert_eq!(
+            just_outside.reseal, None,
+            "{label}: exactly reseal_within before exp"
+        );
         let just_inside = codec.open(&sealed.token, exp - within + 1).expect("opens");
-        assert_eq!(just_inside.reseal, Some(ResealReason::NearExpiry), "{label}");
+        assert_eq!(
+            just_inside.reseal,
+            Some(ResealReason::NearExpiry),
+            "{label}"
+        );
     }
 }

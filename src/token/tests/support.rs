@@ -13,8 +13,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use super::super::{
-    Format, JwtAlgorithm, Lifetimes, OpenError, Opened, SealInput, TokenCodec, TokenConfig, jwt,
-    paseto,
+    Format, JwtAlgorithm, OpenError, Opened, SealInput, TokenCodec, TokenConfig, jwt, paseto,
 };
 use super::v4local;
 use crate::cart::{Cart, Limits, Line, Properties, Quantity, Sku};
@@ -110,7 +109,13 @@ impl Ring {
     }
 
     /// Adds a key from its PASERK text; returns its kid.
-    pub fn add_paserk(&mut self, id: &str, purpose: Purpose, state: KeyState, paserk: &str) -> String {
+    pub fn add_paserk(
+        &mut self,
+        id: &str,
+        purpose: Purpose,
+        state: KeyState,
+        paserk: &str,
+    ) -> String {
         let kid = match purpose {
             Purpose::Local => LocalMaterial::from_paserk(paserk).map(|m| m.kid().to_owned()),
             Purpose::Signing => SigningMaterial::from_paserk(paserk).map(|m| m.kid().to_owned()),
@@ -140,9 +145,14 @@ impl Ring {
     /// Loads the keyring as the service would.
     pub fn keyring(&self) -> Keyring {
         let need_signing = self.configs.iter().any(|c| c.purpose == Purpose::Signing);
-        Keyring::load(&self.configs, self.dir.path(), self.alg.into(), need_signing)
-            .expect("a valid keyring")
-            .0
+        Keyring::load(
+            &self.configs,
+            self.dir.path(),
+            self.alg.into(),
+            need_signing,
+        )
+        .expect("a valid keyring")
+        .0
     }
 
     /// The token settings of this ring's codecs: defaults, in `format`.
@@ -190,7 +200,10 @@ pub fn kid_of(codec: &TokenCodec, id: &str) -> String {
 
 /// Seals `cart` at [`NOW`], revision 1.
 pub fn seal(codec: &TokenCodec, cart: &Cart) -> String {
-    codec.seal(cart, 1, None, NOW).expect("the cart seals").token
+    codec
+        .seal(cart, 1, None, NOW)
+        .expect("the cart seals")
+        .token
 }
 
 /// Opens `token` at [`NOW`] and returns the error.
@@ -235,7 +248,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Decodes lowercase or uppercase hex.
 pub fn unhex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "hex of odd length");
+    assert!(text.len().is_multiple_of(2), "hex of odd length");
     (0..text.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
@@ -273,7 +286,9 @@ pub struct PasetoParts {
 impl PasetoParts {
     /// Takes a well-formed token apart.
     pub fn of(token: &str) -> Self {
-        let rest = token.strip_prefix(paseto::HEADER).expect("a v4.local token");
+        let rest = token
+            .strip_prefix(paseto::HEADER)
+            .expect("a v4.local token");
         let (body, footer) = rest.split_once('.').expect("a footer");
         Self {
             body: unb64(body),
@@ -283,19 +298,27 @@ impl PasetoParts {
 
     /// Puts it back together.
     pub fn token(&self) -> String {
-        format!("{}{}.{}", paseto::HEADER, b64(&self.body), b64(&self.footer))
+        format!(
+            "{}{}.{}",
+            paseto::HEADER,
+            b64(&self.body),
+            b64(&self.footer)
+        )
     }
 }
 
 /// The body segment (base64url) and footer segment of a token.
 pub fn paseto_segments(token: &str) -> (&str, &str) {
-    let rest = token.strip_prefix(paseto::HEADER).expect("a v4.local token");
+    let rest = token
+        .strip_prefix(paseto::HEADER)
+        .expect("a v4.local token");
     rest.split_once('.').expect("a footer")
 }
 
 /// The kid named by a PASETO token's footer.
 pub fn paseto_kid(token: &str) -> String {
-    let footer: Value = serde_json::from_slice(&PasetoParts::of(token).footer).expect("JSON footer");
+    let footer: Value =
+        serde_json::from_slice(&PasetoParts::of(token).footer).expect("JSON footer");
     footer["kid"].as_str().expect("a kid").to_owned()
 }
 
@@ -313,7 +336,13 @@ pub fn forge_paseto(codec: &TokenCodec, key_id: &str, payload: &[u8]) -> String 
     let key = local_key_bytes(codec, key_id);
     let nonce: [u8; 32] = rand::random();
     let footer = paseto::footer(&kid_of(codec, key_id));
-    v4local::encrypt(&key, &nonce, payload, footer.as_bytes(), codec.implicit_assertion())
+    v4local::encrypt(
+        &key,
+        &nonce,
+        payload,
+        footer.as_bytes(),
+        codec.implicit_assertion(),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -338,7 +367,12 @@ pub fn jwt_json(token: &str) -> (Value, Value) {
 /// Signs `header` and `claims` with the signing key `key_id` of `codec`,
 /// byte for byte as given: a token that differs from a genuine one only by
 /// what the test changed.
-pub fn sign_jwt(codec: &TokenCodec, key_id: &str, header: &Value, claims: &Value) -> String {
+pub fn sign_jwt<T: serde::Serialize>(
+    codec: &TokenCodec,
+    key_id: &str,
+    header: &Value,
+    claims: &T,
+) -> String {
     let ring = codec.keys().load();
     let key = ring
         .signing_keys()
@@ -380,7 +414,11 @@ pub fn seal_cart_claim(codec: &TokenCodec, key_id: &str, jti: &str, packed: &[u8
 
 /// A genuine JWT of `cart` from `codec` with its claims rewritten by `edit`
 /// and re-signed with the active signing key.
-pub fn resigned_jwt(codec: &TokenCodec, cart: &Cart, edit: impl FnOnce(&mut Value, &mut Value)) -> String {
+pub fn resigned_jwt(
+    codec: &TokenCodec,
+    cart: &Cart,
+    edit: impl FnOnce(&mut Value, &mut Value),
+) -> String {
     let (mut header, mut claims) = jwt_json(&seal(codec, cart));
     edit(&mut header, &mut claims);
     let id = codec
@@ -421,12 +459,20 @@ pub fn deflate_bomb() -> &'static [u8] {
             compress
                 .compress_vec(&chunk, &mut out, flush)
                 .expect("in-memory deflate");
-            assert_eq!(compress.total_in() - before, MIB as u64, "the whole MiB went in");
+            assert_eq!(
+                compress.total_in() - before,
+                MIB as u64,
+                "the whole MiB went in"
+            );
             out
         };
         let first = piece(FlushCompress::Sync);
         let middle = piece(FlushCompress::Sync);
-        assert_eq!(piece(FlushCompress::Sync), middle, "a repeated MiB compresses the same");
+        assert_eq!(
+            piece(FlushCompress::Sync),
+            middle,
+            "a repeated MiB compresses the same"
+        );
         let last = piece(FlushCompress::Finish);
         // first + 98 × middle + last = 100 MiB.
         let mut bomb = first;
@@ -438,17 +484,65 @@ pub fn deflate_bomb() -> &'static [u8] {
     })
 }
 
-/// Lifetimes in the form the tests compare.
-pub fn lifetimes(iat: i64, exp: i64, abs: i64) -> Lifetimes {
-    Lifetimes {
-        issued_at: iat,
-        not_before: iat,
-        expires_at: exp,
-        absolute_expiry: abs,
-    }
-}
-
 /// Seals a JWT with a fixed nonce (the known-answer seam).
 pub fn seal_jwt_fixed(codec: &TokenCodec, input: &SealInput<'_>, nonce: [u8; 24]) -> String {
     jwt::seal(codec, input, Some(nonce)).expect("the cart seals")
+}
+
+// ---------------------------------------------------------------------------
+// Table-driven refusals
+// ---------------------------------------------------------------------------
+
+/// One row of a refusal table: a token, the error it must get, and whether
+/// opening it may reach decryption or verification at all.
+pub struct Case {
+    /// What is wrong with the token, as the failure message.
+    pub what: String,
+    /// The token.
+    pub token: String,
+    /// The error.
+    pub expect: OpenError,
+    /// True when the refusal comes from (or after) the crypto step; false
+    /// when it must come before any decryption or verification.
+    pub crypto: bool,
+}
+
+impl Case {
+    /// A row.
+    pub fn new(
+        what: impl Into<String>,
+        token: impl Into<String>,
+        expect: OpenError,
+        crypto: bool,
+    ) -> Self {
+        Self {
+            what: what.into(),
+            token: token.into(),
+            expect,
+            crypto,
+        }
+    }
+}
+
+/// Opens every row's token at [`NOW`] and checks its error and how many
+/// decryptions it cost.
+pub fn check_cases(codec: &TokenCodec, cases: &[Case]) {
+    for case in cases {
+        let before = super::decrypt_attempts();
+        let result = codec.open(&case.token, NOW);
+        let attempts = super::decrypt_attempts() - before;
+        assert_eq!(
+            result.as_ref().err(),
+            Some(&case.expect),
+            "{}: wrong outcome (opened: {})",
+            case.what,
+            result.is_ok()
+        );
+        assert_eq!(
+            attempts,
+            u64::from(case.crypto),
+            "{}: {attempts} decryption attempts",
+            case.what
+        );
+    }
 }

@@ -79,7 +79,11 @@ pub fn encrypt(key: &[u8], nonce: &[u8; NONCE_LEN], message: &[u8], f: &[u8], i:
 /// the footer, or `None` when anything is wrong.
 pub fn decrypt(key: &[u8], token: &str, i: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     use base64::Engine;
-    let unb64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok();
+    let unb64 = |s: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .ok()
+    };
     let rest = token.strip_prefix(HEADER)?;
     let (body, f) = match rest.split_once('.') {
         Some((body, footer)) => (unb64(body)?, unb64(footer)?),

@@ -50,7 +50,10 @@ fn vector_path(file: &str) -> PathBuf {
 fn read_vectors(file: &str) -> Value {
     let path = vector_path(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("{}: {e} (run with {REGEN_ENV}=1 to create it)", path.display())
+        panic!(
+            "{}: {e} (run with {REGEN_ENV}=1 to create it)",
+            path.display()
+        )
     });
     serde_json::from_str(&text).expect("a JSON vector file")
 }
@@ -71,7 +74,12 @@ fn check_or_regenerate(file: &str, computed: &Value) {
         Some(computed_tests.len()),
         "{file}: number of vectors"
     );
-    for (stored, computed) in stored_tests.as_array().into_iter().flatten().zip(computed_tests) {
+    for (stored, computed) in stored_tests
+        .as_array()
+        .into_iter()
+        .flatten()
+        .zip(computed_tests)
+    {
         for (field, value) in computed.as_object().expect("an object") {
             assert_eq!(
                 &stored[field], value,
@@ -81,7 +89,10 @@ fn check_or_regenerate(file: &str, computed: &Value) {
             );
         }
     }
-    assert_eq!(&stored, computed, "{file}: the file has fields the test does not produce");
+    assert_eq!(
+        &stored, computed,
+        "{file}: the file has fields the test does not produce"
+    );
 }
 
 fn as_i64(v: &Value) -> i64 {
@@ -104,7 +115,9 @@ fn the_independent_v4_local_reproduces_the_official_vectors() {
     for case in tests {
         let name = as_str(&case["name"]);
         let key = unhex(as_str(&case["key"]));
-        let nonce: [u8; 32] = unhex(as_str(&case["nonce"])).try_into().expect("a 32-byte nonce");
+        let nonce: [u8; 32] = unhex(as_str(&case["nonce"]))
+            .try_into()
+            .expect("a 32-byte nonce");
         // serde_json writes object keys sorted, which is the order the
         // official payloads were serialized in.
         let message = serde_json::to_string(&case["payload"]).expect("JSON");
@@ -134,7 +147,13 @@ fn the_independent_v4_local_reproduces_the_official_vectors() {
 const PASETO_CASES: [(&str, usize, u64, &str, u8); 3] = [
     ("cartseal-v4-local-1", 0, 1, "AAECAwQFBgcICQoLDA0ODw", 0x00),
     ("cartseal-v4-local-2", 2, 3, "EBESExQVFhcYGRobHB0eHw", 0x2a),
-    ("cartseal-v4-local-3", 20, 42, "ICEiIyQlJicoKSorLC0uLw", 0x5c),
+    (
+        "cartseal-v4-local-3",
+        20,
+        42,
+        "ICEiIyQlJicoKSorLC0uLw",
+        0x5c,
+    ),
 ];
 
 fn paseto_vectors() -> Value {
@@ -154,7 +173,13 @@ fn paseto_vectors() -> Value {
         let claims = paseto::claims_json(&codec, &input);
         let footer = paseto::footer(&kid);
         let assertion = codec.implicit_assertion();
-        let token = v4local::encrypt(&local_key(), &nonce, claims.as_bytes(), footer.as_bytes(), assertion);
+        let token = v4local::encrypt(
+            &local_key(),
+            &nonce,
+            claims.as_bytes(),
+            footer.as_bytes(),
+            assertion,
+        );
         let t = input.lifetimes;
         tests.push(json!({
             "name": name,
@@ -207,13 +232,21 @@ fn paseto_vectors_match_and_open() {
         // The independent implementation opens it into the stored payload.
         let (payload, footer) =
             v4local::decrypt(&key, token, assertion.as_bytes()).unwrap_or_else(|| panic!("{name}"));
-        assert_eq!(payload, as_str(&case["payload"]).as_bytes(), "{name}: payload");
+        assert_eq!(
+            payload,
+            as_str(&case["payload"]).as_bytes(),
+            "{name}: payload"
+        );
         assert_eq!(footer, as_str(&case["footer"]).as_bytes(), "{name}: footer");
 
         // And so does the production codec, into the stored cart.
         let mut ring = Ring::new(JwtAlgorithm::EdDSA);
         let kid = ring.add_local_bytes("vector-key", KeyState::Active, &key);
-        assert_eq!(kid, as_str(&case["kid"]), "{name}: kid derived from the key");
+        assert_eq!(
+            kid,
+            as_str(&case["kid"]),
+            "{name}: kid derived from the key"
+        );
         let config = TokenConfig {
             audience: as_str(&case["audience"]).into(),
             ..ring.config(Format::Paseto)
@@ -228,12 +261,20 @@ fn paseto_vectors_match_and_open() {
             Cart::from_compact_json(&cart_json, &Limits::default()).expect("a valid cart"),
             "{name}: cart"
         );
-        assert_eq!(opened.revision, case["revision"].as_u64().expect("u64"), "{name}");
+        assert_eq!(
+            opened.revision,
+            case["revision"].as_u64().expect("u64"),
+            "{name}"
+        );
         assert_eq!(opened.jti, as_str(&case["jti"]), "{name}");
         assert_eq!(opened.lifetimes.issued_at, as_i64(&case["iat"]), "{name}");
         assert_eq!(opened.lifetimes.not_before, as_i64(&case["nbf"]), "{name}");
         assert_eq!(opened.lifetimes.expires_at, as_i64(&case["exp"]), "{name}");
-        assert_eq!(opened.lifetimes.absolute_expiry, as_i64(&case["abs"]), "{name}");
+        assert_eq!(
+            opened.lifetimes.absolute_expiry,
+            as_i64(&case["abs"]),
+            "{name}"
+        );
     }
 }
 
@@ -252,16 +293,33 @@ fn production_paseto_tokens_follow_the_specification() {
             .unwrap_or_else(|| panic!("{lines} lines: a spec-conformant v4.local token"));
         assert_eq!(
             footer,
-            format!(r#"{{"kid":"{}"}}"#, super::support::kid_of(&codec, "local-a")).as_bytes()
+            format!(
+                r#"{{"kid":"{}"}}"#,
+                super::support::kid_of(&codec, "local-a")
+            )
+            .as_bytes()
         );
         let claims: Value = serde_json::from_slice(&payload).expect("JSON claims");
-        let mut keys: Vec<&str> = claims.as_object().expect("an object").keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = claims
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort_unstable();
-        let cart_claim = if claims.get("cz").is_some() { "cz" } else { "c" };
+        let cart_claim = if claims.get("cz").is_some() {
+            "cz"
+        } else {
+            "c"
+        };
         let mut expected = vec!["abs", "exp", "iat", "jti", "nbf", "rev", "v", cart_claim];
         expected.sort_unstable();
         assert_eq!(keys, expected, "{lines} lines: the claims");
-        assert_eq!(PasetoParts::of(&token).body.len() - payload.len(), 64, "nonce and tag");
+        assert_eq!(
+            PasetoParts::of(&token).body.len() - payload.len(),
+            64,
+            "nonce and tag"
+        );
     }
 }
 
@@ -271,7 +329,9 @@ fn production_paseto_tokens_follow_the_specification() {
 
 /// The `k4.secret.` PASERK of an Ed25519 seed.
 fn ed25519_paserk(seed: &[u8; 32]) -> String {
-    let public = ed25519_dalek::SigningKey::from_bytes(seed).verifying_key().to_bytes();
+    let public = ed25519_dalek::SigningKey::from_bytes(seed)
+        .verifying_key()
+        .to_bytes();
     let keypair = [&seed[..], &public[..]].concat();
     let secret = AsymmetricSecretKey::<V4>::from(&keypair).expect("a 64-byte key pair");
     let mut out = String::new();
@@ -288,14 +348,25 @@ fn local_paserk(bytes: &[u8]) -> String {
 }
 
 /// A ring and codec for the JWT vectors.
-fn jwt_codec(alg: JwtAlgorithm, local: &[u8], signing: &[u8], audience: &str, issuer: &str) -> (Ring, TokenCodec) {
+fn jwt_codec(
+    alg: JwtAlgorithm,
+    local: &[u8],
+    signing: &[u8],
+    audience: &str,
+    issuer: &str,
+) -> (Ring, TokenCodec) {
     let mut ring = Ring::new(alg);
     ring.add_local_bytes("vector-local", KeyState::Active, local);
     let signing_paserk = match alg {
         JwtAlgorithm::EdDSA => ed25519_paserk(signing.try_into().expect("a 32-byte seed")),
         JwtAlgorithm::HS256 => local_paserk(signing),
     };
-    ring.add_paserk("vector-signing", Purpose::Signing, KeyState::Active, &signing_paserk);
+    ring.add_paserk(
+        "vector-signing",
+        Purpose::Signing,
+        KeyState::Active,
+        &signing_paserk,
+    );
     let config = TokenConfig {
         audience: audience.into(),
         issuer: issuer.into(),
@@ -307,9 +378,27 @@ fn jwt_codec(alg: JwtAlgorithm, local: &[u8], signing: &[u8], audience: &str, is
 
 /// One JWT vector: name, algorithm, cart size, revision, jti.
 const JWT_CASES: [(&str, JwtAlgorithm, usize, u64, &str); 3] = [
-    ("cartseal-jwt-EdDSA-1", JwtAlgorithm::EdDSA, 2, 3, "MDEyMzQ1Njc4OTo7PD0-Pw"),
-    ("cartseal-jwt-EdDSA-2", JwtAlgorithm::EdDSA, 20, 42, "QEFCQ0RFRkdISUpLTE1OTw"),
-    ("cartseal-jwt-HS256-1", JwtAlgorithm::HS256, 20, 42, "UFFSU1RVVldYWVpbXF1eXw"),
+    (
+        "cartseal-jwt-EdDSA-1",
+        JwtAlgorithm::EdDSA,
+        2,
+        3,
+        "MDEyMzQ1Njc4OTo7PD0-Pw",
+    ),
+    (
+        "cartseal-jwt-EdDSA-2",
+        JwtAlgorithm::EdDSA,
+        20,
+        42,
+        "QEFCQ0RFRkdISUpLTE1OTw",
+    ),
+    (
+        "cartseal-jwt-HS256-1",
+        JwtAlgorithm::HS256,
+        20,
+        42,
+        "UFFSU1RVVldYWVpbXF1eXw",
+    ),
 ];
 
 fn jwt_vectors() -> Value {
@@ -320,7 +409,13 @@ fn jwt_vectors() -> Value {
             JwtAlgorithm::EdDSA => ed25519_seed(),
             JwtAlgorithm::HS256 => hs256_secret(),
         };
-        let (_ring, codec) = jwt_codec(alg, &local_key(), &signing, AUDIENCE, "cartseal-vectors-issuer");
+        let (_ring, codec) = jwt_codec(
+            alg,
+            &local_key(),
+            &signing,
+            AUDIENCE,
+            "cartseal-vectors-issuer",
+        );
         let ring = codec.keys().load();
         let cart = cart(lines);
         let mut input = seal_input(&codec, &cart, jti, NOW);
@@ -394,12 +489,26 @@ fn jwt_vectors_match_and_open() {
             Cart::from_compact_json(&cart_json, &Limits::default()).expect("a valid cart"),
             "{name}: cart"
         );
-        assert_eq!(opened.revision, case["revision"].as_u64().expect("u64"), "{name}");
+        assert_eq!(
+            opened.revision,
+            case["revision"].as_u64().expect("u64"),
+            "{name}"
+        );
         assert_eq!(opened.jti, as_str(&case["jti"]), "{name}");
         assert_eq!(opened.lifetimes.expires_at, as_i64(&case["exp"]), "{name}");
-        assert_eq!(opened.lifetimes.absolute_expiry, as_i64(&case["abs"]), "{name}");
-        assert_eq!(case["header"]["alg"], case["alg"], "{name}: alg in the header");
-        assert_eq!(case["header"]["kid"], case["signing-kid"], "{name}: kid in the header");
+        assert_eq!(
+            opened.lifetimes.absolute_expiry,
+            as_i64(&case["abs"]),
+            "{name}"
+        );
+        assert_eq!(
+            case["header"]["alg"], case["alg"],
+            "{name}: alg in the header"
+        );
+        assert_eq!(
+            case["header"]["kid"], case["signing-kid"],
+            "{name}: kid in the header"
+        );
         assert_eq!(case["claims"]["ckid"], case["local-kid"], "{name}: ckid");
     }
 }
@@ -408,7 +517,13 @@ fn jwt_vectors_match_and_open() {
 fn jwt_sealing_is_deterministic_given_the_nonce() {
     // The seam the vectors rely on: same inputs, same token; another nonce,
     // another token.
-    let (_ring, codec) = jwt_codec(JwtAlgorithm::EdDSA, &local_key(), &ed25519_seed(), AUDIENCE, "iss");
+    let (_ring, codec) = jwt_codec(
+        JwtAlgorithm::EdDSA,
+        &local_key(),
+        &ed25519_seed(),
+        AUDIENCE,
+        "iss",
+    );
     let cart = cart(3);
     let input = seal_input(&codec, &cart, "fixed-jti", NOW);
     let a = seal_jwt_fixed(&codec, &input, [1; 24]);

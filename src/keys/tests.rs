@@ -1,0 +1,532 @@
+//! Every bad keyring refuses to load, with the reason an operator needs, in
+//! one line; a good one loads, warns about loose file modes, and never
+//! prints a key.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm::{EdDSA, HS256};
+use tempfile::TempDir;
+
+use super::*;
+
+/// The key files every case draws from, written once into a temp dir.
+struct Files {
+    dir: TempDir,
+    /// PASERK text by file name, for the redaction checks.
+    secrets: Vec<String>,
+}
+
+impl Files {
+    fn new() -> Self {
+        let mut files = Self {
+            dir: tempfile::tempdir().expect("a temp dir"),
+            secrets: Vec::new(),
+        };
+        let l1 = generate_local().to_paserk().to_string();
+        let l2 = generate_local().to_paserk().to_string();
+        let s1 = generate_ed25519_paserk().to_string();
+        let s2 = generate_ed25519_paserk().to_string();
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        // An Ed25519 key pair whose public half belongs to another seed.
+        let mismatched = {
+            let a = URL_SAFE_NO_PAD
+                .decode(s1.trim_start_matches("k4.secret."))
+                .expect("base64");
+            let b = URL_SAFE_NO_PAD
+                .decode(s2.trim_start_matches("k4.secret."))
+                .expect("base64");
+            format!("k4.secret.{}", b64(&[&a[..32], &b[32..]].concat()))
+        };
+        for (name, text) in [
+            ("l1", l1.clone()),
+            ("l2", l2.clone()),
+            ("l1-copy", l1.clone()),
+            ("s1", s1.clone()),
+            ("s2", s2.clone()),
+            ("short", format!("k4.local.{}", b64(&[7; 16]))),
+            ("long", format!("k4.local.{}", b64(&[7; 48]))),
+            ("short-secret", format!("k4.secret.{}", b64(&[7; 32]))),
+            ("public", format!("k4.public.{}", b64(&[7; 32]))),
+            ("mismatched", mismatched),
+            ("garbage", "hello, key".to_owned()),
+        ] {
+            files.write(name, text.as_bytes(), 0o600);
+        }
+        files.write("binary", b"k4.local.\xff\xfe", 0o600);
+        files.write("group-readable", l2.as_bytes(), 0o640);
+        files.write("world-readable", l2.as_bytes(), 0o604);
+        std::fs::create_dir(files.dir.path().join("dir.paserk")).expect("a directory");
+        files.secrets = vec![l1, l2, s1, s2];
+        files
+    }
+
+    fn write(&self, name: &str, contents: &[u8], mode: u32) {
+        let path = self.dir.path().join(format!("{name}.paserk"));
+        std::fs::write(&path, contents).expect("write a key file");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The kid of the key in `name`, as config.toml would state it.
+    fn kid(&self, name: &str, purpose: Purpose) -> String {
+        let text = std::fs::read_to_string(self.path().join(format!("{name}.paserk")))
+            .expect("a key file");
+        match purpose {
+            Purpose::Local => LocalMaterial::from_paserk(&text)
+                .expect("a local key")
+                .kid()
+                .to_owned(),
+            Purpose::Signing => SigningMaterial::from_paserk(&text)
+                .expect("a signing key")
+                .kid()
+                .to_owned(),
+        }
+    }
+}
+
+/// A `[[keys]]` entry for `file` (without `.paserk`).
+fn key(id: &str, purpose: Purpose, file: &str, state: KeyState) -> KeyConfig {
+    KeyConfig {
+        id: id.to_owned(),
+        purpose,
+        file: format!("{file}.paserk").into(),
+        state,
+        kid: None,
+    }
+}
+
+fn local(id: &str, file: &str, state: KeyState) -> KeyConfig {
+    key(id, Purpose::Local, file, state)
+}
+
+fn signing(id: &str, file: &str, state: KeyState) -> KeyConfig {
+    key(id, Purpose::Signing, file, state)
+}
+
+use KeyState::{Active, DecryptOnly, Pending, Retired};
+
+/// One bad keyring: its entries, the JWT algorithm, whether the format
+/// signs, and the refusal it must get.
+struct Bad {
+    what: &'static str,
+    keys: Vec<KeyConfig>,
+    alg: jsonwebtoken::Algorithm,
+    need_signing: bool,
+    expect: fn(&KeyringError) -> bool,
+}
+
+fn bad(what: &'static str, keys: Vec<KeyConfig>, expect: fn(&KeyringError) -> bool) -> Bad {
+    Bad {
+        what,
+        keys,
+        alg: EdDSA,
+        need_signing: false,
+        expect,
+    }
+}
+
+#[test]
+fn every_bad_keyring_is_refused_with_its_reason_in_one_line() {
+    let files = Files::new();
+    let kid_l2 = files.kid("l2", Purpose::Local);
+    let kid_s1 = files.kid("s1", Purpose::Signing);
+    let mut cases = vec![
+        bad(
+            "no active local key",
+            vec![local("a", "l1", Pending)],
+            |e| *e == KeyringError::NoActive(Purpose::Local),
+        ),
+        bad(
+            "only the signing key is active",
+            vec![local("a", "l1", DecryptOnly), signing("s", "s1", Active)],
+            |e| *e == KeyringError::NoActive(Purpose::Local),
+        ),
+        Bad {
+            need_signing: true,
+            ..bad(
+                "no active signing key when the format signs",
+                vec![local("a", "l1", Active), signing("s", "s1", Pending)],
+                |e| *e == KeyringError::NoActive(Purpose::Signing),
+            )
+        },
+        Bad {
+            need_signing: true,
+            ..bad(
+                "no signing key at all when the format signs",
+                vec![local("a", "l1", Active)],
+                |e| *e == KeyringError::NoActive(Purpose::Signing),
+            )
+        },
+        bad(
+            "two active local keys",
+            vec![local("a", "l1", Active), local("b", "l2", Active)],
+            |e| {
+                *e == KeyringError::TwoActive {
+                    purpose: Purpose::Local,
+                    first: "a".into(),
+                    second: "b".into(),
+                }
+            },
+        ),
+        bad(
+            "two active signing keys",
+            vec![
+                local("a", "l1", Active),
+                signing("s", "s1", Active),
+                signing("t", "s2", Active),
+            ],
+            |e| {
+                *e == KeyringError::TwoActive {
+                    purpose: Purpose::Signing,
+                    first: "s".into(),
+                    second: "t".into(),
+                }
+            },
+        ),
+        bad(
+            "a duplicate id",
+            vec![local("a", "l1", Active), local("a", "l2", Pending)],
+            |e| *e == KeyringError::DuplicateId("a".into()),
+        ),
+        bad(
+            "the same material in two files",
+            vec![local("a", "l1", Active), local("b", "l1-copy", Pending)],
+            |e| *e == KeyringError::DuplicateKid("a".into(), "b".into()),
+        ),
+        bad(
+            "the same file twice",
+            vec![local("a", "l1", Active), local("b", "l1", Retired)],
+            |e| *e == KeyringError::DuplicateKid("a".into(), "b".into()),
+        ),
+        Bad {
+            alg: HS256,
+            ..bad(
+                "the local key reused as the HS256 secret",
+                vec![local("a", "l1", Active), signing("h", "l1", Active)],
+                |e| *e == KeyringError::DuplicateKid("a".into(), "h".into()),
+            )
+        },
+        bad(
+            "a local key of 16 bytes",
+            vec![local("a", "short", Active)],
+            |e| matches!(e, KeyringError::Material { id, reason: MaterialError::Length, .. } if id == "a"),
+        ),
+        bad(
+            "a local key of 48 bytes",
+            vec![local("a", "long", Active)],
+            |e| matches!(e, KeyringError::Material { id, reason: MaterialError::Length, .. } if id == "a"),
+        ),
+        bad(
+            "an Ed25519 secret of 32 bytes",
+            vec![
+                local("a", "l1", Active),
+                signing("s", "short-secret", Active),
+            ],
+            |e| matches!(e, KeyringError::Material { id, reason: MaterialError::Length, .. } if id == "s"),
+        ),
+        bad(
+            "an Ed25519 secret whose public half is another key's",
+            vec![local("a", "l1", Active), signing("s", "mismatched", Active)],
+            // pasetors refuses the pair while parsing, before cartseal's
+            // own consistency check, so the reason reads as a bad length.
+            |e| matches!(e, KeyringError::Material { id, .. } if id == "s"),
+        ),
+        bad(
+            "a k4.secret file as a local key",
+            vec![local("a", "s1", Active)],
+            |e| {
+                matches!(
+                    e,
+                    KeyringError::Material { id, purpose: Purpose::Local, reason: MaterialError::WrongPurpose(_) }
+                        if id == "a"
+                )
+            },
+        ),
+        bad(
+            "a k4.public file as a local key",
+            vec![local("a", "public", Active)],
+            |e| {
+                matches!(
+                    e,
+                    KeyringError::Material {
+                        reason: MaterialError::WrongPurpose(_),
+                        ..
+                    }
+                )
+            },
+        ),
+        bad(
+            "a k4.local file as an EdDSA signing key",
+            vec![local("a", "l1", Active), signing("s", "l2", Active)],
+            |e| {
+                *e == KeyringError::WrongAlgorithm {
+                    id: "s".into(),
+                    expected: EdDSA,
+                    found: HS256,
+                }
+            },
+        ),
+        bad(
+            "a k4.public file as a signing key",
+            vec![local("a", "l1", Active), signing("s", "public", Active)],
+            |e| {
+                matches!(
+                    e,
+                    KeyringError::Material {
+                        reason: MaterialError::Format(_),
+                        ..
+                    }
+                )
+            },
+        ),
+        bad(
+            "a file that is not a PASERK",
+            vec![local("a", "garbage", Active)],
+            |e| {
+                matches!(
+                    e,
+                    KeyringError::Material {
+                        reason: MaterialError::Format(_),
+                        ..
+                    }
+                )
+            },
+        ),
+        bad(
+            "a missing file",
+            vec![local("a", "missing", Active)],
+            |e| matches!(e, KeyringError::Unreadable { id, path, .. } if id == "a" && path.ends_with("missing.paserk")),
+        ),
+        bad(
+            "a directory instead of a file",
+            vec![local("a", "dir", Active)],
+            |e| matches!(e, KeyringError::Unreadable { id, .. } if id == "a"),
+        ),
+        bad(
+            "a file that is not UTF-8",
+            vec![local("a", "binary", Active)],
+            |e| matches!(e, KeyringError::Unreadable { id, .. } if id == "a"),
+        ),
+        bad(
+            "a kid that belongs to another key",
+            vec![KeyConfig {
+                kid: Some(kid_l2.clone()),
+                ..local("a", "l1", Active)
+            }],
+            |e| matches!(e, KeyringError::KidMismatch { id, .. } if id == "a"),
+        ),
+        bad(
+            "a signing key's kid on a local key",
+            vec![KeyConfig {
+                kid: Some(kid_s1.clone()),
+                ..local("a", "l1", Active)
+            }],
+            |e| matches!(e, KeyringError::KidMismatch { .. }),
+        ),
+        Bad {
+            alg: HS256,
+            ..bad(
+                "an Ed25519 key when token.jwt_algorithm is HS256",
+                vec![local("a", "l1", Active), signing("s", "s1", Active)],
+                |e| {
+                    *e == KeyringError::WrongAlgorithm {
+                        id: "s".into(),
+                        expected: HS256,
+                        found: EdDSA,
+                    }
+                },
+            )
+        },
+    ];
+
+    // A file its owner cannot read: only meaningful when the tests do not
+    // run as root, which reads it anyway.
+    files.write("unreadable", b"k4.local.AAAA", 0o000);
+    if std::fs::read(files.path().join("unreadable.paserk")).is_err() {
+        cases.push(bad(
+            "a file without read permission",
+            vec![local("a", "unreadable", Active)],
+            |e| matches!(e, KeyringError::Unreadable { id, .. } if id == "a"),
+        ));
+    }
+
+    for case in &cases {
+        let result = Keyring::load(&case.keys, files.path(), case.alg, case.need_signing);
+        let err = match result {
+            Ok(_) => panic!("{}: the keyring loaded", case.what),
+            Err(e) => e,
+        };
+        assert!((case.expect)(&err), "{}: wrong refusal {err:?}", case.what);
+        let line = err.to_string();
+        assert!(
+            !line.contains('\n'),
+            "{}: one line, got {line:?}",
+            case.what
+        );
+        for secret in &files.secrets {
+            let body = secret.rsplit('.').next().expect("a PASERK body");
+            assert!(
+                !line.contains(body),
+                "{}: the message shows a key",
+                case.what
+            );
+        }
+    }
+}
+
+#[test]
+fn the_refusal_messages_name_the_key_and_the_fix() {
+    let files = Files::new();
+    let load = |keys: Vec<KeyConfig>| {
+        Keyring::load(&keys, files.path(), EdDSA, false)
+            .expect_err("refused")
+            .to_string()
+    };
+    let no_active = load(vec![local("old", "l1", Retired)]);
+    assert!(no_active.contains("no active local key"), "{no_active}");
+    let two = load(vec![local("old", "l1", Active), local("new", "l2", Active)]);
+    assert!(
+        two.contains("old") && two.contains("new") && two.contains("exactly one"),
+        "{two}"
+    );
+    let missing = load(vec![local("k1", "missing", Active)]);
+    assert!(
+        missing.contains("k1") && missing.contains("missing.paserk"),
+        "{missing}"
+    );
+    let purpose = load(vec![local("k1", "s1", Active)]);
+    assert!(purpose.contains("wrong purpose"), "{purpose}");
+    let length = load(vec![local("k1", "short", Active)]);
+    assert!(length.contains("wrong length"), "{length}");
+}
+
+#[test]
+fn a_good_keyring_loads_without_warnings() {
+    let files = Files::new();
+    let keys = vec![
+        local("a", "l1", Active),
+        local("b", "l2", Pending),
+        signing("s", "s1", Active),
+        signing("t", "s2", DecryptOnly),
+    ];
+    let (ring, warnings) = Keyring::load(&keys, files.path(), EdDSA, true).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(ring.active_local().id, "a");
+    assert_eq!(ring.active_signing().map(|k| k.id.as_str()), Some("s"));
+    let kid_b = files.kid("l2", Purpose::Local);
+    assert_eq!(ring.local_by_kid(&kid_b).map(|k| k.id.as_str()), Some("b"));
+    // Lookups are exact, and per purpose.
+    assert!(ring.signing_by_kid(&kid_b).is_none());
+    assert!(ring.local_by_kid(&kid_b[..kid_b.len() - 1]).is_none());
+    assert!(ring.local_by_kid(&kid_b.to_uppercase()).is_none());
+    assert!(ring.local_by_kid("").is_none());
+
+    // The configured kid is accepted when it matches.
+    let with_kid = vec![KeyConfig {
+        kid: Some(files.kid("l1", Purpose::Local)),
+        ..local("a", "l1", Active)
+    }];
+    assert!(Keyring::load(&with_kid, files.path(), EdDSA, false).is_ok());
+
+    // HS256: a k4.local file serves as the secret.
+    let hs = vec![local("a", "l1", Active), signing("h", "l2", Active)];
+    let (ring, _) = Keyring::load(&hs, files.path(), HS256, true).expect("loads");
+    assert_eq!(
+        ring.active_signing()
+            .expect("a signing key")
+            .material
+            .algorithm(),
+        HS256
+    );
+}
+
+#[test]
+fn a_key_file_readable_by_group_or_others_gives_a_warning() {
+    let files = Files::new();
+    for file in ["group-readable", "world-readable"] {
+        let keys = vec![local("a", "l1", Active), local("loose", file, Pending)];
+        let (_, warnings) =
+            Keyring::load(&keys, files.path(), EdDSA, false).expect("loads: a warning only");
+        assert_eq!(warnings.len(), 1, "{file}: {warnings:?}");
+        assert!(
+            warnings[0].contains("\"loose\"") && warnings[0].contains("chmod 600"),
+            "{file}: {}",
+            warnings[0]
+        );
+    }
+}
+
+#[test]
+fn development_keys_give_a_warning_unless_retired() {
+    let files = Files::new();
+    let keys = vec![
+        local("dev-local-1", "l1", Active),
+        local("dev-local-0", "l2", Retired),
+    ];
+    let (_, warnings) = Keyring::load(&keys, files.path(), EdDSA, false).expect("loads");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("dev-local-1") && warnings[0].contains("DEVELOPMENT"));
+}
+
+#[test]
+fn keys_never_print_their_material() {
+    let files = Files::new();
+    let keys = vec![
+        local("a", "l1", Active),
+        local("b", "l2", Pending),
+        signing("s", "s1", Active),
+        signing("t", "s2", Retired),
+    ];
+    let (ring, _) = Keyring::load(&keys, files.path(), EdDSA, true).expect("loads");
+    let hs = vec![local("a", "l1", Active), signing("h", "l2", Active)];
+    let (hs_ring, _) = Keyring::load(&hs, files.path(), HS256, true).expect("loads");
+
+    let mut printed = vec![
+        format!("{ring:?}"),
+        format!("{ring:#?}"),
+        format!("{hs_ring:?}"),
+        format!(
+            "{:?}",
+            KeyringHandle::new(
+                Keyring::load(&keys, files.path(), EdDSA, true)
+                    .expect("loads")
+                    .0
+            )
+        ),
+    ];
+    for key in ring.local_keys() {
+        printed.push(format!("{key:?}"));
+        printed.push(format!("{:?}", key.material));
+    }
+    for key in ring.signing_keys().iter().chain(hs_ring.signing_keys()) {
+        printed.push(format!("{key:?}"));
+        printed.push(format!("{:?}", key.material));
+    }
+    let mut forbidden: Vec<String> = Vec::new();
+    for secret in &files.secrets {
+        let body = secret.rsplit('.').next().expect("a PASERK body");
+        let bytes = URL_SAFE_NO_PAD.decode(body).expect("base64");
+        forbidden.push(secret.clone());
+        forbidden.push(body.to_owned());
+        // The seed or key in hex, in Debug's decimal list, and as base64.
+        forbidden.push(bytes[..32].iter().map(|b| format!("{b:02x}")).collect());
+        forbidden.push(
+            format!("{:?}", &bytes[..8])
+                .trim_end_matches(']')
+                .to_owned(),
+        );
+        forbidden.push(URL_SAFE_NO_PAD.encode(&bytes[..32])[..40].to_owned());
+    }
+    for text in &printed {
+        assert!(text.contains("OMITTED"), "redacted explicitly: {text}");
+        for secret in &forbidden {
+            assert!(!text.contains(secret.as_str()), "{text} shows {secret}");
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! `exp`, `nbf`/`iat` and `abs`, each one second either side of the leeway
+//! (`token.leeway_secs`, 60 s by default). The codec takes `now` as an
+//! argument, so no test waits for a clock.
+
+use serde_json::json;
+
+use super::super::InvalidReason::{NotYetValid, Payload};
+use super::super::{Format, JwtAlgorithm, OpenError, TokenCodec};
+use super::support::{NOW, Ring, cart, forge_paseto, paseto_claims, resigned_jwt};
+
+const LEEWAY: i64 = 60;
+
+const FORMATS: [(&str, Format, JwtAlgorithm); 2] = [
+    ("paseto", Format::Paseto, JwtAlgorithm::EdDSA),
+    ("jwt", Format::Jwt, JwtAlgorithm::EdDSA),
+];
+
+/// Checks that `token` opens at `ok_at` and is refused with `err` one second
+/// later (or earlier, for `nbf`).
+fn boundary(codec: &TokenCodec, label: &str, token: &str, ok_at: i64, bad_at: i64, err: OpenError) {
+    assert!(
+        codec.open(token, ok_at).is_ok(),
+        "{label}: opens at {ok_at} ({:?})",
+        codec.open(token, ok_at).err()
+    );
+    assert_eq!(
+        codec.open(token, bad_at).err(),
+        Some(err),
+        "{label}: at {bad_at}"
+    );
+}
+
+#[test]
+fn expiry_is_checked_one_second_either_side_of_the_leeway() {
+    for (label, format, alg) in FORMATS {
+        let codec = Ring::standard(alg).codec(format);
+        let sealed = codec.seal(&cart(2), 1, None, NOW).expect("seals");
+        let exp = sealed.lifetimes.expires_at;
+        boundary(
+            &codec,
+            label,
+            &sealed.token,
+            exp + LEEWAY,
+            exp + LEEWAY + 1,
+            OpenError::Expired,
+        );
+    }
+}
+
+#[test]
+fn not_before_is_checked_one_second_either_side_of_the_leeway() {
+    for (label, format, alg) in FORMATS {
+        let codec = Ring::standard(alg).codec(format);
+        // Sealed by a replica whose clock is ahead.
+        let sealed = codec.seal(&cart(2), 1, None, NOW).expect("seals");
+        let nbf = sealed.lifetimes.not_before;
+        boundary(
+            &codec,
+            label,
+            &sealed.token,
+            nbf - LEEWAY,
+            nbf - LEEWAY - 1,
+            OpenError::Invalid(NotYetValid),
+        );
+    }
+}
+
+#[test]
+fn the_absolute_expiry_is_checked_one_second_either_side_of_the_leeway() {
+    for (label, format, alg) in FORMATS {
+        let codec = Ring::standard(alg).codec(format);
+        // A cart one hour from its absolute expiry: exp is capped at abs.
+        let abs = NOW + 3600;
+        let sealed = codec.seal(&cart(2), 1, Some(abs), NOW).expect("seals");
+        assert_eq!(
+            sealed.lifetimes.expires_at, abs,
+            "{label}: exp capped at abs"
+        );
+        boundary(
+            &codec,
+            label,
+            &sealed.token,
+            abs + LEEWAY,
+            abs + LEEWAY + 1,
+            OpenError::Expired,
+        );
+    }
+}
+
+#[test]
+fn the_leeway_is_configurable() {
+    let ring = Ring::standard(JwtAlgorithm::EdDSA);
+    let strict = ring.codec_with(
+        super::super::TokenConfig {
+            leeway_secs: 0,
+            ..ring.config(Format::Paseto)
+        },
+        crate::cart::Limits::default(),
+    );
+    let sealed = strict.seal(&cart(1), 1, None, NOW).expect("seals");
+    let exp = sealed.lifetimes.expires_at;
+    boundary(
+        &strict,
+        "leeway 0",
+        &sealed.token,
+        exp,
+        exp + 1,
+        OpenError::Expired,
+    );
+    boundary(
+        &strict,
+        "leeway 0",
+        &sealed.token,
+        NOW,
+        NOW - 1,
+        OpenError::Invalid(NotYetValid),
+    );
+}
+
+/// Lifetimes that no sealer writes, in a token that is otherwise genuine.
+struct Forged {
+    what: &'static str,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+    abs: i64,
+    /// The error at [`NOW`], or `None` when it opens.
+    expect: Option<OpenError>,
+}
+
+fn forged_lifetimes() -> Vec<Forged> {
+    let day = 24 * 3600;
+    let row = |what, iat, nbf, exp, abs, expect| Forged {
+        what,
+        iat,
+        nbf,
+        exp,
+        abs,
+        expect,
+    };
+    vec![
+        // abs passed while exp is still ahead: refused as malformed, since
+        // exp may never pass abs (and past abs in any case).
+        row(
+            "exp after abs",
+            NOW - day,
+            NOW - day,
+            NOW + day,
+            NOW - LEEWAY - 1,
+            Some(OpenError::Invalid(Payload)),
+        ),
+        row(
+            "exp before iat",
+            NOW,
+            NOW,
+            NOW - 1,
+            NOW + day,
+            Some(OpenError::Invalid(Payload)),
+        ),
+        row(
+            "iat in the future beyond the leeway, nbf now",
+            NOW + LEEWAY + 1,
+            NOW,
+            NOW + day,
+            NOW + 2 * day,
+            Some(OpenError::Invalid(NotYetValid)),
+        ),
+        row(
+            "the control: consistent lifetimes",
+            NOW - 10,
+            NOW - 10,
+            NOW + day,
+            NOW + 2 * day,
+            None,
+        ),
+    ]
+}
+
+fn rfc3339(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .expect("in range")
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+#[test]
+fn inconsistent_lifetimes_are_refused_in_both_formats() {
+    let ring = Ring::standard(JwtAlgorithm::EdDSA);
+    let paseto = ring.codec(Format::Paseto);
+    let jwt = ring.codec(Format::Jwt);
+    for Forged {
+        what,
+        iat,
+        nbf,
+        exp,
+        abs,
+        expect: expected,
+    } in forged_lifetimes()
+    {
+        let mut claims = paseto_claims(&paseto, &cart(2), NOW);
+        claims["iat"] = json!(rfc3339(iat));
+        claims["nbf"] = json!(rfc3339(nbf));
+        claims["exp"] = json!(rfc3339(exp));
+        claims["abs"] = json!(rfc3339(abs));
+        let p = forge_paseto(&paseto, "local-a", claims.to_string().as_bytes());
+
+        let j = resigned_jwt(&jwt, &cart(2), |_, c| {
+            c["iat"] = json!(iat);
+            c["nbf"] = json!(nbf);
+            c["exp"] = json!(exp);
+            c["abs"] = json!(abs);
+        });
+        for (label, codec, token) in [("paseto", &paseto, p), ("jwt", &jwt, j)] {
+            let result = codec.open(&token, NOW);
+            assert_eq!(result.as_ref().err(), expected.as_ref(), "{label}, {what}");
+        }
+    }
+}
+
+#[test]
+fn the_lifetimes_of_a_seal_never_let_exp_pass_abs() {
+    let codec = Ring::standard(JwtAlgorithm::EdDSA).codec(Format::Paseto);
+    for abs_in in [0, 1, 3600, 7 * 24 * 3600 - 1, 7 * 24 * 3600, 30 * 24 * 3600] {
+        let t = codec.lifetimes_at(NOW, Some(NOW + abs_in));
+        assert!(t.expires_at <= t.absolute_expiry, "abs in {abs_in} s");
+        assert_eq!(t.expires_at, (NOW + 7 * 24 * 3600).min(NOW + abs_in));
+        assert_eq!((t.issued_at, t.not_before), (NOW, NOW));
+    }
+}
