@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    Capabilities, CartStore, Loaded, Saved, Session, StoreError, is_session_id, new_session_id,
+    Capabilities, CartStore, Loaded, Saved, Session, StoreError, is_session_id, session_id_for,
 };
 use crate::token::{InvalidReason, OpenError};
 
@@ -118,10 +118,7 @@ impl CartStore for MemoryStore {
         session: &Session,
         now: i64,
     ) -> Result<Saved, StoreError> {
-        let id = match credential {
-            Some(c) if is_session_id(c) => c.to_owned(),
-            _ => new_session_id(),
-        };
+        let id = session_id_for(credential);
         let absolute = session
             .absolute_expiry
             .unwrap_or_else(|| now.saturating_add(self.absolute_ttl));

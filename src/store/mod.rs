@@ -164,6 +164,15 @@ pub fn new_session_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The session id to save under: the client's, when it holds a well-formed
+/// one (the handlers pass it only after it loaded), else a fresh one.
+pub fn session_id_for(credential: Option<&str>) -> String {
+    match credential {
+        Some(c) if is_session_id(c) => c.to_owned(),
+        _ => new_session_id(),
+    }
+}
+
 /// True when `credential` has the shape of a session id; anything else is
 /// refused before it reaches a store.
 pub fn is_session_id(credential: &str) -> bool {

@@ -1,6 +1,6 @@
 //! The Redis store: carts in Redis under a random session id.
 //!
-//! The client holds a 128-bit random session id ([`new_session_id`]); the
+//! The client holds a 128-bit random session id ([`super::new_session_id`]); the
 //! cart lives under `redis.key_prefix + id` with a sliding idle TTL, and never
 //! past its absolute expiry.
 //!
@@ -58,7 +58,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, RedisError};
 
 use super::{
-    Capabilities, CartStore, Loaded, Saved, Session, StoreError, is_session_id, new_session_id,
+    Capabilities, CartStore, Loaded, Saved, Session, StoreError, is_session_id, session_id_for,
 };
 use crate::cart::{Cart, Limits};
 use crate::config::RedisConfig;
@@ -327,10 +327,7 @@ impl CartStore for RedisStore {
         now: i64,
     ) -> Result<Saved, StoreError> {
         let settings = &*self.settings;
-        let id = match credential {
-            Some(c) if is_session_id(c) => c.to_owned(),
-            _ => new_session_id(),
-        };
+        let id = session_id_for(credential);
         let absolute = session
             .absolute_expiry
             .unwrap_or_else(|| now.saturating_add(settings.absolute_ttl));
@@ -384,6 +381,7 @@ mod tests {
 
     use super::*;
     use crate::cart::{Line, Properties, Quantity, Sku};
+    use crate::store::new_session_id;
 
     const TIMEOUT_MS: u64 = 200;
     const IDLE: u64 = 100;

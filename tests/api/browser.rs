@@ -13,10 +13,10 @@
 //!
 //! `CARTSEAL_SCREENSHOT=1` also saves `docs/img/demo.png`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::ChildGuard as Guarded;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -727,99 +729,6 @@ fn manifest_dir() -> PathBuf {
 // ---------------------------------------------------------------------------
 // Processes: cartseal, chromedriver + chromium, nginx
 // ---------------------------------------------------------------------------
-
-/// A child process (and its process group) that dies with this guard, also
-/// when a test panics. Its output is kept and printed if the test fails.
-struct Guarded {
-    name: String,
-    child: Child,
-    output: Arc<Mutex<String>>,
-}
-
-impl Guarded {
-    /// Spawns `cmd` in a process group of its own, collecting stdout and stderr.
-    /// `on_stdout` sees every stdout line (to spot a readiness line).
-    fn spawn(name: &str, mut cmd: Command, on_stdout: impl Fn(&str) + Send + 'static) -> Self {
-        use std::os::unix::process::CommandExt;
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
-        let output = Arc::new(Mutex::new(String::new()));
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        collect(stdout, output.clone(), on_stdout);
-        collect(stderr, output.clone(), |_| {});
-        Guarded {
-            name: name.to_owned(),
-            child,
-            output,
-        }
-    }
-
-    fn output(&self) -> String {
-        self.output
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-
-    /// SIGKILL to the whole process group, then reap the child.
-    fn kill(&mut self) {
-        if self.exited().is_none() {
-            let _ = Command::new("kill")
-                .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        self.kill();
-        if std::thread::panicking() {
-            let out = self.output();
-            let tail: String = {
-                let start = out.len().saturating_sub(6000);
-                let start = (start..out.len())
-                    .find(|i| out.is_char_boundary(*i))
-                    .unwrap_or(out.len());
-                out[start..].to_owned()
-            };
-            eprintln!(
-                "----- output of {} (last 6000 bytes) -----\n{tail}\n-----",
-                self.name
-            );
-        }
-    }
-}
-
-fn collect(
-    stream: impl Read + Send + 'static,
-    sink: Arc<Mutex<String>>,
-    on_line: impl Fn(&str) + Send + 'static,
-) {
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            on_line(&line);
-            let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());
-            s.push_str(&line);
-            s.push('\n');
-        }
-    });
-}
 
 /// Starts `name` and waits for `on_stdout` to extract a value from a line.
 fn spawn_and_wait<T: Send + 'static>(
