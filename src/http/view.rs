@@ -94,7 +94,7 @@ pub fn render<'a>(cart: &'a Cart, catalog: Option<&'a Catalog>, meta: ViewMeta) 
         expires_at: meta
             .expires_at
             .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         token_length: meta.token_length,
         token_budget: meta.token_budget,
     }
