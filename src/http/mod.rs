@@ -92,12 +92,7 @@ impl Application {
             // stores are shared by all workers.
             let mut state = shared.clone();
             if let AnyStore::Redis(_) = state.store {
-                match RedisStore::new(
-                    &state.settings.redis,
-                    state.settings.token.idle_ttl_secs,
-                    state.settings.token.absolute_ttl_secs,
-                    state.settings.limits.clone(),
-                ) {
+                match redis_store(&state.settings) {
                     Ok(store) => state.store = AnyStore::Redis(store),
                     Err(e) => log::error!("worker keeps the shared Redis connection: {e}"),
                 }
@@ -143,6 +138,15 @@ impl Application {
     }
 }
 
+fn redis_store(settings: &Settings) -> Result<RedisStore, String> {
+    RedisStore::new(
+        &settings.redis,
+        settings.token.idle_ttl_secs,
+        settings.token.absolute_ttl_secs,
+        settings.limits.clone(),
+    )
+}
+
 fn build_store(settings: &Settings, keys: &KeyringHandle) -> Result<AnyStore, String> {
     Ok(match settings.store.kind {
         StoreKind::Token => AnyStore::Token(TokenStore::new(TokenCodec::new(
@@ -150,12 +154,7 @@ fn build_store(settings: &Settings, keys: &KeyringHandle) -> Result<AnyStore, St
             settings.limits.clone(),
             keys.clone(),
         ))),
-        StoreKind::Redis => AnyStore::Redis(RedisStore::new(
-            &settings.redis,
-            settings.token.idle_ttl_secs,
-            settings.token.absolute_ttl_secs,
-            settings.limits.clone(),
-        )?),
+        StoreKind::Redis => AnyStore::Redis(redis_store(settings)?),
         StoreKind::Memory => AnyStore::Memory(MemoryStore::new(
             settings.memory.max_carts,
             settings.token.idle_ttl_secs,

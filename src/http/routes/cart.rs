@@ -158,24 +158,26 @@ async fn write(
         Some(token) => state.load(token, credential.transport, now).await?.session,
         None => Session::default(),
     };
-    if let Err(mut error) = change(&mut session.cart) {
+    // Both ways a write can outgrow the cart report the room the client's
+    // current credential leaves.
+    let with_room = |mut error: ApiError| {
         if let ApiError::CartTooLarge { current_length, .. } = &mut error {
             *current_length = credential.token.as_ref().map(String::len);
         }
-        return Err(error);
-    }
+        error
+    };
+    change(&mut session.cart).map_err(with_room)?;
     session.revision = session.revision.saturating_add(1);
     let saved = state
         .store
         .save(credential.token.as_deref(), &session, now)
         .await
         .map_err(|e| {
-            let mut error =
-                ApiError::from_store(e, credential.transport, state.settings.cookie.name());
-            if let ApiError::CartTooLarge { current_length, .. } = &mut error {
-                *current_length = credential.token.as_ref().map(String::len);
-            }
-            error
+            with_room(ApiError::from_store(
+                e,
+                credential.transport,
+                state.settings.cookie.name(),
+            ))
         })?;
     Ok(respond(
         state,
@@ -353,9 +355,8 @@ pub async fn merge(
         .load(&body.token, state.now())
         .await
         .map_err(|e| match e {
-            crate::store::StoreError::Unavailable(reason) => {
-                log::warn!("store unavailable: {reason}");
-                ApiError::StoreUnavailable
+            e @ crate::store::StoreError::Unavailable(_) => {
+                ApiError::from_store(e, credential.transport, state.settings.cookie.name())
             }
             e => {
                 log::debug!("merge source refused: {e:?}");
