@@ -54,6 +54,15 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The most bytes a compressed cart of `packed_len` bytes may inflate to:
+    /// `max_inflated_bytes`, and no more than `max_inflate_ratio` times its
+    /// compressed size. Opening enforces it and sealing checks it, so that a
+    /// cart is never sealed in a form it could not be opened from.
+    pub fn inflate_cap(&self, packed_len: usize) -> usize {
+        self.max_inflated_bytes
+            .min(packed_len.saturating_mul(self.max_inflate_ratio))
+    }
+
     /// Checks the limits against each other; one line per problem.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();

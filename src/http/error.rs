@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::transport::Transport;
 use crate::cart::CartError;
 use crate::store::StoreError;
-use crate::token::OpenError;
+use crate::token::{OpenError, Oversize};
 
 /// An API error. Each variant is one status and one code.
 #[derive(Debug, thiserror::Error)]
@@ -161,15 +161,28 @@ impl ApiError {
     }
 
     /// Maps a store failure, given how the credential came.
-    pub fn from_store(error: StoreError, transport: Transport, cookie_name: &'static str) -> Self {
+    pub fn from_store(
+        error: StoreError,
+        transport: Transport,
+        cookie_name: &'static str,
+        token_budget: usize,
+    ) -> Self {
         match error {
             StoreError::Credential(e) => Self::from_open(e, transport, cookie_name),
-            StoreError::TooLarge { length, budget } => Self::CartTooLarge {
+            StoreError::TooLarge(Oversize::Token { length, budget }) => Self::CartTooLarge {
                 detail: format!(
                     "The cart would need a {length}-character token and the budget is {budget}; remove a line or shorten its properties."
                 ),
                 token_length: Some(length),
                 token_budget: budget,
+                current_length: None,
+            },
+            StoreError::TooLarge(Oversize::Inflated { length, cap }) => Self::CartTooLarge {
+                detail: format!(
+                    "The cart would hold {length} bytes of lines and properties, over the {cap} a cart may hold; remove a line or shorten its properties."
+                ),
+                token_length: None,
+                token_budget,
                 current_length: None,
             },
             StoreError::Unavailable(reason) => {

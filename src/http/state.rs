@@ -46,9 +46,13 @@ impl AppState {
         transport: Transport,
         now: i64,
     ) -> Result<Loaded, ApiError> {
-        self.store
-            .load(credential, now)
-            .await
-            .map_err(|e| ApiError::from_store(e, transport, self.settings.cookie.name()))
+        self.store.load(credential, now).await.map_err(|e| {
+            ApiError::from_store(
+                e,
+                transport,
+                self.settings.cookie.name(),
+                self.settings.limits.token_max_chars,
+            )
+        })
     }
 }

@@ -15,7 +15,7 @@ pub mod redis;
 pub mod token;
 
 use crate::cart::Cart;
-use crate::token::{OpenError, ResealReason};
+use crate::token::{OpenError, Oversize, ResealReason};
 
 /// The state of one cart between requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,14 +67,10 @@ pub enum StoreError {
     /// The client's credential cannot be used (401).
     #[error(transparent)]
     Credential(#[from] OpenError),
-    /// The cart is too large for its token (413).
-    #[error("the cart would need a {length}-character token; the budget is {budget}")]
-    TooLarge {
-        /// The token's length.
-        length: usize,
-        /// The budget.
-        budget: usize,
-    },
+    /// The cart is too large to save in a form it can be read back from
+    /// (413).
+    #[error(transparent)]
+    TooLarge(#[from] Oversize),
     /// The backing store failed or timed out (503). The text is for logs.
     #[error("store unavailable: {0}")]
     Unavailable(String),

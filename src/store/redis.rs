@@ -62,7 +62,7 @@ use super::{
 };
 use crate::cart::{Cart, Limits};
 use crate::config::RedisConfig;
-use crate::token::{InvalidReason, OpenError, deflate, inflate_capped};
+use crate::token::{InvalidReason, OpenError, inflate_capped, pack};
 
 /// The layout version in a value's first byte.
 const LAYOUT_V1: u8 = 1;
@@ -192,20 +192,11 @@ impl RedisStore {
         revision: u64,
         absolute_expiry: i64,
     ) -> Result<Vec<u8>, StoreError> {
-        let limits = &self.settings.limits;
-        let json = cart.to_compact_json();
-        let packed = deflate(&json, DEFLATE_LEVEL);
-        // What `load` will accept; refusing here keeps a cart from being
-        // saved in a form it could never be read back from.
-        let cap = limits
-            .max_inflated_bytes
-            .min(packed.len().saturating_mul(limits.max_inflate_ratio));
-        if json.len() > cap {
-            return Err(StoreError::TooLarge {
-                length: json.len(),
-                budget: cap,
-            });
-        }
+        let packed = pack(
+            &cart.to_compact_json(),
+            DEFLATE_LEVEL,
+            &self.settings.limits,
+        )?;
         let mut value = Vec::with_capacity(HEADER_LEN + packed.len());
         value.push(LAYOUT_V1);
         value.extend_from_slice(&revision.to_be_bytes());
@@ -301,12 +292,8 @@ impl CartStore for RedisStore {
                 .await;
         }
         let limits = &settings.limits;
-        let json = inflate_capped(
-            stored.packed,
-            limits.max_inflated_bytes,
-            limits.max_inflate_ratio,
-        )
-        .map_err(|_| Self::unreadable(InvalidReason::Inflate))?;
+        let json = inflate_capped(stored.packed, limits)
+            .map_err(|_| Self::unreadable(InvalidReason::Inflate))?;
         let cart = Cart::from_compact_json(&json, limits)
             .map_err(|_| Self::unreadable(InvalidReason::Payload))?;
         Ok(Loaded {
@@ -382,6 +369,7 @@ mod tests {
     use super::*;
     use crate::cart::{Line, Properties, Quantity, Sku};
     use crate::store::new_session_id;
+    use crate::token::{Oversize, deflate};
 
     const TIMEOUT_MS: u64 = 200;
     const IDLE: u64 = 100;
@@ -815,7 +803,10 @@ mod tests {
         let store = RedisStore::new(&config, IDLE, ABSOLUTE, limits).unwrap();
         let err = store.save(None, &session(20), now()).await.unwrap_err();
         assert!(
-            matches!(err, StoreError::TooLarge { budget: 256, .. }),
+            matches!(
+                err,
+                StoreError::TooLarge(Oversize::Inflated { cap: 256, .. })
+            ),
             "{err:?}"
         );
         store.save(None, &session(1), now()).await.unwrap();

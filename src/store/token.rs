@@ -66,7 +66,7 @@ impl CartStore for TokenStore {
                 now,
             )
             .map_err(|e| match e {
-                SealError::TooLarge { length, budget } => StoreError::TooLarge { length, budget },
+                SealError::TooLarge(oversize) => StoreError::TooLarge(oversize),
                 SealError::NoKey => StoreError::Unavailable("no active key can seal".into()),
             })?;
         Ok(Saved {

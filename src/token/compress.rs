@@ -9,6 +9,9 @@ use std::cell::RefCell;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
+use super::Oversize;
+use crate::cart::Limits;
+
 thread_local! {
     static DEFLATER: RefCell<Option<(u32, Compress)>> = const { RefCell::new(None) };
     static INFLATER: RefCell<Decompress> = RefCell::new(Decompress::new(false));
@@ -57,15 +60,26 @@ pub fn deflate(input: &[u8], level: u32) -> Vec<u8> {
     })
 }
 
+/// Deflates a cart's compact JSON for a token or a store value, refusing a
+/// cart that [`inflate_capped`] would then refuse to open under `limits`: a
+/// cart is never saved in a form it cannot be read back from.
+pub fn pack(json: &[u8], level: u32, limits: &Limits) -> Result<Vec<u8>, Oversize> {
+    let packed = deflate(json, level);
+    let cap = limits.inflate_cap(packed.len());
+    if json.len() > cap {
+        return Err(Oversize::Inflated {
+            length: json.len(),
+            cap,
+        });
+    }
+    Ok(packed)
+}
+
 /// Inflates raw deflate `input`, refusing to produce more than
-/// `min(max_out, input.len() * max_ratio)` bytes. Memory use is bounded by
-/// that cap, whatever the input claims.
-pub fn inflate_capped(
-    input: &[u8],
-    max_out: usize,
-    max_ratio: usize,
-) -> Result<Vec<u8>, InflateError> {
-    let cap = max_out.min(input.len().saturating_mul(max_ratio));
+/// [`Limits::inflate_cap`] bytes. Memory use is bounded by that cap, whatever
+/// the input claims.
+pub fn inflate_capped(input: &[u8], limits: &Limits) -> Result<Vec<u8>, InflateError> {
+    let cap = limits.inflate_cap(input.len());
     INFLATER.with(|cell| {
         let mut inflater = cell.borrow_mut();
         inflater.reset(false);
@@ -121,13 +135,21 @@ pub fn inflate_capped(
 mod tests {
     use super::*;
 
+    fn caps(max_out: usize, max_ratio: usize) -> Limits {
+        Limits {
+            max_inflated_bytes: max_out,
+            max_inflate_ratio: max_ratio,
+            ..Limits::default()
+        }
+    }
+
     #[test]
     fn round_trips_and_reuses_state() {
         for level in [1, 6, 6, 9] {
             let data = b"[[\"TEE-100\",2,{\"size\":\"M\"}],[\"MUG-104\",1]]".repeat(20);
             let packed = deflate(&data, level);
             assert!(packed.len() < data.len());
-            assert_eq!(inflate_capped(&packed, 65536, 200).unwrap(), data);
+            assert_eq!(inflate_capped(&packed, &caps(65536, 200)).unwrap(), data);
         }
     }
 
@@ -136,11 +158,11 @@ mod tests {
         let bomb = deflate(&vec![b'a'; 100 * 1024 * 1024], 9);
         assert!(bomb.len() < 200 * 1024, "100 MB of one byte deflates small");
         assert_eq!(
-            inflate_capped(&bomb, 64 * 1024, usize::MAX),
+            inflate_capped(&bomb, &caps(64 * 1024, usize::MAX)),
             Err(InflateError::TooLarge)
         );
         assert_eq!(
-            inflate_capped(&bomb, usize::MAX, 200),
+            inflate_capped(&bomb, &caps(usize::MAX, 200)),
             Err(InflateError::TooLarge)
         );
     }
@@ -150,13 +172,37 @@ mod tests {
         let data = vec![b'x'; 4096];
         let packed = deflate(&data, 6);
         assert_eq!(
-            inflate_capped(&packed, 4096, usize::MAX).unwrap().len(),
+            inflate_capped(&packed, &caps(4096, usize::MAX))
+                .unwrap()
+                .len(),
             4096
         );
         assert_eq!(
-            inflate_capped(&packed, 4095, usize::MAX),
+            inflate_capped(&packed, &caps(4095, usize::MAX)),
             Err(InflateError::TooLarge)
         );
+    }
+
+    #[test]
+    fn pack_refuses_what_inflate_would_refuse_and_nothing_else() {
+        let data = vec![b'x'; 4096];
+        let limits = caps(4096, usize::MAX);
+        let packed = pack(&data, 6, &limits).expect("exactly at the cap");
+        assert_eq!(inflate_capped(&packed, &limits).unwrap(), data);
+        assert_eq!(
+            pack(&data, 6, &caps(4095, usize::MAX)),
+            Err(Oversize::Inflated {
+                length: 4096,
+                cap: 4095
+            })
+        );
+        // The ratio cap: 4 KiB of one byte deflates to a few bytes.
+        let ratio = caps(65536, 20);
+        assert!(matches!(
+            pack(&data, 6, &ratio),
+            Err(Oversize::Inflated { length: 4096, .. })
+        ));
+        assert!(inflate_capped(&deflate(&data, 6), &ratio).is_err());
     }
 
     #[test]
@@ -164,21 +210,21 @@ mod tests {
         let data = b"some cart bytes that are long enough to matter, some cart bytes".to_vec();
         let packed = deflate(&data, 6);
         assert_eq!(
-            inflate_capped(&packed[..packed.len() - 3], 65536, 200),
+            inflate_capped(&packed[..packed.len() - 3], &caps(65536, 200)),
             Err(InflateError::Malformed)
         );
         let mut trailing = packed.clone();
         trailing.extend_from_slice(b"garbage");
         assert_eq!(
-            inflate_capped(&trailing, 65536, 200),
+            inflate_capped(&trailing, &caps(65536, 200)),
             Err(InflateError::Malformed)
         );
         assert_eq!(
-            inflate_capped(b"\xff\xff\xff\xff", 65536, 200),
+            inflate_capped(b"\xff\xff\xff\xff", &caps(65536, 200)),
             Err(InflateError::Malformed)
         );
         assert_eq!(
-            inflate_capped(b"", 65536, 200),
+            inflate_capped(b"", &caps(65536, 200)),
             Err(InflateError::Malformed)
         );
     }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::payload::{self, decode_b64};
 use super::{
     InvalidReason, Lifetimes, OpenError, Opened, PAYLOAD_VERSION, ResealReason, SealError,
-    SealInput, TokenCodec, deflate, is_canonical_b64url,
+    SealInput, TokenCodec, is_canonical_b64url, pack,
 };
 use crate::keys::KeyState;
 
@@ -56,10 +56,11 @@ pub(crate) fn seal(
     let local = ring.active_local();
     let nonce = nonce.unwrap_or_else(rand::random);
 
-    let packed = deflate(
+    let packed = pack(
         &input.cart.to_compact_json(),
         codec.config().compression_level,
-    );
+        codec.limits(),
+    )?;
     let mut sealed = vec![0u8; NONCE_LEN + packed.len() + TAG_LEN];
     sealed[..NONCE_LEN].copy_from_slice(&nonce);
     XChaCha20Poly1305::seal(

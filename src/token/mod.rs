@@ -29,7 +29,7 @@ use serde::Deserialize;
 use crate::cart::{Cart, Limits};
 use crate::keys::{KeyState, KeyringHandle};
 
-pub use compress::{InflateError, deflate, inflate_capped};
+pub use compress::{InflateError, deflate, inflate_capped, pack};
 
 /// The payload version written into every token (`v`).
 pub const PAYLOAD_VERSION: u8 = 1;
@@ -208,17 +208,36 @@ impl OpenError {
     }
 }
 
-/// Why a cart could not be sealed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SealError {
+/// Which size limit a cart would break if it were sealed or stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Oversize {
     /// The token would exceed `limits.token_max_chars`.
     #[error("the cart would need a {length}-character token; the budget is {budget}")]
-    TooLarge {
+    Token {
         /// The token's length.
         length: usize,
         /// The budget.
         budget: usize,
     },
+    /// The cart's JSON would inflate past what opening accepts
+    /// ([`Limits::inflate_cap`]): `max_inflated_bytes`, or
+    /// `max_inflate_ratio` times its compressed size.
+    #[error("the cart's {length} bytes would inflate past the cap of {cap}")]
+    Inflated {
+        /// The cart's compact JSON, in bytes.
+        length: usize,
+        /// What opening would accept from its compressed form.
+        cap: usize,
+    },
+}
+
+/// Why a cart could not be sealed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealError {
+    /// Sealing would break a size limit, so the token would be refused (or
+    /// dropped by the browser) on the next request.
+    #[error(transparent)]
+    TooLarge(#[from] Oversize),
     /// No key can seal (the format needs a key that is not active).
     #[error("no active key for sealing")]
     NoKey,
@@ -360,10 +379,11 @@ impl TokenCodec {
         metrics::histogram!("cartseal_token_seal_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("cartseal_token_length_chars").record(token.len() as f64);
         if token.len() > self.limits.token_max_chars {
-            return Err(SealError::TooLarge {
+            return Err(Oversize::Token {
                 length: token.len(),
                 budget: self.limits.token_max_chars,
-            });
+            }
+            .into());
         }
         Ok(Sealed { token, lifetimes })
     }

@@ -67,8 +67,9 @@ struct Footer<'a> {
 
 /// The claims JSON of a token: deterministic for a given input, which the
 /// known-answer tests rely on.
-pub(crate) fn claims_json(codec: &TokenCodec, input: &SealInput<'_>) -> String {
-    let (c, cz) = CartClaim::encode(input.cart, codec.config().compression_level).into_fields();
+pub(crate) fn claims_json(codec: &TokenCodec, input: &SealInput<'_>) -> Result<String, SealError> {
+    let (c, cz) = CartClaim::encode(input.cart, codec.config().compression_level, codec.limits())?
+        .into_fields();
     let claims = ClaimsOut {
         v: PAYLOAD_VERSION,
         iat: Rfc3339(input.lifetimes.issued_at),
@@ -80,7 +81,7 @@ pub(crate) fn claims_json(codec: &TokenCodec, input: &SealInput<'_>) -> String {
         c,
         cz,
     };
-    serde_json::to_string(&claims).expect("claims always serialize")
+    Ok(serde_json::to_string(&claims).expect("claims always serialize"))
 }
 
 /// The footer naming `kid`.
@@ -91,7 +92,7 @@ pub(crate) fn footer(kid: &str) -> String {
 pub(super) fn seal(codec: &TokenCodec, input: &SealInput<'_>) -> Result<String, SealError> {
     let ring = codec.keys().load();
     let key = ring.active_local();
-    let claims = claims_json(codec, input);
+    let claims = claims_json(codec, input)?;
     let footer = footer(key.material.kid());
     LocalToken::encrypt(
         &key.material.paseto,

@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::value::RawValue;
 
-use super::{InflateError, InvalidReason, OpenError, deflate, inflate_capped};
+use super::{InflateError, InvalidReason, OpenError, Oversize, inflate_capped, pack};
 use crate::cart::{Cart, Limits};
 
 /// The cart as it goes into the claims.
@@ -18,17 +18,21 @@ pub(crate) enum CartClaim {
 }
 
 impl CartClaim {
-    /// Picks the shorter encoding of `cart`.
-    pub fn encode(cart: &Cart, level: u32) -> Self {
+    /// Picks the shorter encoding of `cart`. A cart whose compressed form
+    /// would inflate past the caps is refused, even when the plain form would
+    /// be shorter: such a cart is far over the token budget anyway.
+    pub fn encode(cart: &Cart, level: u32, limits: &Limits) -> Result<Self, Oversize> {
         let json = cart.to_compact_json();
-        let packed = deflate(&json, level);
+        let packed = pack(&json, level, limits)?;
         // `"cz":"…"` costs 3 characters more than `"c":…`.
-        if base64::encoded_len(packed.len(), false).unwrap_or(usize::MAX) + 3 < json.len() {
-            Self::Deflated(URL_SAFE_NO_PAD.encode(packed))
-        } else {
-            let text = String::from_utf8(json).expect("serde_json writes UTF-8");
-            Self::Plain(RawValue::from_string(text).expect("serde_json writes valid JSON"))
-        }
+        Ok(
+            if base64::encoded_len(packed.len(), false).unwrap_or(usize::MAX) + 3 < json.len() {
+                Self::Deflated(URL_SAFE_NO_PAD.encode(packed))
+            } else {
+                let text = String::from_utf8(json).expect("serde_json writes UTF-8");
+                Self::Plain(RawValue::from_string(text).expect("serde_json writes valid JSON"))
+            },
+        )
     }
 
     /// The pair of optional claims.
@@ -62,8 +66,7 @@ pub(crate) fn decode(
 
 /// Inflates an authenticated, compressed cart under the caps.
 pub(crate) fn inflate(packed: &[u8], limits: &Limits) -> Result<Vec<u8>, OpenError> {
-    inflate_capped(packed, limits.max_inflated_bytes, limits.max_inflate_ratio).map_err(|e| match e
-    {
+    inflate_capped(packed, limits).map_err(|e| match e {
         InflateError::TooLarge | InflateError::Malformed => {
             OpenError::Invalid(InvalidReason::Inflate)
         }

@@ -277,3 +277,41 @@ async fn a_first_write_over_the_budget_issues_nothing() {
     );
     reply.assert_no_new_credential();
 }
+
+#[tokio::test]
+async fn a_cart_that_would_inflate_past_the_cap_is_413_and_the_cart_is_kept() {
+    // The review's reproduction: lines with five 250-byte properties, similar
+    // from line to line, compress into a short token whose cart inflates past
+    // `limits.max_inflated_bytes`. Such a write must be refused, never sealed
+    // into a token that the next request cannot open.
+    let app = spawn_app_with(|s| s.catalog.file = String::new()).await;
+    let value = |i: usize, p: usize| format!("{}{i}-{p}", "engraved text ".repeat(17));
+    let mut auth = Auth::Bearer(app.create().await);
+    let mut lines = 0;
+    let refused = loop {
+        assert!(lines < 100, "100 lines added, none refused");
+        let values: Vec<String> = (0..5).map(|p| value(lines, p)).collect();
+        let properties: Vec<(&str, &str)> = ["a", "b", "c", "d", "e"]
+            .into_iter()
+            .zip(values.iter().map(String::as_str))
+            .collect();
+        let reply = app
+            .add_with(&auth, &format!("SKU-{lines}"), 1, &properties)
+            .await;
+        if reply.status != 200 {
+            break reply;
+        }
+        lines += 1;
+        auth = Auth::Bearer(reply.cart_token().expect("a new token"));
+        // Every token a write hands out opens on the next request.
+        let read = app.get_cart(&auth).await;
+        assert_eq!(read.status, 200, "line {lines}: {}", read.text);
+        assert_eq!(read.lines().len(), lines, "line {lines}");
+    };
+    refused.assert_problem(413, "cart_too_large");
+    refused.assert_no_new_credential();
+    assert!(lines >= 20, "only {lines} lines fitted: {}", refused.text);
+    let kept = app.get_cart(&auth).await;
+    assert_eq!(kept.status, 200, "{}", kept.text);
+    assert_eq!(kept.lines().len(), lines, "the cart is as it was");
+}

@@ -177,6 +177,7 @@ async fn write(
                 e,
                 credential.transport,
                 state.settings.cookie.name(),
+                state.settings.limits.token_max_chars,
             ))
         })?;
     Ok(respond(
@@ -237,10 +238,14 @@ pub async fn create(
     transport::check_header_sizes(&req, &state)?;
     let now = state.now();
     let session = Session::default();
-    let saved =
-        state.store.save(None, &session, now).await.map_err(|e| {
-            ApiError::from_store(e, Transport::Bearer, state.settings.cookie.name())
-        })?;
+    let saved = state.store.save(None, &session, now).await.map_err(|e| {
+        ApiError::from_store(
+            e,
+            Transport::Bearer,
+            state.settings.cookie.name(),
+            state.settings.limits.token_max_chars,
+        )
+    })?;
     let catalog = state.catalog.load();
     let meta = ViewMeta {
         revision: session.revision,
@@ -355,9 +360,12 @@ pub async fn merge(
         .load(&body.token, state.now())
         .await
         .map_err(|e| match e {
-            e @ crate::store::StoreError::Unavailable(_) => {
-                ApiError::from_store(e, credential.transport, state.settings.cookie.name())
-            }
+            e @ crate::store::StoreError::Unavailable(_) => ApiError::from_store(
+                e,
+                credential.transport,
+                state.settings.cookie.name(),
+                state.settings.limits.token_max_chars,
+            ),
             e => {
                 log::debug!("merge source refused: {e:?}");
                 ApiError::CartInvalid(

@@ -1,6 +1,6 @@
 //! Seal then open, for every format and cart size.
 
-use super::super::{Format, JwtAlgorithm, ResealReason, SealError};
+use super::super::{Format, JwtAlgorithm, Oversize, ResealReason, SealError};
 use super::support::{NOW, Ring, cart, open};
 use crate::cart::Cart;
 use crate::keys::KeyState;
@@ -118,7 +118,7 @@ fn a_cart_over_the_token_budget_is_refused_when_sealing() {
     for (label, format, alg) in FORMATS {
         let codec = Ring::standard(alg).codec(format);
         match codec.seal(&big, 1, None, NOW) {
-            Err(SealError::TooLarge { length, budget }) => {
+            Err(SealError::TooLarge(Oversize::Token { length, budget })) => {
                 assert_eq!(budget, 3800, "{label}");
                 assert!(length > budget, "{label}: {length}");
             }
@@ -145,5 +145,140 @@ fn a_token_opened_near_its_idle_expiry_asks_for_a_reseal() {
             Some(ResealReason::NearExpiry),
             "{label}"
         );
+    }
+}
+
+/// A cart whose lines differ only in their sku, each with the most
+/// properties the limits allow, every value the same long run of one
+/// character: it deflates to almost nothing.
+fn compressible_cart(lines: usize, limits: &crate::cart::Limits) -> Cart {
+    let mut cart = Cart::new();
+    for i in 0..lines {
+        let props = (0..limits.max_properties)
+            .map(|p| (format!("p{p}"), "x".repeat(limits.property_value_max_bytes)))
+            .collect();
+        let line = crate::cart::Line::new(
+            crate::cart::Sku::parse(&format!("SKU-{i:05}"), limits).expect("sku"),
+            crate::cart::Quantity::parse(1, limits).expect("qty"),
+            crate::cart::Properties::parse(props, limits).expect("props"),
+        );
+        cart.add(line, limits).expect("room");
+    }
+    cart
+}
+
+#[test]
+fn a_cart_that_would_inflate_past_the_cap_is_refused_when_sealing_not_when_opening() {
+    // The review's reproduction: 50 lines with five 250-byte properties,
+    // similar from line to line, seal into a short token whose cart
+    // inflates past `limits.max_inflated_bytes` (and past the ratio cap).
+    let limits = crate::cart::Limits::default();
+    let big = compressible_cart(50, &limits);
+    for (label, format, alg) in FORMATS {
+        let codec = Ring::standard(alg).codec(format);
+        match codec.seal(&big, 1, None, NOW) {
+            Ok(sealed) => {
+                let opened = codec.open(&sealed.token, NOW);
+                assert!(
+                    opened.is_ok(),
+                    "{label}: a token that seals must open, got {opened:?}"
+                );
+            }
+            Err(SealError::TooLarge { .. }) => {}
+            Err(other) => panic!("{label}: expected TooLarge, got {other:?}"),
+        }
+    }
+}
+
+mod sealed_opens {
+    use proptest::prelude::*;
+
+    use super::super::super::SealError;
+    use super::super::support::{NOW, Ring};
+    use super::{FORMATS, compressible_cart};
+    use crate::cart::{Cart, Limits, Line, Properties, Quantity, Sku};
+
+    /// Lines drawn to compress anywhere from not at all to as well as
+    /// possible: values from a one-letter alphabet up to random text.
+    fn cart_strategy() -> impl Strategy<Value = (Cart, Limits)> {
+        let line = (
+            0u32..100_000,
+            1i64..=999,
+            proptest::collection::btree_map(
+                "[a-e]{1,8}",
+                prop_oneof![
+                    (1usize..=256).prop_map(|n| "x".repeat(n)),
+                    (1usize..=256, "[a-z]{1,4}").prop_map(|(n, s)| s
+                        .repeat(n / s.len().max(1))
+                        .chars()
+                        .take(256)
+                        .collect::<String>()
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .collect::<String>()),
+                    "[ -~]{0,256}",
+                ],
+                0..=5,
+            ),
+        );
+        (
+            proptest::collection::vec(line, 0..=100),
+            2usize..=400,
+            1024usize..=65_536,
+        )
+            .prop_map(|(lines, ratio, inflated)| {
+                let limits = Limits {
+                    max_inflate_ratio: ratio,
+                    max_inflated_bytes: inflated,
+                    ..Limits::default()
+                };
+                let mut cart = Cart::new();
+                for (sku, qty, props) in lines {
+                    let line = Line::new(
+                        Sku::parse(&format!("S{sku}"), &limits).expect("sku"),
+                        Quantity::parse(qty, &limits).expect("qty"),
+                        Properties::parse(props, &limits).expect("props"),
+                    );
+                    let _ = cart.add(line, &limits);
+                }
+                (cart, limits)
+            })
+    }
+
+    fn seals_then_opens(cart: &Cart, limits: &Limits) -> Result<(), TestCaseError> {
+        for (label, format, alg) in FORMATS {
+            let ring = Ring::standard(alg);
+            let codec = ring.codec_with(ring.config(format), limits.clone());
+            match codec.seal(cart, 3, None, NOW) {
+                Ok(sealed) => {
+                    let opened = codec.open(&sealed.token, NOW);
+                    prop_assert!(
+                        opened.is_ok(),
+                        "{}: sealed but refused: {:?}",
+                        label,
+                        opened.err()
+                    );
+                    prop_assert_eq!(&opened.unwrap().cart, cart, "{}", label);
+                }
+                Err(SealError::TooLarge { .. }) => {}
+                Err(e) => prop_assert!(false, "{}: {:?}", label, e),
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn every_cart_within_the_limits_that_seals_opens_to_the_same_cart((cart, limits) in cart_strategy()) {
+            seals_then_opens(&cart, &limits)?;
+        }
+
+        #[test]
+        fn carts_built_to_compress_as_well_as_possible_seal_only_if_they_open(lines in 0usize..=100, ratio in 2usize..=400) {
+            let limits = Limits { max_inflate_ratio: ratio, ..Limits::default() };
+            seals_then_opens(&compressible_cart(lines, &limits), &limits)?;
+        }
     }
 }

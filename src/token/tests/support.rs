@@ -325,7 +325,8 @@ pub fn paseto_kid(token: &str) -> String {
 /// The claims a real seal of `cart` at `now` would carry, as JSON to edit.
 pub fn paseto_claims(codec: &TokenCodec, cart: &Cart, now: i64) -> Value {
     let input = seal_input(codec, cart, "forged-but-well-formed-jti", now);
-    serde_json::from_str(&paseto::claims_json(codec, &input)).expect("claims are JSON")
+    let claims = paseto::claims_json(codec, &input).expect("a cart within the caps");
+    serde_json::from_str(&claims).expect("claims are JSON")
 }
 
 /// Encrypts `payload` under the local key `key_id` of `codec`, with the real
