@@ -1,35 +1,81 @@
 //! What each subcommand does, so that `main.rs` only parses arguments.
 
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::config::Settings;
-use crate::keys::{self, KeyringHandle};
-use crate::token::TokenCodec;
+use crate::catalog::CatalogError;
+use crate::config::{ConfigError, Settings};
+use crate::http::StartError;
+use crate::keys::{self, KeyringError, KeyringHandle, MaterialError};
+use crate::token::{OpenError, TokenCodec};
+
+/// Why a subcommand failed: one line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The config was refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The keyring was refused.
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+    /// The catalog was refused.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The service could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// A key just made could not be read back.
+    #[error(transparent)]
+    Material(#[from] MaterialError),
+    /// A file or stream failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file, or `-` for standard input.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// An argument is malformed.
+    #[error("{0}")]
+    Usage(&'static str),
+    /// The token does not open; the reason is the operator's to see.
+    #[error("{error} ({})", .error.label())]
+    Token {
+        /// Why.
+        error: OpenError,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+    move |source| CliError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// Loads and validates settings, keyring and catalog, logging warnings.
-fn load_all(config: &Path) -> Result<(Settings, keys::Keyring), String> {
-    let settings = Settings::load(config).map_err(|e| e.to_string())?;
-    let (keyring, warnings) = settings.load_keyring().map_err(|e| e.to_string())?;
+fn load_all(config: &Path) -> Result<(Settings, keys::Keyring), CliError> {
+    let settings = Settings::load(config)?;
+    let (keyring, warnings) = settings.load_keyring()?;
     for warning in warnings {
         log::warn!("{warning}");
     }
-    settings.load_catalog().map_err(|e| e.to_string())?;
+    settings.load_catalog()?;
     Ok((settings, keyring))
 }
 
 /// `cartseal serve`.
-pub fn serve(config: &Path, port: Option<u16>) -> Result<(), String> {
+pub fn serve(config: &Path, port: Option<u16>) -> Result<(), CliError> {
     // The server loads and validates keys and catalog itself, once.
-    let mut settings = Settings::load(config).map_err(|e| e.to_string())?;
+    let mut settings = Settings::load(config)?;
     if let Some(port) = port {
         settings.server.port = port;
     }
-    crate::http::run(settings, config.to_path_buf()).map_err(|e| e.to_string())
+    Ok(crate::http::run(settings, config.to_path_buf())?)
 }
 
 /// `cartseal check-config`.
-pub fn check_config(config: &Path) -> Result<(), String> {
+pub fn check_config(config: &Path) -> Result<(), CliError> {
     let (settings, keyring) = load_all(config)?;
     println!(
         "{}: ok (store {}, format {:?}, {} local and {} signing keys)",
@@ -43,14 +89,16 @@ pub fn check_config(config: &Path) -> Result<(), String> {
 }
 
 /// `cartseal keygen`.
-pub fn keygen(purpose: &str, id: &str, dir: &Path, alg: &str) -> Result<(), String> {
+pub fn keygen(purpose: &str, id: &str, dir: &Path, alg: &str) -> Result<(), CliError> {
     let id_ok = !id.is_empty()
         && id.len() <= 64
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if !id_ok {
-        return Err("--id must be 1 to 64 characters of A-Z a-z 0-9 - _ .".into());
+        return Err(CliError::Usage(
+            "--id must be 1 to 64 characters of A-Z a-z 0-9 - _ .",
+        ));
     }
     let (paserk, kid) = match (purpose, alg) {
         ("local", _) | ("signing", "HS256") => {
@@ -59,25 +107,22 @@ pub fn keygen(purpose: &str, id: &str, dir: &Path, alg: &str) -> Result<(), Stri
         }
         _ => {
             let paserk = keys::generate_ed25519_paserk();
-            let kid = keys::SigningMaterial::from_paserk(&paserk)
-                .map_err(|e| e.to_string())?
+            let kid = keys::SigningMaterial::from_paserk(&paserk)?
                 .kid()
                 .to_owned();
             (paserk, kid)
         }
     };
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let path = dir.join(format!("{id}.paserk"));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut file = options.open(&path).map_err(io_error(&path))?;
     file.write_all(paserk.as_bytes())
         .and_then(|()| file.write_all(b"\n"))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(io_error(&path))?;
     println!(
         "# Add to config.toml; start it as \"pending\" on every replica first (docs/key-rotation.md)."
     );
@@ -91,14 +136,14 @@ pub fn keygen(purpose: &str, id: &str, dir: &Path, alg: &str) -> Result<(), Stri
 }
 
 /// `cartseal inspect`.
-pub fn inspect(config: &Path, token: &str) -> Result<(), String> {
+pub fn inspect(config: &Path, token: &str) -> Result<(), CliError> {
     let (settings, keyring) = load_all(config)?;
     let mut text = token.to_owned();
     if token == "-" {
         text.clear();
         std::io::stdin()
             .read_to_string(&mut text)
-            .map_err(|e| e.to_string())?;
+            .map_err(io_error(Path::new("-")))?;
     }
     let codec = TokenCodec::new(
         settings.token.clone(),
@@ -108,14 +153,14 @@ pub fn inspect(config: &Path, token: &str) -> Result<(), String> {
     let now = chrono::Utc::now().timestamp();
     let opened = codec
         .open(text.trim(), now)
-        .map_err(|e| format!("{e} ({})", e.label()))?;
+        .map_err(|error| CliError::Token { error })?;
     let time = |t: i64| {
         chrono::DateTime::from_timestamp(t, 0)
             .map(|d| d.to_rfc3339())
             .unwrap_or_default()
     };
     let cart: serde_json::Value =
-        serde_json::from_slice(&opened.cart.to_compact_json()).map_err(|e| e.to_string())?;
+        serde_json::from_slice(&opened.cart.to_compact_json()).expect("a cart serializes to JSON");
     let report = serde_json::json!({
         "format": settings.token.format,
         "key_id": opened.key_id,
@@ -134,7 +179,7 @@ pub fn inspect(config: &Path, token: &str) -> Result<(), String> {
     });
     println!(
         "{}",
-        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        serde_json::to_string_pretty(&report).expect("a JSON value serializes")
     );
     Ok(())
 }

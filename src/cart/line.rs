@@ -183,6 +183,21 @@ pub struct Line {
 }
 
 impl Line {
+    /// Parses a line from its parts as a client or a token gives them: the
+    /// one way raw text becomes a line.
+    pub fn parse(
+        sku: &str,
+        quantity: i64,
+        properties: BTreeMap<String, String>,
+        limits: &Limits,
+    ) -> Result<Self, CartError> {
+        Ok(Self::new(
+            Sku::parse(sku, limits)?,
+            Quantity::parse(quantity, limits)?,
+            Properties::parse(properties, limits)?,
+        ))
+    }
+
     /// A line of `quantity` times `sku` with `properties`.
     pub fn new(sku: Sku, quantity: Quantity, properties: Properties) -> Self {
         let key = LineKey::derive(&sku, &properties);

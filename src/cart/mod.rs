@@ -9,7 +9,6 @@
 //! `[sku, quantity]` or `[sku, quantity, {properties}]`, for example
 //! `[["TEE-100",2,{"size":"M"}],["MUG-104",1]]` (docs/token-format.md).
 
-mod limits;
 mod line;
 
 use std::collections::BTreeMap;
@@ -18,7 +17,7 @@ use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use limits::{COOKIE_BUDGET, Limits};
+pub use crate::limits::Limits;
 pub use line::{Line, LineKey, Properties, Quantity, Sku};
 
 /// Why a cart operation was refused. The cart is unchanged in every case.
@@ -176,11 +175,7 @@ impl Cart {
             lines: Vec::with_capacity(raw.len().min(limits.max_lines)),
         };
         for raw in raw {
-            let line = Line::new(
-                Sku::parse(&raw.sku, limits)?,
-                Quantity::parse(i64::from(raw.quantity), limits)?,
-                Properties::parse(raw.properties, limits)?,
-            );
+            let line = Line::parse(&raw.sku, i64::from(raw.quantity), raw.properties, limits)?;
             if cart.position(line.key().as_str()).is_some() {
                 return Err(CartError::Invalid("duplicate line".into()));
             }

@@ -433,65 +433,6 @@ fn an_empty_properties_object_reads_as_no_properties() {
 }
 
 // ---------------------------------------------------------------------------
-// Limits
-// ---------------------------------------------------------------------------
-
-#[test]
-fn the_default_limits_are_valid_and_each_bad_value_is_named() {
-    assert_eq!(Limits::default().validate(), Vec::<String>::new());
-    let cases: [(&str, Limits); 6] = [
-        (
-            "limits.token_max_chars",
-            Limits {
-                token_max_chars: 5000,
-                ..Limits::default()
-            },
-        ),
-        (
-            "limits.token_max_chars",
-            Limits {
-                token_max_chars: 100,
-                ..Limits::default()
-            },
-        ),
-        (
-            "limits.header_max_bytes",
-            Limits {
-                header_max_bytes: 3800,
-                ..Limits::default()
-            },
-        ),
-        (
-            "limits.max_lines",
-            Limits {
-                max_lines: 0,
-                ..Limits::default()
-            },
-        ),
-        (
-            "limits.max_quantity",
-            Limits {
-                max_quantity: 0,
-                ..Limits::default()
-            },
-        ),
-        (
-            "limits.max_inflate_ratio",
-            Limits {
-                max_inflate_ratio: 1,
-                ..Limits::default()
-            },
-        ),
-    ];
-    for (name, bad) in cases {
-        let problems = bad.validate();
-        assert_eq!(problems.len(), 1, "{name}: {problems:?}");
-        assert!(problems[0].starts_with(name), "{name}: {problems:?}");
-    }
-    assert_eq!(COOKIE_BUDGET, 4096 - "__Host-cart=".len());
-}
-
-// ---------------------------------------------------------------------------
 // Properties of random operation sequences
 // ---------------------------------------------------------------------------
 

@@ -1,12 +1,19 @@
 //! Every error the API returns, as RFC 9457 problem+json with a stable
 //! `code`. Internal error text never reaches a response body.
+//!
+//! Each variant's status, code and title stand in one table
+//! ([`ApiError::row`]). Lower layers' errors convert with `?`
+//! ([`From<StoreError>`], [`From<CartError>`]); how a 401 is presented (a
+//! cleared cookie, or `WWW-Authenticate`) depends on how the credential came
+//! and is added by [`super::transport::challenge`], not carried here.
+
+use std::borrow::Cow;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use super::transport::Transport;
 use crate::cart::CartError;
 use crate::store::StoreError;
 use crate::token::{OpenError, Oversize};
@@ -16,20 +23,10 @@ use crate::token::{OpenError, Oversize};
 pub enum ApiError {
     /// 401 `token_invalid`: the credential cannot be used.
     #[error("token_invalid")]
-    TokenInvalid {
-        /// How the credential came, which decides how it is cleared.
-        transport: Transport,
-        /// The cookie to clear in cookie mode.
-        cookie_name: &'static str,
-    },
+    TokenInvalid,
     /// 401 `token_expired`.
     #[error("token_expired")]
-    TokenExpired {
-        /// How the credential came.
-        transport: Transport,
-        /// The cookie to clear in cookie mode.
-        cookie_name: &'static str,
-    },
+    TokenExpired,
     /// 400 `credentials_ambiguous`: a cookie and a bearer token disagree.
     #[error("credentials_ambiguous")]
     CredentialsAmbiguous,
@@ -61,10 +58,9 @@ pub enum ApiError {
         detail: String,
         /// The token the write would have needed, when that is the limit.
         token_length: Option<usize>,
-        /// The token budget.
-        token_budget: usize,
-        /// The client's current token length, if it has one.
-        current_length: Option<usize>,
+        /// The room the client's credential leaves, filled in by the write
+        /// path that knows it.
+        room: Option<Room>,
     },
     /// 422 `cart_invalid`.
     #[error("cart_invalid")]
@@ -81,6 +77,37 @@ pub enum ApiError {
     /// 503 `store_unavailable`.
     #[error("store_unavailable")]
     StoreUnavailable,
+}
+
+/// The token budget, and the length of the credential the client holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Room {
+    /// `limits.token_max_chars`.
+    pub budget: usize,
+    /// The client's current credential, if it has one.
+    pub current: Option<usize>,
+}
+
+/// One row of the error table.
+struct Row {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: Cow<'static, str>,
+}
+
+const fn row(
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: Cow<'static, str>,
+) -> Row {
+    Row {
+        status,
+        code,
+        title,
+        detail,
+    }
 }
 
 #[derive(Serialize)]
@@ -100,90 +127,87 @@ struct Problem<'a> {
 }
 
 impl ApiError {
+    /// The table: status, stable code, title and detail of each error.
+    #[rustfmt::skip]
+    fn row(&self) -> Row {
+        use Cow::{Borrowed as B, Owned as O};
+        use StatusCode as S;
+        match self {
+            Self::TokenInvalid => row(S::UNAUTHORIZED, "token_invalid", "The cart token is not valid",
+                B("Start a new cart: this token cannot be opened here.")),
+            Self::TokenExpired => row(S::UNAUTHORIZED, "token_expired", "The cart token has expired",
+                B("Start a new cart: this cart has expired.")),
+            Self::CredentialsAmbiguous => row(S::BAD_REQUEST, "credentials_ambiguous", "A cookie and a bearer token disagree",
+                B("Send the cart token either as a cookie or as a bearer token, not two different ones.")),
+            Self::PayloadInvalid(d) => row(S::BAD_REQUEST, "payload_invalid", "The request body is not valid",
+                O(d.clone())),
+            Self::CsrfRejected(why) => row(S::FORBIDDEN, "csrf_rejected", "Cross-site request refused",
+                B(why)),
+            Self::LineNotFound => row(S::NOT_FOUND, "line_not_found", "No such line in the cart",
+                B("The cart has no line with that key; the cart is unchanged.")),
+            Self::NotFound => row(S::NOT_FOUND, "not_found", "No such endpoint",
+                B("See /openapi.json for the endpoints.")),
+            Self::MethodNotAllowed => row(S::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed",
+                B("See /openapi.json for the methods of this endpoint.")),
+            Self::PayloadTooLarge { limit } => row(S::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large",
+                O(format!("Request bodies are limited to {limit} bytes."))),
+            Self::CartTooLarge { detail, .. } => row(S::PAYLOAD_TOO_LARGE, "cart_too_large", "The cart would be too large",
+                O(detail.clone())),
+            Self::CartInvalid(d) => row(S::UNPROCESSABLE_ENTITY, "cart_invalid", "The cart change is not valid",
+                O(d.clone())),
+            Self::SkuUnknown => row(S::UNPROCESSABLE_ENTITY, "sku_unknown", "Unknown product",
+                B("The catalog has no product with that sku.")),
+            Self::HeaderTooLarge { limit } => row(S::REQUEST_HEADER_FIELDS_TOO_LARGE, "header_too_large", "A request header is too large",
+                O(format!("Cookie and Authorization headers are limited to {limit} bytes."))),
+            Self::StoreUnavailable => row(S::SERVICE_UNAVAILABLE, "store_unavailable", "The cart store is unavailable",
+                B("The cart store did not answer in time; retry shortly.")),
+        }
+    }
+
     /// The stable code.
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::TokenInvalid { .. } => "token_invalid",
-            Self::TokenExpired { .. } => "token_expired",
-            Self::CredentialsAmbiguous => "credentials_ambiguous",
-            Self::PayloadInvalid(_) => "payload_invalid",
-            Self::CsrfRejected(_) => "csrf_rejected",
-            Self::LineNotFound => "line_not_found",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::CartTooLarge { .. } => "cart_too_large",
-            Self::CartInvalid(_) => "cart_invalid",
-            Self::SkuUnknown => "sku_unknown",
-            Self::HeaderTooLarge { .. } => "header_too_large",
-            Self::StoreUnavailable => "store_unavailable",
-        }
+        self.row().code
     }
 
-    fn title(&self) -> &'static str {
-        match self {
-            Self::TokenInvalid { .. } => "The cart token is not valid",
-            Self::TokenExpired { .. } => "The cart token has expired",
-            Self::CredentialsAmbiguous => "A cookie and a bearer token disagree",
-            Self::PayloadInvalid(_) => "The request body is not valid",
-            Self::CsrfRejected(_) => "Cross-site request refused",
-            Self::LineNotFound => "No such line in the cart",
-            Self::NotFound => "No such endpoint",
-            Self::MethodNotAllowed => "Method not allowed",
-            Self::PayloadTooLarge { .. } => "The request body is too large",
-            Self::CartTooLarge { .. } => "The cart would be too large",
-            Self::CartInvalid(_) => "The cart change is not valid",
-            Self::SkuUnknown => "Unknown product",
-            Self::HeaderTooLarge { .. } => "A request header is too large",
-            Self::StoreUnavailable => "The cart store is unavailable",
+    /// Fills in the room a client's credential leaves, for a 413
+    /// `cart_too_large`; other errors pass through.
+    pub fn with_room(mut self, room: Room) -> Self {
+        if let Self::CartTooLarge { room: slot, .. } = &mut self {
+            *slot = Some(room);
         }
+        self
     }
+}
 
-    fn detail(&self) -> String {
-        match self {
-            Self::TokenInvalid { .. } => "Start a new cart: this token cannot be opened here.".into(),
-            Self::TokenExpired { .. } => "Start a new cart: this cart has expired.".into(),
-            Self::CredentialsAmbiguous => {
-                "Send the cart token either as a cookie or as a bearer token, not two different ones.".into()
-            }
-            Self::PayloadInvalid(d) | Self::CartInvalid(d) | Self::CartTooLarge { detail: d, .. } => d.clone(),
-            Self::CsrfRejected(why) => (*why).into(),
-            Self::LineNotFound => "The cart has no line with that key; the cart is unchanged.".into(),
-            Self::NotFound => "See /openapi.json for the endpoints.".into(),
-            Self::MethodNotAllowed => "See /openapi.json for the methods of this endpoint.".into(),
-            Self::PayloadTooLarge { limit } => format!("Request bodies are limited to {limit} bytes."),
-            Self::SkuUnknown => "The catalog has no product with that sku.".into(),
-            Self::HeaderTooLarge { limit } => {
-                format!("Cookie and Authorization headers are limited to {limit} bytes.")
-            }
-            Self::StoreUnavailable => "The cart store did not answer in time; retry shortly.".into(),
-        }
-    }
-
-    /// Maps a store failure, given how the credential came.
-    pub fn from_store(
-        error: StoreError,
-        transport: Transport,
-        cookie_name: &'static str,
-        token_budget: usize,
-    ) -> Self {
+impl From<OpenError> for ApiError {
+    /// The reason goes to the debug log and a metric label, never to the
+    /// client.
+    fn from(error: OpenError) -> Self {
+        log::debug!("credential refused: {}", error.label());
         match error {
-            StoreError::Credential(e) => Self::from_open(e, transport, cookie_name),
+            OpenError::Expired => Self::TokenExpired,
+            OpenError::Invalid(_) => Self::TokenInvalid,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Credential(e) => e.into(),
             StoreError::TooLarge(Oversize::Token { length, budget }) => Self::CartTooLarge {
                 detail: format!(
                     "The cart would need a {length}-character token and the budget is {budget}; remove a line or shorten its properties."
                 ),
                 token_length: Some(length),
-                token_budget: budget,
-                current_length: None,
+                room: None,
             },
             StoreError::TooLarge(Oversize::Inflated { length, cap }) => Self::CartTooLarge {
                 detail: format!(
                     "The cart would hold {length} bytes of lines and properties, over the {cap} a cart may hold; remove a line or shorten its properties."
                 ),
                 token_length: None,
-                token_budget,
-                current_length: None,
+                room: None,
             },
             StoreError::Unavailable(reason) => {
                 log::warn!("store unavailable: {reason}");
@@ -191,32 +215,16 @@ impl ApiError {
             }
         }
     }
+}
 
-    /// Maps a token that cannot be opened. The reason goes to the debug log
-    /// and a metric label, never to the client.
-    pub fn from_open(error: OpenError, transport: Transport, cookie_name: &'static str) -> Self {
-        log::debug!("credential refused: {}", error.label());
-        match error {
-            OpenError::Expired => Self::TokenExpired {
-                transport,
-                cookie_name,
-            },
-            OpenError::Invalid(_) => Self::TokenInvalid {
-                transport,
-                cookie_name,
-            },
-        }
-    }
-
-    /// Maps a refused cart operation.
-    pub fn from_cart(error: CartError, token_budget: usize) -> Self {
+impl From<CartError> for ApiError {
+    fn from(error: CartError) -> Self {
         match error {
             CartError::LineNotFound => Self::LineNotFound,
             CartError::TooManyLines { max } => Self::CartTooLarge {
                 detail: format!("A cart holds at most {max} lines; the cart is unchanged."),
                 token_length: None,
-                token_budget,
-                current_length: None,
+                room: None,
             },
             e @ (CartError::Invalid(_) | CartError::QuantityTooLarge { .. }) => {
                 Self::CartInvalid(e.to_string())
@@ -227,77 +235,31 @@ impl ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::TokenInvalid { .. } | Self::TokenExpired { .. } => StatusCode::UNAUTHORIZED,
-            Self::CredentialsAmbiguous | Self::PayloadInvalid(_) => StatusCode::BAD_REQUEST,
-            Self::CsrfRejected(_) => StatusCode::FORBIDDEN,
-            Self::LineNotFound | Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::PayloadTooLarge { .. } | Self::CartTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
-            Self::CartInvalid(_) | Self::SkuUnknown => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::HeaderTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
+        self.row().status
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        let detail = self.detail();
-        let (token_length, token_budget, room_left) = match self {
+        let row = self.row();
+        let (token_length, room) = match self {
             Self::CartTooLarge {
-                token_length,
-                token_budget,
-                current_length,
-                ..
-            } => (
-                *token_length,
-                Some(*token_budget),
-                current_length.map(|c| token_budget.saturating_sub(c)),
-            ),
-            _ => (None, None, None),
+                token_length, room, ..
+            } => (*token_length, *room),
+            _ => (None, None),
         };
         let problem = Problem {
-            kind: format!("https://cartseal.dev/problems/{}", self.code()),
-            title: self.title(),
-            status: status.as_u16(),
-            code: self.code(),
-            detail: &detail,
+            kind: format!("https://cartseal.dev/problems/{}", row.code),
+            title: row.title,
+            status: row.status.as_u16(),
+            code: row.code,
+            detail: &row.detail,
             token_length,
-            token_budget,
-            room_left,
+            token_budget: room.map(|r| r.budget),
+            room_left: room.and_then(|r| r.current.map(|c| r.budget.saturating_sub(c))),
         };
-        let mut response = HttpResponse::build(status);
+        let mut response = HttpResponse::build(row.status);
         response.content_type("application/problem+json");
-        match self {
-            Self::TokenInvalid {
-                transport: Transport::Bearer,
-                ..
-            }
-            | Self::TokenExpired {
-                transport: Transport::Bearer,
-                ..
-            } => {
-                response.insert_header((
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static(r#"Bearer error="invalid_token""#),
-                ));
-            }
-            Self::TokenInvalid {
-                transport: Transport::Cookie,
-                cookie_name,
-            }
-            | Self::TokenExpired {
-                transport: Transport::Cookie,
-                cookie_name,
-            } => {
-                response.cookie(super::transport::removal_cookie(cookie_name));
-            }
-            Self::StoreUnavailable => {
-                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
-            }
-            _ => {}
+        if let Self::StoreUnavailable = self {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
         response.json(problem)
     }

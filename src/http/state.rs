@@ -10,12 +10,10 @@ use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::keys::KeyringHandle;
-use crate::store::{AnyStore, CartStore, Loaded};
+use crate::store::AnyStore;
 
-use super::error::ApiError;
-use super::transport::Transport;
-
-/// Shared by all workers.
+/// Shared by all workers (each holds its own clone; a central store's
+/// connection is per worker).
 #[derive(Clone)]
 pub struct AppState {
     /// The configured store.
@@ -36,23 +34,5 @@ impl AppState {
     /// Now, in Unix seconds.
     pub fn now(&self) -> i64 {
         self.clock.now()
-    }
-
-    /// Loads the session a credential names, mapping failures for the
-    /// client.
-    pub async fn load(
-        &self,
-        credential: &str,
-        transport: Transport,
-        now: i64,
-    ) -> Result<Loaded, ApiError> {
-        self.store.load(credential, now).await.map_err(|e| {
-            ApiError::from_store(
-                e,
-                transport,
-                self.settings.cookie.name(),
-                self.settings.limits.token_max_chars,
-            )
-        })
     }
 }

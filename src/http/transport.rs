@@ -1,13 +1,18 @@
 //! How the credential travels: an HttpOnly cookie (SPA) or an
-//! `Authorization: Bearer` header (mobile), and the CSRF rule that cookie
-//! mode needs.
+//! `Authorization: Bearer` header (mobile). A request that sends an
+//! `Authorization` header is a bearer request; any other is a cookie request.
 
+use actix_web::body::BoxBody;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
-use actix_web::http::{Method, header};
-use actix_web::{HttpRequest, HttpResponseBuilder};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpRequest, HttpResponseBuilder, web};
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::config::CookieConfig;
+use crate::limits::Limits;
 
 /// The response header that carries a new token to bearer clients.
 pub const CART_TOKEN_HEADER: &str = "Cart-Token";
@@ -21,7 +26,18 @@ pub enum Transport {
     Bearer,
 }
 
-/// The credential of one request.
+impl Transport {
+    /// The transport of a request: bearer when it sends `Authorization`.
+    pub fn of(headers: &HeaderMap) -> Self {
+        if headers.contains_key(header::AUTHORIZATION) {
+            Self::Bearer
+        } else {
+            Self::Cookie
+        }
+    }
+}
+
+/// The credential of one request, read but not yet opened.
 #[derive(Debug, Clone)]
 pub struct Credential {
     /// How it came.
@@ -30,52 +46,50 @@ pub struct Credential {
     pub token: Option<String>,
 }
 
-/// Reads the credential, checking header sizes before anything is decoded.
-pub fn credential(req: &HttpRequest, state: &AppState) -> Result<Credential, ApiError> {
-    check_header_sizes(req, state)?;
-    let cookie_name = state.settings.cookie.name();
-    let mut authorizations = req.headers().get_all(header::AUTHORIZATION);
-    let authorization = authorizations.next();
-    if authorizations.next().is_some() {
-        return Err(ApiError::CredentialsAmbiguous);
-    }
-    let cookie = find_cookie(req, cookie_name);
-    let Some(authorization) = authorization else {
-        return Ok(Credential {
-            transport: Transport::Cookie,
-            token: cookie.filter(|c| !c.is_empty()),
-        });
-    };
-    let invalid = ApiError::TokenInvalid {
-        transport: Transport::Bearer,
-        cookie_name,
-    };
-    let text = authorization.to_str().map_err(|_| invalid)?;
-    let token = match text.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => {
-            return Err(ApiError::TokenInvalid {
-                transport: Transport::Bearer,
-                cookie_name,
-            });
+impl Credential {
+    /// Reads the credential, checking header sizes before anything is
+    /// decoded.
+    pub fn read(req: &HttpRequest, limits: &Limits, cookie_name: &str) -> Result<Self, ApiError> {
+        check_header_sizes(req, limits)?;
+        let mut authorizations = req.headers().get_all(header::AUTHORIZATION);
+        let authorization = authorizations.next();
+        if authorizations.next().is_some() {
+            return Err(ApiError::CredentialsAmbiguous);
         }
-    };
-    if cookie
-        .as_deref()
-        .is_some_and(|c| !c.is_empty() && c != token)
-    {
-        return Err(ApiError::CredentialsAmbiguous);
+        let cookie = find_cookie(req, cookie_name);
+        let Some(authorization) = authorization else {
+            return Ok(Self {
+                transport: Transport::Cookie,
+                token: cookie.filter(|c| !c.is_empty()),
+            });
+        };
+        let text = authorization.to_str().map_err(|_| ApiError::TokenInvalid)?;
+        let token = match text.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => return Err(ApiError::TokenInvalid),
+        };
+        if cookie
+            .as_deref()
+            .is_some_and(|c| !c.is_empty() && c != token)
+        {
+            return Err(ApiError::CredentialsAmbiguous);
+        }
+        Ok(Self {
+            transport: Transport::Bearer,
+            token: Some(token.to_owned()),
+        })
     }
-    Ok(Credential {
-        transport: Transport::Bearer,
-        token: Some(token.to_owned()),
-    })
+
+    /// The length of the credential the client holds, if any.
+    pub fn held_len(&self) -> Option<usize> {
+        self.token.as_deref().map(str::len)
+    }
 }
 
 /// Refuses Cookie headers (all together) or an Authorization header over
 /// `limits.header_max_bytes`, before anything in them is decoded.
-pub fn check_header_sizes(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    let limit = state.settings.limits.header_max_bytes;
+pub fn check_header_sizes(req: &HttpRequest, limits: &Limits) -> Result<(), ApiError> {
+    let limit = limits.header_max_bytes;
     let cookie_bytes: usize = req.headers().get_all(header::COOKIE).map(|v| v.len()).sum();
     let authorization_bytes = req
         .headers()
@@ -112,70 +126,11 @@ fn find_cookie(req: &HttpRequest, name: &str) -> Option<String> {
         })
 }
 
-/// The cross-origin rule for cookie-mode writes, as Go 1.25's
-/// `CrossOriginProtection` applies it: an origin in `cors.allowed_origins`
-/// passes; otherwise `Sec-Fetch-Site` must be `same-origin` or `none` when
-/// present; without it, an `Origin` must name this host. Bodies must be
-/// `application/json`, which no HTML form can send.
-pub fn check_csrf(req: &HttpRequest, state: &AppState, has_body: bool) -> Result<(), ApiError> {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return Ok(());
-    }
-    if has_body && !is_json(req) {
-        return Err(ApiError::CsrfRejected(
-            "Cookie-authenticated writes must send Content-Type: application/json.",
-        ));
-    }
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok());
-    if origin.is_some_and(|o| state.settings.cors.allowed_origins.iter().any(|a| a == o)) {
-        return Ok(());
-    }
-    if let Some(site) = req.headers().get("sec-fetch-site") {
-        return match site.as_bytes() {
-            b"same-origin" | b"none" => Ok(()),
-            _ => Err(ApiError::CsrfRejected(
-                "Cross-site requests cannot change a cookie cart.",
-            )),
-        };
-    }
-    match origin {
-        None => Ok(()),
-        Some(origin) => {
-            let host = req
-                .headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok());
-            let origin_host = origin
-                .strip_prefix("https://")
-                .or_else(|| origin.strip_prefix("http://"));
-            if origin_host.is_some() && origin_host == host {
-                Ok(())
-            } else {
-                Err(ApiError::CsrfRejected(
-                    "Requests from another origin cannot change a cookie cart.",
-                ))
-            }
-        }
-    }
-}
-
-/// True when the request says its body is JSON.
-pub fn is_json(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
-}
-
 /// Hands a new credential to the client in the transport it came by.
 pub fn attach(
     response: &mut HttpResponseBuilder,
     transport: Transport,
-    state: &AppState,
+    cookie: &CookieConfig,
     credential: &str,
     max_age_secs: i64,
 ) {
@@ -184,10 +139,10 @@ pub fn attach(
             response.insert_header((CART_TOKEN_HEADER, credential));
         }
         Transport::Cookie => {
-            let cookie = Cookie::build(state.settings.cookie.name(), credential.to_owned())
+            let cookie = Cookie::build(cookie.name(), credential.to_owned())
                 .path("/")
                 .http_only(true)
-                .secure(state.settings.cookie.secure)
+                .secure(cookie.secure)
                 .same_site(SameSite::Lax)
                 .max_age(Duration::seconds(max_age_secs.max(0)))
                 .finish();
@@ -197,7 +152,7 @@ pub fn attach(
 }
 
 /// A cookie that tells the browser to drop the cart cookie.
-pub fn removal_cookie(name: &'static str) -> Cookie<'static> {
+fn removal_cookie(name: &'static str) -> Cookie<'static> {
     let mut cookie = Cookie::build(name, "")
         .path("/")
         .http_only(true)
@@ -206,4 +161,31 @@ pub fn removal_cookie(name: &'static str) -> Cookie<'static> {
         .finish();
     cookie.make_removal();
     cookie
+}
+
+/// Presents a 401 in the request's transport: a bearer client gets
+/// `WWW-Authenticate` (RFC 6750), a cookie client a cookie that clears the
+/// credential it can no longer use. Registered for status 401 with
+/// [`actix_web::middleware::ErrorHandlers`].
+pub fn challenge(
+    mut res: ServiceResponse<BoxBody>,
+) -> actix_web::Result<ErrorHandlerResponse<BoxBody>> {
+    match Transport::of(res.request().headers()) {
+        Transport::Bearer => {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+            );
+        }
+        Transport::Cookie => {
+            let name = res
+                .request()
+                .app_data::<web::Data<AppState>>()
+                .map(|state| state.settings.cookie.name());
+            if let Some(name) = name {
+                res.response_mut().add_cookie(&removal_cookie(name))?;
+            }
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(res.map_into_left_body()))
 }

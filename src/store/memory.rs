@@ -5,9 +5,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use super::{
-    Capabilities, CartStore, Loaded, Saved, Session, StoreError, is_session_id, session_id_for,
-};
+use super::{Capabilities, CartStore, Loaded, Saved, Session, StoreError, session_id_for};
+use crate::expiry::Expiry;
+use crate::ids;
 use crate::token::{InvalidReason, OpenError};
 
 #[derive(Debug)]
@@ -36,18 +36,16 @@ impl Inner {
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
     max_carts: usize,
-    idle_ttl: i64,
-    absolute_ttl: i64,
+    expiry: Expiry,
 }
 
 impl MemoryStore {
     /// A store of at most `max_carts` carts.
-    pub fn new(max_carts: usize, idle_ttl_secs: u64, absolute_ttl_secs: u64) -> Self {
+    pub fn new(max_carts: usize, expiry: Expiry) -> Self {
         Self {
             inner: Arc::default(),
             max_carts,
-            idle_ttl: i64::try_from(idle_ttl_secs).unwrap_or(i64::MAX),
-            absolute_ttl: i64::try_from(absolute_ttl_secs).unwrap_or(i64::MAX),
+            expiry,
         }
     }
 
@@ -81,7 +79,7 @@ impl CartStore for MemoryStore {
     }
 
     async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
-        if !is_session_id(credential) {
+        if !ids::is_random(credential) {
             return Err(OpenError::Invalid(InvalidReason::Format).into());
         }
         let mut inner = self.lock();
@@ -96,10 +94,7 @@ impl CartStore for MemoryStore {
         // absolute expiry.
         let old_expiry = entry.expires_at;
         let absolute = entry.session.absolute_expiry.unwrap_or(i64::MAX);
-        entry.expires_at = now
-            .saturating_add(self.idle_ttl)
-            .min(absolute)
-            .max(old_expiry);
+        entry.expires_at = self.expiry.slide(now, absolute).max(old_expiry);
         entry.session.expires_at = Some(entry.expires_at);
         let (session, new_expiry) = (entry.session.clone(), entry.expires_at);
         if new_expiry != old_expiry {
@@ -118,13 +113,11 @@ impl CartStore for MemoryStore {
         session: &Session,
         now: i64,
     ) -> Result<Saved, StoreError> {
+        let lifetimes = self.expiry.on_write(now, session.absolute_expiry)?;
+        let expires_at = lifetimes.expires_at;
         let id = session_id_for(credential);
-        let absolute = session
-            .absolute_expiry
-            .unwrap_or_else(|| now.saturating_add(self.absolute_ttl));
-        let expires_at = now.saturating_add(self.idle_ttl).min(absolute);
         let mut session = session.clone();
-        session.absolute_expiry = Some(absolute);
+        session.absolute_expiry = Some(lifetimes.absolute_expiry);
         session.expires_at = Some(expires_at);
         let mut inner = self.lock();
         inner.remove(&id);
@@ -148,11 +141,7 @@ impl CartStore for MemoryStore {
         })
     }
 
-    async fn revoke(&self, credential: &str) -> Result<bool, StoreError> {
-        Ok(self.lock().remove(credential).is_some())
-    }
-
-    async fn ready(&self) -> Result<(), String> {
+    async fn ready(&self) -> Result<(), StoreError> {
         Ok(())
     }
 }

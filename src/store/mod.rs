@@ -5,17 +5,22 @@
 //! - [`memory::MemoryStore`]: in this process; needs sticky sessions.
 //! - [`none::NoneStore`]: no session layer, the benchmark's ceiling.
 //!
-//! One acceptance suite (tests/api/acceptance.rs) runs the same scenarios
-//! against each; what a store cannot do is a [`Capabilities`] flag, never a
-//! skipped test.
+//! [`AnyStore::from_settings`] builds the configured one. One acceptance
+//! suite (tests/api/acceptance.rs) runs the same scenarios against each;
+//! what a store cannot do is a [`Capabilities`] flag, never a skipped test
+//! (docs/architecture.md, "The store interface").
 
 pub mod memory;
 pub mod none;
 pub mod redis;
 pub mod token;
+pub mod value;
 
 use crate::cart::Cart;
-use crate::token::{OpenError, Oversize, ResealReason};
+use crate::config::{Settings, StoreKind};
+use crate::ids;
+use crate::keys::KeyringHandle;
+use crate::token::{OpenError, Oversize, ResealReason, SealError, TokenCodec};
 
 /// The state of one cart between requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,7 +56,8 @@ pub struct Saved {
 /// What a store can and cannot do, recorded by the acceptance suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Capabilities {
-    /// Can end a cart before it expires, server-side.
+    /// Can end a cart before it expires, server-side (an operator deletes
+    /// its key).
     pub revocation: bool,
     /// A cart survives the loss of the replica that wrote it.
     pub survives_replica_loss: bool,
@@ -71,9 +77,43 @@ pub enum StoreError {
     /// (413).
     #[error(transparent)]
     TooLarge(#[from] Oversize),
-    /// The backing store failed or timed out (503). The text is for logs.
+    /// The backing store failed or timed out (503). The text is for logs:
+    /// it names the store, the operation and the error class, never a key,
+    /// a value or a URL.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+}
+
+impl From<SealError> for StoreError {
+    fn from(error: SealError) -> Self {
+        match error {
+            SealError::TooLarge(oversize) => Self::TooLarge(oversize),
+            SealError::Expired => Self::Credential(OpenError::Expired),
+            SealError::NoKey => Self::Unavailable("no active key can seal".into()),
+        }
+    }
+}
+
+/// Counts and logs a failed call to a central store.
+pub(crate) fn unavailable(store: &'static str, op: &'static str, reason: String) -> StoreError {
+    metrics::counter!("cartseal_store_errors_total", "store" => store, "op" => op).increment(1);
+    log::debug!("{store} {op} failed: {reason}");
+    StoreError::Unavailable(format!("{store} {op}: {reason}"))
+}
+
+/// Why a store could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    /// The store's client needs a tokio runtime (an actix worker).
+    #[error("the {0} store must be built inside a tokio runtime (an actix worker)")]
+    NoRuntime(&'static str),
+    /// The configured URL is unusable. Only the error's category is kept:
+    /// the URL itself may hold a password.
+    #[error("{0} is not a usable URL ({1})")]
+    Url(&'static str, String),
+    /// The client could not be set up.
+    #[error("cannot set up the {0} connection ({1})")]
+    Connection(&'static str, String),
 }
 
 /// One backend.
@@ -93,16 +133,12 @@ pub trait CartStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<Saved, StoreError>>;
 
-    /// Ends a session server-side. Stores without [`Capabilities::revocation`]
-    /// return `Ok(false)`.
-    fn revoke(&self, credential: &str) -> impl Future<Output = Result<bool, StoreError>>;
-
     /// Whether the store can serve requests now (for /readyz).
-    fn ready(&self) -> impl Future<Output = Result<(), String>>;
+    fn ready(&self) -> impl Future<Output = Result<(), StoreError>>;
 }
 
 /// The configured store, dispatched statically.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub enum AnyStore {
     /// Sealed tokens.
     Token(token::TokenStore),
@@ -112,6 +148,48 @@ pub enum AnyStore {
     Memory(memory::MemoryStore),
     /// No session layer.
     None(none::NoneStore),
+}
+
+impl AnyStore {
+    /// The store `settings` configure. The token store seals under `keys`,
+    /// which reloads swap in place.
+    pub fn from_settings(settings: &Settings, keys: &KeyringHandle) -> Result<Self, SetupError> {
+        let expiry = settings.token.expiry();
+        let limits = settings.limits.clone();
+        Ok(match settings.store.kind {
+            StoreKind::Token => Self::Token(token::TokenStore::new(TokenCodec::new(
+                settings.token.clone(),
+                limits,
+                keys.clone(),
+            ))),
+            StoreKind::Redis => {
+                Self::Redis(redis::RedisStore::new(&settings.redis, expiry, limits)?)
+            }
+            StoreKind::Memory => {
+                Self::Memory(memory::MemoryStore::new(settings.memory.max_carts, expiry))
+            }
+            StoreKind::None => Self::None(none::NoneStore::new(
+                settings.store.none_template_lines,
+                &limits,
+                expiry,
+            )),
+        })
+    }
+
+    /// This store as one actix worker should hold it. A central store's
+    /// connection is driven by the runtime that made it, so each worker
+    /// (a current-thread runtime of its own) builds its own, and a worker
+    /// that cannot fails to start; the other stores are shared.
+    pub fn for_worker(
+        &self,
+        settings: &Settings,
+        keys: &KeyringHandle,
+    ) -> Result<Self, SetupError> {
+        match self {
+            Self::Redis(_) => Self::from_settings(settings, keys),
+            shared => Ok(shared.clone()),
+        }
+    }
 }
 
 macro_rules! dispatch {
@@ -143,38 +221,16 @@ impl CartStore for AnyStore {
         dispatch!(self, s => s.save(credential, session, now).await)
     }
 
-    async fn revoke(&self, credential: &str) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.revoke(credential).await)
-    }
-
-    async fn ready(&self) -> Result<(), String> {
+    async fn ready(&self) -> Result<(), StoreError> {
         dispatch!(self, s => s.ready().await)
     }
-}
-
-/// A fresh 128-bit session id, base64url: the credential of the Redis and
-/// memory stores.
-pub fn new_session_id() -> String {
-    use base64::Engine;
-    let bytes: [u8; 16] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The session id to save under: the client's, when it holds a well-formed
 /// one (the handlers pass it only after it loaded), else a fresh one.
 pub fn session_id_for(credential: Option<&str>) -> String {
     match credential {
-        Some(c) if is_session_id(c) => c.to_owned(),
-        _ => new_session_id(),
+        Some(c) if ids::is_random(c) => c.to_owned(),
+        _ => ids::random(),
     }
-}
-
-/// True when `credential` has the shape of a session id; anything else is
-/// refused before it reaches a store.
-pub fn is_session_id(credential: &str) -> bool {
-    credential.len() == 22
-        && credential
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-        && crate::token::is_canonical_b64url(credential)
 }

@@ -4,40 +4,41 @@
 
 use std::sync::Arc;
 
-use crate::cart::{Cart, Limits, Line, Properties, Quantity, Sku};
+use crate::cart::{Cart, Limits, Line};
+use crate::expiry::Expiry;
 
 use super::{Capabilities, CartStore, Loaded, Saved, Session, StoreError};
 
+/// The credential the ceiling hands out.
+const CREDENTIAL: &str = "none";
+
 /// Keeps nothing.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NoneStore {
     template: Arc<Session>,
+    expiry: Expiry,
 }
 
 impl NoneStore {
-    /// A cart of `lines` lines with two properties each, like the load
-    /// benchmark's carts.
-    pub fn template_cart(lines: usize, limits: &Limits) -> Cart {
+    /// A store whose every load returns a cart of `lines` lines with two
+    /// properties each, like the load benchmark's carts.
+    pub fn new(lines: usize, limits: &Limits, expiry: Expiry) -> Self {
         let mut cart = Cart::new();
         for i in 0..lines.min(limits.max_lines) {
             let properties = [("color", "black"), ("size", "M")]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
-            let line = Line::new(
-                Sku::parse(&format!("SKU-{i:05}-BLK"), limits).expect("a valid sku"),
-                Quantity::parse(1, limits).expect("a valid quantity"),
-                Properties::parse(properties, limits).expect("valid properties"),
-            );
+            let line = Line::parse(&format!("SKU-{i:05}-BLK"), 1, properties, limits)
+                .expect("a valid template line");
             cart.add(line, limits).expect("within the limits");
         }
-        cart
-    }
-
-    /// A store whose every load returns `template`.
-    pub fn new(template: Session) -> Self {
         Self {
-            template: Arc::new(template),
+            template: Arc::new(Session {
+                cart,
+                ..Session::default()
+            }),
+            expiry,
         }
     }
 }
@@ -66,16 +67,12 @@ impl CartStore for NoneStore {
         now: i64,
     ) -> Result<Saved, StoreError> {
         Ok(Saved {
-            credential: "none".into(),
-            expires_at: now + 3600,
+            credential: CREDENTIAL.into(),
+            expires_at: self.expiry.on_write(now, None)?.expires_at,
         })
     }
 
-    async fn revoke(&self, _credential: &str) -> Result<bool, StoreError> {
-        Ok(false)
-    }
-
-    async fn ready(&self) -> Result<(), String> {
+    async fn ready(&self) -> Result<(), StoreError> {
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! the server keeps nothing.
 
 use super::{Capabilities, CartStore, Loaded, Saved, Session, StoreError};
-use crate::token::{SealError, TokenCodec};
+use crate::token::TokenCodec;
 
 /// Seals carts into tokens.
 #[derive(Debug, Clone)]
@@ -57,36 +57,26 @@ impl CartStore for TokenStore {
         session: &Session,
         now: i64,
     ) -> Result<Saved, StoreError> {
-        let sealed = self
-            .codec
-            .seal(
-                &session.cart,
-                session.revision,
-                session.absolute_expiry,
-                now,
-            )
-            .map_err(|e| match e {
-                SealError::TooLarge(oversize) => StoreError::TooLarge(oversize),
-                SealError::NoKey => StoreError::Unavailable("no active key can seal".into()),
-            })?;
+        let sealed = self.codec.seal(
+            &session.cart,
+            session.revision,
+            session.absolute_expiry,
+            now,
+        )?;
         Ok(Saved {
             credential: sealed.token,
             expires_at: sealed.lifetimes.expires_at,
         })
     }
 
-    async fn revoke(&self, _credential: &str) -> Result<bool, StoreError> {
-        Ok(false)
-    }
-
-    async fn ready(&self) -> Result<(), String> {
+    async fn ready(&self) -> Result<(), StoreError> {
         // The keyring always has an active local key (load refuses one
         // without); the format's other key may be missing after a reload.
         let ring = self.codec.keys().load();
         if self.codec.config().format == crate::token::Format::Jwt
             && ring.active_signing().is_none()
         {
-            return Err("no active signing key".into());
+            return Err(StoreError::Unavailable("no active signing key".into()));
         }
         Ok(())
     }

@@ -19,12 +19,10 @@ use super::{
     SealInput, TokenCodec, is_canonical_b64url,
 };
 use crate::keys::KeyState;
+use crate::limits::MAX_FOOTER_BYTES;
 
 /// The header of every token of this format.
 pub const HEADER: &str = "v4.local.";
-
-/// A footer longer than this cannot be ours: refuse it before parsing.
-const MAX_FOOTER_BYTES: usize = 96;
 
 #[derive(Serialize)]
 struct ClaimsOut<'a> {

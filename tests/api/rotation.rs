@@ -187,7 +187,7 @@ async fn a_reload_with_an_invalid_keyring_is_refused_and_the_old_one_keeps_servi
         break_config(&app.config, &new_id);
         let refused = app.reloader.reload();
         assert!(refused.is_err(), "{what}: the reload must be refused");
-        let reason = refused.unwrap_err();
+        let reason = refused.unwrap_err().to_string();
         assert!(!reason.is_empty(), "{what}: a reason is given");
         assert!(
             !reason.contains("k4.local."),

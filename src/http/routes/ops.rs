@@ -30,6 +30,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         })),
         Err(reason) => {
             log::warn!("not ready: {reason}");
+            let reason = reason.to_string();
             HttpResponse::ServiceUnavailable()
                 .content_type("application/problem+json")
                 .json(serde_json::json!({

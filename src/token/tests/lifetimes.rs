@@ -221,9 +221,44 @@ fn inconsistent_lifetimes_are_refused_in_both_formats() {
 fn the_lifetimes_of_a_seal_never_let_exp_pass_abs() {
     let codec = Ring::standard(JwtAlgorithm::EdDSA).codec(Format::Paseto);
     for abs_in in [0, 1, 3600, 7 * 24 * 3600 - 1, 7 * 24 * 3600, 30 * 24 * 3600] {
-        let t = codec.lifetimes_at(NOW, Some(NOW + abs_in));
+        let t = codec
+            .config()
+            .expiry()
+            .on_write(NOW, Some(NOW + abs_in))
+            .expect("a live cart");
         assert!(t.expires_at <= t.absolute_expiry, "abs in {abs_in} s");
         assert_eq!(t.expires_at, (NOW + 7 * 24 * 3600).min(NOW + abs_in));
         assert_eq!((t.issued_at, t.not_before), (NOW, NOW));
+    }
+}
+
+#[test]
+fn a_write_just_after_the_absolute_expiry_is_refused_not_sealed_born_invalid() {
+    // Inside the leeway a token past its absolute expiry still opens, so a
+    // write can reach the seal. Sealing then would give exp < iat: a token
+    // that never opens. The write is refused as expired instead.
+    for format in [Format::Paseto, Format::Jwt] {
+        let codec = Ring::standard(JwtAlgorithm::EdDSA).codec(format);
+        let abs = NOW - 30;
+        let token = codec
+            .seal(&crate::cart::Cart::new(), 1, Some(abs), abs - 10)
+            .expect("a live cart")
+            .token;
+        assert!(
+            codec.open(&token, NOW).is_ok(),
+            "{format:?}: opens inside the leeway"
+        );
+        assert_eq!(
+            codec
+                .seal(&crate::cart::Cart::new(), 2, Some(abs), NOW)
+                .err(),
+            Some(crate::token::SealError::Expired),
+            "{format:?}"
+        );
+        // At the absolute expiry itself a write still seals a valid token.
+        let at = codec
+            .seal(&crate::cart::Cart::new(), 2, Some(NOW), NOW)
+            .expect("seals at abs");
+        assert!(codec.open(&at.token, NOW).is_ok(), "{format:?}");
     }
 }

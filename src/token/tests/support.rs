@@ -226,7 +226,11 @@ pub fn seal_input<'a>(codec: &TokenCodec, cart: &'a Cart, jti: &'a str, now: i64
     SealInput {
         cart,
         revision: 1,
-        lifetimes: codec.lifetimes_at(now, None),
+        lifetimes: codec
+            .config()
+            .expiry()
+            .on_write(now, None)
+            .expect("a new cart"),
         jti,
     }
 }

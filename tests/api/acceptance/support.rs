@@ -89,7 +89,7 @@ impl RedisTarget {
         match std::env::var("REDIS_URL") {
             Ok(url) if !url.is_empty() => Self {
                 url,
-                prefix: format!("cartseal:acceptance:{}:", cartseal::store::new_session_id()),
+                prefix: format!("cartseal:acceptance:{}:", cartseal::ids::random()),
                 server: None,
             },
             _ => Self::private(),

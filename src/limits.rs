@@ -1,9 +1,28 @@
-//! Every size limit of the service, in one place.
+//! Every size limit of the service, in one place: the configurable ones in
+//! [`Limits`] (the `[limits]` section of config.toml, where each default is
+//! explained), and the fixed ones as constants below.
+//!
+//! Each limit is checked at the edge, before the bytes it bounds are
+//! decoded: header sizes before a credential is read, the token length
+//! before it is parsed, the body length before it is read, the inflated size
+//! while a cart is inflated (docs/architecture.md, "The request path").
 
 use serde::Deserialize;
 
-/// The limits of DESIGN section 6. Defaults are the secure ones, and each is
-/// explained in `config.toml`.
+/// A Set-Cookie `name=value` must stay within 4,096 bytes for browsers to keep
+/// it; `__Host-cart=` takes 12 of them.
+pub const COOKIE_BUDGET: usize = 4096 - "__Host-cart=".len();
+
+/// A PASETO footer longer than this cannot be one of ours (`{"kid":"k4.lid.…"}`
+/// is 63 bytes): it is refused before it is parsed.
+pub const MAX_FOOTER_BYTES: usize = 96;
+
+/// The longest `jti` a token may carry. Ours are 22 characters
+/// ([`crate::ids::random`]); the slack keeps tokens of a future id scheme
+/// readable.
+pub const MAX_JTI_CHARS: usize = 64;
+
+/// The configurable limits. Defaults are the secure ones.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
@@ -30,10 +49,6 @@ pub struct Limits {
     /// Most a token's cart may inflate relative to its compressed size.
     pub max_inflate_ratio: usize,
 }
-
-/// A Set-Cookie `name=value` must stay within 4,096 bytes for browsers to keep
-/// it; `__Host-cart=` takes 12 of them.
-pub const COOKIE_BUDGET: usize = 4096 - "__Host-cart=".len();
 
 impl Default for Limits {
     fn default() -> Self {
@@ -110,5 +125,64 @@ impl Limits {
             "limits.max_inflate_ratio must be at least 2".into(),
         );
         problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_limits_are_valid_and_each_bad_value_is_named() {
+        assert_eq!(Limits::default().validate(), Vec::<String>::new());
+        let cases: [(&str, Limits); 6] = [
+            (
+                "limits.token_max_chars",
+                Limits {
+                    token_max_chars: 5000,
+                    ..Limits::default()
+                },
+            ),
+            (
+                "limits.token_max_chars",
+                Limits {
+                    token_max_chars: 100,
+                    ..Limits::default()
+                },
+            ),
+            (
+                "limits.header_max_bytes",
+                Limits {
+                    header_max_bytes: 3800,
+                    ..Limits::default()
+                },
+            ),
+            (
+                "limits.max_lines",
+                Limits {
+                    max_lines: 0,
+                    ..Limits::default()
+                },
+            ),
+            (
+                "limits.max_quantity",
+                Limits {
+                    max_quantity: 0,
+                    ..Limits::default()
+                },
+            ),
+            (
+                "limits.max_inflate_ratio",
+                Limits {
+                    max_inflate_ratio: 1,
+                    ..Limits::default()
+                },
+            ),
+        ];
+        for (name, bad) in cases {
+            let problems = bad.validate();
+            assert_eq!(problems.len(), 1, "{name}: {problems:?}");
+            assert!(problems[0].starts_with(name), "{name}: {problems:?}");
+        }
     }
 }

@@ -1,0 +1,158 @@
+//! The composition root: settings in, a bound server out.
+//!
+//! [`Application::build`] loads the keyring and the catalog, builds the
+//! store, binds its own listener (port 0 picks a free one) and exposes
+//! [`Application::port`], so tests run the real server. [`run`] adds the
+//! signals: SIGHUP reloads, SIGTERM and SIGINT drain and stop.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::{App, HttpServer};
+use arc_swap::ArcSwapOption;
+
+use super::reload::Reloader;
+use super::state::AppState;
+use super::{cors, routes, telemetry, transport};
+use crate::catalog::CatalogError;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::keys::{KeyringError, KeyringHandle};
+use crate::store::{AnyStore, SetupError};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The keyring was refused.
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+    /// The catalog was refused.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The store could not be built.
+    #[error(transparent)]
+    Store(#[from] SetupError),
+    /// Binding or serving failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    reloader: Reloader,
+}
+
+impl Application {
+    /// Builds the service from settings, on the system clock.
+    pub fn build(settings: Settings, config_path: Option<PathBuf>) -> Result<Self, StartError> {
+        Self::build_with_clock(settings, config_path, Arc::new(SystemClock))
+    }
+
+    /// Builds the service with an explicit clock (tests move it by hand).
+    pub fn build_with_clock(
+        settings: Settings,
+        config_path: Option<PathBuf>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
+        telemetry::install();
+        let (keyring, warnings) = settings.load_keyring()?;
+        for warning in warnings {
+            log::warn!("{warning}");
+        }
+        let catalog = settings.load_catalog()?;
+        let keys = KeyringHandle::new(keyring);
+        // Built here once so that a bad store setting stops start-up; each
+        // worker then takes its own (`AnyStore::for_worker`).
+        let store = AnyStore::from_settings(&settings, &keys)?;
+        let state = AppState {
+            store,
+            catalog: Arc::new(ArcSwapOption::from(catalog.map(Arc::new))),
+            keys,
+            settings: Arc::new(settings),
+            clock,
+            config_path,
+        };
+        let server_settings = state.settings.server.clone();
+        let listener = TcpListener::bind((server_settings.host.as_str(), server_settings.port))?;
+        let port = listener.local_addr()?.port();
+        let reloader = Reloader::new(state.clone());
+        let mut server = HttpServer::new(move || {
+            let shared = state.clone();
+            App::new()
+                .data_factory(move || {
+                    let mut state = shared.clone();
+                    async move {
+                        state.store = state.store.for_worker(&state.settings, &state.keys)?;
+                        Ok::<_, SetupError>(state)
+                    }
+                })
+                .wrap(ErrorHandlers::new().handler(StatusCode::UNAUTHORIZED, transport::challenge))
+                .wrap(from_fn(cors::cors))
+                .wrap(from_fn(telemetry::observe))
+                .configure(routes::configure)
+        })
+        .shutdown_timeout(server_settings.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_secs(10))
+        .listen(listener)?;
+        if server_settings.workers > 0 {
+            server = server.workers(server_settings.workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            reloader,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that reloads keys and catalog (what SIGHUP does).
+    pub fn reloader(&self) -> Reloader {
+        self.reloader.clone()
+    }
+
+    /// Serves until the server is stopped (SIGTERM/SIGINT drain in-flight
+    /// requests first).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// The server handle, to stop it.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Runs the service until SIGTERM or SIGINT, reloading on SIGHUP. Prints
+/// `cartseal listening on http://HOST:PORT` once bound, for scripts.
+pub fn run(settings: Settings, config_path: PathBuf) -> Result<(), StartError> {
+    actix_web::rt::System::new().block_on(async move {
+        let host = settings.server.host.clone();
+        let app = Application::build(settings, Some(config_path))?;
+        let reloader = app.reloader();
+        actix_web::rt::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+                log::error!("cannot listen for SIGHUP; reload is unavailable");
+                return;
+            };
+            while hangups.recv().await.is_some() {
+                let _ = reloader.reload();
+            }
+        });
+        println!("cartseal listening on http://{host}:{}", app.port());
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        Ok(app.run_until_stopped().await?)
+    })
+}

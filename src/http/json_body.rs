@@ -1,0 +1,107 @@
+//! [`JsonBody`]: the JSON-object body of a write, read under
+//! `limits.body_max_bytes`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::state::AppState;
+use super::transport::Transport;
+
+/// A request body that must be a JSON object of type `T`. Extracting it
+/// checks, in this order: the content type (`application/json`, which no
+/// HTML form can send), the declared and the actual length, that the body
+/// is an object (derived deserializers would also take a struct as a
+/// positional array), and its fields.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let checked = check_head(req);
+        // Taking the payload stream cannot fail.
+        let payload = web::Payload::from_request(req, payload).into_inner();
+
+        Box::pin(async move {
+            let limit = checked?;
+            let payload = payload.map_err(|_| {
+                ApiError::PayloadInvalid("The request body could not be read.".into())
+            })?;
+            let body = match payload.to_bytes_limited(limit).await {
+                Ok(Ok(body)) => body,
+                Ok(Err(_)) => {
+                    return Err(ApiError::PayloadInvalid(
+                        "The request body could not be read.".into(),
+                    ));
+                }
+                Err(_) => return Err(ApiError::PayloadTooLarge { limit }),
+            };
+            if body.trim_ascii_start().first() != Some(&b'{') {
+                return Err(ApiError::PayloadInvalid(
+                    "The body must be a JSON object.".into(),
+                ));
+            }
+            serde_json::from_slice(&body).map(JsonBody).map_err(|e| {
+                ApiError::PayloadInvalid(format!(
+                    "The body is not the JSON this endpoint takes: {}.",
+                    describe_json_error(&e)
+                ))
+            })
+        })
+    }
+}
+
+/// The checks made before the body is read; returns the length limit.
+fn check_head(req: &HttpRequest) -> Result<usize, ApiError> {
+    if !is_json(req) {
+        return Err(match Transport::of(req.headers()) {
+            Transport::Cookie => ApiError::CsrfRejected(
+                "Cookie-authenticated writes must send Content-Type: application/json.",
+            ),
+            Transport::Bearer => {
+                ApiError::PayloadInvalid("Send the body as Content-Type: application/json.".into())
+            }
+        });
+    }
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(0, |state| state.settings.limits.body_max_bytes);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    Ok(limit)
+}
+
+/// True when the request says its body is JSON.
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// A description of a JSON error that names the problem and where, without
+/// echoing the client's data back.
+fn describe_json_error(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match error.classify() {
+        Category::Syntax | Category::Eof => "malformed JSON",
+        Category::Data => "a field is missing, unknown, or of the wrong type or range",
+        Category::Io => "unreadable body",
+    };
+    format!("{what} (line {}, column {})", error.line(), error.column())
+}
