@@ -13,9 +13,7 @@ use crate::cart::{Limits, Sku};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Product {
-    /// Its sku.
     pub sku: String,
-    /// Its title.
     pub title: String,
     /// Its price, in integer minor units (cents).
     pub unit_price: u64,

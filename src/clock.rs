@@ -6,11 +6,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 /// The current time in Unix seconds.
 pub trait Clock: Send + Sync + fmt::Debug {
-    /// Now.
     fn now(&self) -> i64;
 }
 
-/// The system clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 

@@ -19,34 +19,24 @@ use crate::token::{Format, TokenConfig};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// `[server]`.
     #[serde(default)]
     pub server: ServerConfig,
-    /// `[store]`.
     #[serde(default)]
     pub store: StoreConfig,
-    /// `[token]`.
     #[serde(default)]
     pub token: TokenConfig,
-    /// `[[keys]]`.
     #[serde(default)]
     pub keys: Vec<KeyConfig>,
-    /// `[limits]`.
     #[serde(default)]
     pub limits: Limits,
-    /// `[cookie]`.
     #[serde(default)]
     pub cookie: CookieConfig,
-    /// `[cors]`.
     #[serde(default)]
     pub cors: CorsConfig,
-    /// `[catalog]`.
     #[serde(default)]
     pub catalog: CatalogConfig,
-    /// `[redis]`.
     #[serde(default)]
     pub redis: RedisConfig,
-    /// `[memory]`.
     #[serde(default)]
     pub memory: MemoryConfig,
     /// The folder relative paths start from: the config file's.
@@ -54,7 +44,6 @@ pub struct Settings {
     pub base_dir: PathBuf,
 }
 
-/// `[server]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
@@ -106,7 +95,6 @@ impl StoreKind {
     }
 }
 
-/// `[store]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
@@ -126,7 +114,6 @@ impl Default for StoreConfig {
     }
 }
 
-/// `[cookie]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CookieConfig {
@@ -147,7 +134,6 @@ impl CookieConfig {
     }
 }
 
-/// `[cors]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CorsConfig {
@@ -155,7 +141,6 @@ pub struct CorsConfig {
     pub allowed_origins: Vec<String>,
 }
 
-/// `[catalog]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CatalogConfig {
@@ -163,7 +148,6 @@ pub struct CatalogConfig {
     pub file: String,
 }
 
-/// `[redis]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisConfig {
@@ -185,7 +169,6 @@ impl Default for RedisConfig {
     }
 }
 
-/// `[memory]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MemoryConfig {

@@ -10,7 +10,21 @@
 //!   inside that leeway after `abs` is refused as expired: it would seal a
 //!   credential whose `exp` is before its `iat`, invalid from birth.
 
-use crate::token::{InvalidReason, OpenError};
+/// Why lifetimes were refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    /// Past the idle or the absolute expiry (beyond the leeway when
+    /// opening).
+    #[error("expired")]
+    Expired,
+    /// Issued or valid only in the future, beyond the leeway.
+    #[error("not yet valid")]
+    NotYetValid,
+    /// Lifetimes that no writer produces (`exp` after `abs`, or before
+    /// `iat`).
+    #[error("inconsistent lifetimes")]
+    Inconsistent,
+}
 
 /// The lifetimes a credential carries, in Unix seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,11 +73,11 @@ impl Expiry {
     /// The lifetimes of a credential written at `now` for a cart whose
     /// absolute expiry is `absolute_expiry` (`None` for a new cart, which
     /// starts its absolute lifetime now). A cart past its absolute expiry
-    /// cannot be written: [`OpenError::Expired`].
-    pub fn on_write(&self, now: i64, absolute_expiry: Option<i64>) -> Result<Lifetimes, OpenError> {
+    /// cannot be written: [`TimeError::Expired`].
+    pub fn on_write(&self, now: i64, absolute_expiry: Option<i64>) -> Result<Lifetimes, TimeError> {
         let abs = absolute_expiry.unwrap_or_else(|| now.saturating_add(self.absolute));
         if abs < now {
-            return Err(OpenError::Expired);
+            return Err(TimeError::Expired);
         }
         Ok(Lifetimes {
             issued_at: now,
@@ -81,17 +95,17 @@ impl Expiry {
 
     /// Checks a credential's lifetimes at `now`, with the leeway on every
     /// bound. Lifetimes that no writer produces are invalid, not expired.
-    pub fn check(&self, t: &Lifetimes, now: i64) -> Result<(), OpenError> {
+    pub fn check(&self, t: &Lifetimes, now: i64) -> Result<(), TimeError> {
         if t.expires_at > t.absolute_expiry || t.expires_at < t.issued_at {
-            return Err(OpenError::Invalid(InvalidReason::Payload));
+            return Err(TimeError::Inconsistent);
         }
         if t.issued_at.max(t.not_before) > now.saturating_add(self.leeway) {
-            return Err(OpenError::Invalid(InvalidReason::NotYetValid));
+            return Err(TimeError::NotYetValid);
         }
         if now > t.expires_at.saturating_add(self.leeway)
             || now > t.absolute_expiry.saturating_add(self.leeway)
         {
-            return Err(OpenError::Expired);
+            return Err(TimeError::Expired);
         }
         Ok(())
     }
@@ -140,11 +154,11 @@ mod tests {
         // credential whose exp is before its iat.
         assert_eq!(
             policy().on_write(abs + 1, Some(abs)),
-            Err(OpenError::Expired)
+            Err(TimeError::Expired)
         );
         assert_eq!(
             policy().on_write(abs + 30, Some(abs)),
-            Err(OpenError::Expired)
+            Err(TimeError::Expired)
         );
     }
 
@@ -153,11 +167,8 @@ mod tests {
         let t = policy().on_write(NOW, None).unwrap();
         let p = policy();
         assert_eq!(p.check(&t, t.expires_at + 60), Ok(()));
-        assert_eq!(p.check(&t, t.expires_at + 61), Err(OpenError::Expired));
+        assert_eq!(p.check(&t, t.expires_at + 61), Err(TimeError::Expired));
         assert_eq!(p.check(&t, NOW - 60), Ok(()));
-        assert_eq!(
-            p.check(&t, NOW - 61),
-            Err(OpenError::Invalid(InvalidReason::NotYetValid))
-        );
+        assert_eq!(p.check(&t, NOW - 61), Err(TimeError::NotYetValid));
     }
 }

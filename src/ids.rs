@@ -2,8 +2,7 @@
 //! modes. Both are the same thing, 128 random bits in base64url, made here
 //! and nowhere else.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crate::base64url;
 
 /// The length of every id [`random`] makes: 16 bytes in unpadded base64url.
 pub const LEN: usize = 22;
@@ -12,7 +11,7 @@ pub const LEN: usize = 22;
 /// colliding id as unlikely as a forged MAC.
 pub fn random() -> String {
     let bytes: [u8; 16] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
+    base64url::encode(bytes)
 }
 
 /// True when `text` has the shape of an id [`random`] makes: 22 characters
@@ -23,7 +22,7 @@ pub fn is_random(text: &str) -> bool {
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-        && crate::token::is_canonical_b64url(text)
+        && base64url::is_canonical(text)
 }
 
 #[cfg(test)]

@@ -9,12 +9,26 @@
 //! a replica dies.
 //!
 //! # Layout
-//! - [`cart`]: the domain: [`cart::Cart`], its lines, operations and limits.
+//! Each module uses only those listed before it. docs/architecture.md walks
+//! through the layers, the request path, the store interface and the token
+//! pipeline.
+//! - [`limits`], [`expiry`], [`ids`], [`base64url`], [`clock`]: one home each
+//!   for the size limits, the idle and absolute lifetimes, random ids, strict
+//!   base64url, and time.
+//! - [`cart`]: the domain: [`cart::Cart`], its lines, and the operations on
+//!   them, each all or nothing.
 //! - [`catalog`]: titles and prices, resolved when a cart is read.
-//! - [`token`]: sealing and opening: claims, capped compression, the
-//!   `paseto` and `jwt` formats.
-//! - [`keys`]: the keyring, rotation states and atomic reload.
+//! - [`keys`]: the keyring, its rotation states and atomic reload.
+//! - [`token`]: sealing and opening: the claims, capped compression, the
+//!   `paseto` and `jwt` formats, in the order "untrusted until opened".
 //! - [`config`]: typed settings from config.toml and the environment.
+//! - [`store`]: where a cart lives between requests, behind one
+//!   [`store::CartStore`] trait: the token (the product), Redis, memory, and
+//!   the benchmark's `none` ceiling.
+//! - [`http`]: the actix-web service: composition root, route table,
+//!   extractors, transports, CSRF and CORS, problem+json errors, metrics.
+//! - [`cli`]: the subcommands `serve`, `keygen`, `inspect`, `check-config`;
+//!   `main.rs` only parses arguments.
 //!
 //! # Limitations
 //! A token store cannot revoke a cart before it expires, cannot keep two
@@ -23,6 +37,7 @@
 //! expiry bounds how long one opens. Prices never ride in tokens, so a
 //! replayed token can bring back old lines but never an old price.
 
+pub mod base64url;
 pub mod cart;
 pub mod catalog;
 pub mod cli;

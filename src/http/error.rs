@@ -47,10 +47,7 @@ pub enum ApiError {
     MethodNotAllowed,
     /// 413 `payload_too_large`: the body is over `limits.body_max_bytes`.
     #[error("payload_too_large")]
-    PayloadTooLarge {
-        /// The limit.
-        limit: usize,
-    },
+    PayloadTooLarge { limit: usize },
     /// 413 `cart_too_large`: the write would break a size limit.
     #[error("cart_too_large")]
     CartTooLarge {
@@ -70,10 +67,7 @@ pub enum ApiError {
     SkuUnknown,
     /// 431 `header_too_large`.
     #[error("header_too_large")]
-    HeaderTooLarge {
-        /// The limit.
-        limit: usize,
-    },
+    HeaderTooLarge { limit: usize },
     /// 503 `store_unavailable`.
     #[error("store_unavailable")]
     StoreUnavailable,

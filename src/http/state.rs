@@ -24,7 +24,6 @@ pub struct AppState {
     pub keys: KeyringHandle,
     /// The settings the service started with.
     pub settings: Arc<Settings>,
-    /// The clock.
     pub clock: Arc<dyn Clock>,
     /// The file to re-read on reload, if any.
     pub config_path: Option<PathBuf>,

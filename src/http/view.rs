@@ -13,11 +13,8 @@ use crate::catalog::Catalog;
 pub struct ItemView<'a> {
     /// The stable line key.
     pub line: &'a str,
-    /// The sku.
     pub sku: &'a str,
-    /// The quantity.
     pub quantity: u32,
-    /// The properties.
     pub properties: BTreeMap<&'a str, &'a str>,
     /// From the catalog.
     pub title: Option<&'a str>,
@@ -51,13 +48,11 @@ pub struct CartView<'a> {
 /// What a view shows besides the cart itself.
 #[derive(Debug, Clone, Copy)]
 pub struct ViewMeta {
-    /// The revision.
     pub revision: u64,
     /// The credential's idle expiry.
     pub expires_at: Option<i64>,
     /// The credential's length.
     pub token_length: Option<usize>,
-    /// The budget.
     pub token_budget: usize,
 }
 

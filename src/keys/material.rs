@@ -96,7 +96,6 @@ impl fmt::Debug for LocalMaterial {
 /// A JWT signing key: Ed25519 (public half published in the JWKS) or an
 /// HS256 shared secret.
 pub enum SigningMaterial {
-    /// Ed25519.
     Ed25519 {
         /// Signs.
         encoding: EncodingKey,

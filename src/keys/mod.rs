@@ -98,7 +98,6 @@ pub struct Key<M> {
     pub id: String,
     /// The rotation state.
     pub state: KeyState,
-    /// The material.
     pub material: M,
 }
 
@@ -111,7 +110,6 @@ pub enum KeyringError {
     /// Two keys of one purpose are active.
     #[error("two active {purpose} keys ({first}, {second}): exactly one may be active")]
     TwoActive {
-        /// The purpose.
         purpose: Purpose,
         /// One active key.
         first: String,

@@ -18,6 +18,7 @@ pub mod value;
 
 use crate::cart::Cart;
 use crate::config::{Settings, StoreKind};
+use crate::expiry::TimeError;
 use crate::ids;
 use crate::keys::KeyringHandle;
 use crate::token::{OpenError, Oversize, ResealReason, SealError, TokenCodec};
@@ -25,7 +26,6 @@ use crate::token::{OpenError, Oversize, ResealReason, SealError, TokenCodec};
 /// The state of one cart between requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Session {
-    /// The cart.
     pub cart: Cart,
     /// Raised by every write.
     pub revision: u64,
@@ -38,7 +38,6 @@ pub struct Session {
 /// A session loaded from a credential.
 #[derive(Debug, Clone)]
 pub struct Loaded {
-    /// The session.
     pub session: Session,
     /// Set when the credential should be replaced on this response.
     pub reseal: Option<ResealReason>,
@@ -94,6 +93,12 @@ impl From<SealError> for StoreError {
     }
 }
 
+impl From<TimeError> for StoreError {
+    fn from(error: TimeError) -> Self {
+        Self::Credential(error.into())
+    }
+}
+
 /// Counts and logs a failed call to a central store.
 pub(crate) fn unavailable(store: &'static str, op: &'static str, reason: String) -> StoreError {
     metrics::counter!("cartseal_store_errors_total", "store" => store, "op" => op).increment(1);
@@ -142,7 +147,6 @@ pub trait CartStore: Send + Sync {
 pub enum AnyStore {
     /// Sealed tokens.
     Token(token::TokenStore),
-    /// Redis.
     Redis(redis::RedisStore),
     /// In-process.
     Memory(memory::MemoryStore),

@@ -16,7 +16,6 @@ impl TokenStore {
         Self { codec }
     }
 
-    /// The codec.
     pub fn codec(&self) -> &TokenCodec {
         &self.codec
     }

@@ -35,7 +35,6 @@ const DEFLATE_LEVEL: u32 = 6;
 /// A value read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
-    /// The cart.
     pub cart: Cart,
     /// Raised by every write.
     pub revision: u64,

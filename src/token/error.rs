@@ -1,6 +1,8 @@
 //! Why a token could not be opened or sealed. A client only ever learns
 //! "invalid" or "expired"; the [`InvalidReason`] is for logs and metric labels.
 
+use crate::expiry::TimeError;
+
 /// Why a token could not be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {
@@ -62,6 +64,16 @@ impl InvalidReason {
     }
 }
 
+impl From<TimeError> for OpenError {
+    fn from(error: TimeError) -> Self {
+        match error {
+            TimeError::Expired => Self::Expired,
+            TimeError::NotYetValid => Self::Invalid(InvalidReason::NotYetValid),
+            TimeError::Inconsistent => Self::Invalid(InvalidReason::Payload),
+        }
+    }
+}
+
 impl OpenError {
     /// The metric label of the rejection.
     pub fn label(self) -> &'static str {
@@ -80,7 +92,6 @@ pub enum Oversize {
     Token {
         /// The token's length.
         length: usize,
-        /// The budget.
         budget: usize,
     },
     /// The cart's JSON would inflate past what opening accepts

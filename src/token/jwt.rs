@@ -7,18 +7,17 @@
 //! by a subkey of the active local key and bound to the token's `jti` and
 //! audience as associated data. `ckid` names the local key.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, Validation};
 use orion::hazardous::aead::xchacha20poly1305::{Nonce, XChaCha20Poly1305};
 use serde::{Deserialize, Serialize};
 
-use super::payload::{self, decode_b64};
+use super::payload;
 use super::{
     InvalidReason, Lifetimes, OpenError, Opened, PAYLOAD_VERSION, ResealReason, SealError,
-    SealInput, TokenCodec, is_canonical_b64url, pack,
+    SealInput, TokenCodec, pack,
 };
+use crate::base64url;
 use crate::keys::KeyState;
 
 const NONCE_LEN: usize = 24;
@@ -83,7 +82,7 @@ pub(crate) fn seal(
         abs: input.lifetimes.absolute_expiry,
         rev: input.revision,
         ckid: local.material.kid().to_owned(),
-        ct: URL_SAFE_NO_PAD.encode(&sealed),
+        ct: base64url::encode(&sealed),
     };
     let mut header = Header::new(signing.material.algorithm());
     header.kid = Some(signing.material.kid().to_owned());
@@ -98,7 +97,7 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
     if segments.len() != 3
         || segments
             .iter()
-            .any(|s| s.is_empty() || !is_canonical_b64url(s))
+            .any(|s| s.is_empty() || !base64url::is_canonical(s))
     {
         return Err(invalid(if token.starts_with("v") {
             InvalidReason::Header
@@ -165,7 +164,7 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
     if !local.state.opens() {
         return Err(invalid(InvalidReason::RetiredKey));
     }
-    let sealed = decode_b64(&claims.ct).ok_or(invalid(InvalidReason::Payload))?;
+    let sealed = base64url::decode(&claims.ct).ok_or(invalid(InvalidReason::Payload))?;
     if sealed.len() < NONCE_LEN + TAG_LEN {
         return Err(invalid(InvalidReason::Payload));
     }

@@ -44,20 +44,16 @@ pub const PAYLOAD_VERSION: u8 = 1;
 pub struct Sealed {
     /// The token text.
     pub token: String,
-    /// Its lifetimes.
     pub lifetimes: Lifetimes,
 }
 
 /// An opened token.
 #[derive(Debug, Clone)]
 pub struct Opened {
-    /// The cart.
     pub cart: Cart,
     /// `rev`: raised by every write.
     pub revision: u64,
-    /// The lifetimes.
     pub lifetimes: Lifetimes,
-    /// `jti`.
     pub jti: String,
     /// The config id of the key that opened it (the signing key for JWT).
     pub key_id: String,
@@ -105,7 +101,6 @@ impl TokenCodec {
         &self.config
     }
 
-    /// The limits.
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
@@ -191,32 +186,6 @@ fn check_shape(token: &str, limits: &Limits) -> Result<(), OpenError> {
         return Err(OpenError::Invalid(InvalidReason::Charset));
     }
     Ok(())
-}
-
-/// True when `segment` is canonical unpadded base64url: no length that no
-/// encoder produces, and zero in the bits the last character leaves unused.
-/// Without this check, several token strings would open to the same token.
-pub fn is_canonical_b64url(segment: &str) -> bool {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'-' => Some(62),
-        b'_' => Some(63),
-        _ => None,
-    };
-    let Some(&last) = segment.as_bytes().last() else {
-        return true;
-    };
-    let Some(last) = value(last) else {
-        return false;
-    };
-    match segment.len() % 4 {
-        1 => false,
-        2 => last & 0x0f == 0,
-        3 => last & 0x03 == 0,
-        _ => true,
-    }
 }
 
 #[cfg(test)]

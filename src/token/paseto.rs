@@ -16,8 +16,9 @@ use serde_json::value::RawValue;
 use super::payload::{self, CartClaim};
 use super::{
     InvalidReason, Lifetimes, OpenError, Opened, PAYLOAD_VERSION, ResealReason, SealError,
-    SealInput, TokenCodec, is_canonical_b64url,
+    SealInput, TokenCodec,
 };
+use crate::base64url;
 use crate::keys::KeyState;
 use crate::limits::MAX_FOOTER_BYTES;
 
@@ -112,7 +113,7 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
     else {
         return Err(invalid(InvalidReason::Format));
     };
-    if !is_canonical_b64url(body) || !is_canonical_b64url(footer_b64) {
+    if !base64url::is_canonical(body) || !base64url::is_canonical(footer_b64) {
         return Err(invalid(InvalidReason::Format));
     }
     let untrusted =

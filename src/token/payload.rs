@@ -2,11 +2,10 @@
 //! (base64url of its raw deflate), whichever is shorter, as Django's signing
 //! does. Small carts do not compress; larger ones compress well.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::value::RawValue;
 
 use super::{InflateError, InvalidReason, OpenError, Oversize, inflate_capped, pack};
+use crate::base64url;
 use crate::cart::{Cart, Limits};
 
 /// The cart as it goes into the claims.
@@ -27,7 +26,7 @@ impl CartClaim {
         // `"cz":"…"` costs 3 characters more than `"c":…`.
         Ok(
             if base64::encoded_len(packed.len(), false).unwrap_or(usize::MAX) + 3 < json.len() {
-                Self::Deflated(URL_SAFE_NO_PAD.encode(packed))
+                Self::Deflated(base64url::encode(packed))
             } else {
                 let text = String::from_utf8(json).expect("serde_json writes UTF-8");
                 Self::Plain(RawValue::from_string(text).expect("serde_json writes valid JSON"))
@@ -56,7 +55,7 @@ pub(crate) fn decode(
             Cart::from_compact_json(raw.get().as_bytes(), limits).map_err(|_| payload_err)
         }
         (None, Some(text)) => {
-            let packed = decode_b64(text).ok_or(payload_err)?;
+            let packed = base64url::decode(text).ok_or(payload_err)?;
             let json = inflate(&packed, limits)?;
             Cart::from_compact_json(&json, limits).map_err(|_| payload_err)
         }
@@ -71,12 +70,4 @@ pub(crate) fn inflate(packed: &[u8], limits: &Limits) -> Result<Vec<u8>, OpenErr
             OpenError::Invalid(InvalidReason::Inflate)
         }
     })
-}
-
-/// Strict base64url without padding: canonical encodings only.
-pub(crate) fn decode_b64(text: &str) -> Option<Vec<u8>> {
-    if !super::is_canonical_b64url(text) {
-        return None;
-    }
-    URL_SAFE_NO_PAD.decode(text).ok()
 }

@@ -1,13 +1,12 @@
 //! Operations endpoints: health, readiness, metrics, JWKS, OpenAPI.
 
 use actix_web::{HttpResponse, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm,
     OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse,
 };
 
+use crate::base64url;
 use crate::http::state::AppState;
 use crate::http::telemetry;
 use crate::keys::SigningMaterial;
@@ -70,7 +69,7 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
                 algorithm: AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
                     key_type: OctetKeyPairType::OctetKeyPair,
                     curve: EllipticCurve::Ed25519,
-                    x: URL_SAFE_NO_PAD.encode(public),
+                    x: base64url::encode(public),
                 }),
             }),
             SigningMaterial::Hs256 { .. } => None,

@@ -1,0 +1,45 @@
+//! Strict unpadded base64url, the alphabet of tokens and session ids.
+//! Decoding accepts canonical encodings only: without that, several strings
+//! would decode to the same bytes, and so open to the same token.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// True when `segment` is canonical unpadded base64url: no length that no
+/// encoder produces, and zero in the bits the last character leaves unused.
+/// Without this check, several token strings would open to the same token.
+pub fn is_canonical(segment: &str) -> bool {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'-' => Some(62),
+        b'_' => Some(63),
+        _ => None,
+    };
+    let Some(&last) = segment.as_bytes().last() else {
+        return true;
+    };
+    let Some(last) = value(last) else {
+        return false;
+    };
+    match segment.len() % 4 {
+        1 => false,
+        2 => last & 0x0f == 0,
+        3 => last & 0x03 == 0,
+        _ => true,
+    }
+}
+
+/// Decodes canonical unpadded base64url; anything else is `None`.
+pub fn decode(text: &str) -> Option<Vec<u8>> {
+    if !is_canonical(text) {
+        return None;
+    }
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
+/// Encodes unpadded base64url.
+pub fn encode(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
