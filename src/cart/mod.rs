@@ -41,6 +41,11 @@ pub enum CartError {
     /// No line has that key.
     #[error("no such line in the cart")]
     LineNotFound,
+    /// Another line of the cart has the same key but a different sku or
+    /// properties: the short key cannot tell them apart, so the line is
+    /// refused rather than merged into the other.
+    #[error("the cart already has a different line with the key {0}; change a property slightly")]
+    KeyCollision(LineKey),
 }
 
 /// A shopping cart: an ordered list of lines with distinct keys.
@@ -77,10 +82,26 @@ impl Cart {
         self.lines.iter().position(|l| l.key().as_str() == key)
     }
 
+    /// Where `line`'s equal (same sku and properties) stands, if the cart
+    /// has one. Keys are 48 bits of a hash: equal keys are compared by what
+    /// they stand for, and a different line under the same key is refused,
+    /// never merged.
+    fn position_of(&self, line: &Line) -> Result<Option<usize>, CartError> {
+        let Some(i) = self.position(line.key().as_str()) else {
+            return Ok(None);
+        };
+        let existing = &self.lines[i];
+        if existing.sku() == line.sku() && existing.properties() == line.properties() {
+            Ok(Some(i))
+        } else {
+            Err(CartError::KeyCollision(line.key().clone()))
+        }
+    }
+
     /// Adds a line, or raises the quantity of the line with the same sku and
     /// properties. Returns the key of the line.
     pub fn add(&mut self, line: Line, limits: &Limits) -> Result<LineKey, CartError> {
-        if let Some(i) = self.position(line.key().as_str()) {
+        if let Some(i) = self.position_of(&line)? {
             let existing = &mut self.lines[i];
             let sum = existing
                 .quantity()
@@ -140,7 +161,7 @@ impl Cart {
     pub fn merge(&mut self, other: &Cart, limits: &Limits) -> Result<(), CartError> {
         let mut merged = self.clone();
         for line in &other.lines {
-            match merged.position(line.key().as_str()) {
+            match merged.position_of(line)? {
                 Some(i) => {
                     let sum = merged.lines[i]
                         .quantity()

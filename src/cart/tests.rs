@@ -613,3 +613,67 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Line keys are short: equal keys are compared by what they stand for
+// ---------------------------------------------------------------------------
+
+/// Two engravings whose line keys collide: the top 48 bits of FNV-1a 64 of
+/// `engraving\0<value>\0` are `e9129fb8598c` for both (found by a birthday
+/// search over 2^26 values).
+fn colliding_lines() -> (Line, Line) {
+    let l = limits();
+    let engraved = |text: &str| {
+        Line::parse(
+            "RING-1",
+            1,
+            BTreeMap::from([("engraving".to_owned(), text.to_owned())]),
+            &l,
+        )
+        .unwrap()
+    };
+    (engraved("12719616 for you"), engraved("15326802 for you"))
+}
+
+#[test]
+fn the_colliding_fixture_really_collides() {
+    let (a, b) = colliding_lines();
+    assert_ne!(a.properties(), b.properties());
+    assert_eq!(a.key(), b.key());
+    assert_eq!(a.key().as_str(), "RING-1~e9129fb8598c");
+}
+
+#[test]
+fn an_add_whose_key_collides_with_another_line_is_refused_not_merged() {
+    let (a, b) = colliding_lines();
+    let mut cart = Cart::new();
+    cart.add(a.clone(), &limits()).unwrap();
+    let before = cart.clone();
+    assert_eq!(
+        cart.add(b, &limits()),
+        Err(CartError::KeyCollision(a.key().clone()))
+    );
+    assert_eq!(
+        cart, before,
+        "the first line keeps its properties and quantity"
+    );
+    // The same line again still raises its quantity.
+    cart.add(a.clone(), &limits()).unwrap();
+    assert_eq!(cart.lines()[0].quantity().get(), 2);
+}
+
+#[test]
+fn a_merge_whose_key_collides_is_refused_whole() {
+    let (a, b) = colliding_lines();
+    let mut mine = Cart::new();
+    mine.add(a, &limits()).unwrap();
+    let mut other = Cart::new();
+    other.add(line("MUG-104", 1), &limits()).unwrap();
+    other.add(b, &limits()).unwrap();
+    let before = mine.clone();
+    assert!(matches!(
+        mine.merge(&other, &limits()),
+        Err(CartError::KeyCollision(_))
+    ));
+    assert_eq!(mine, before, "all or nothing");
+}

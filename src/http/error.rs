@@ -220,9 +220,9 @@ impl From<CartError> for ApiError {
                 token_length: None,
                 room: None,
             },
-            e @ (CartError::Invalid(_) | CartError::QuantityTooLarge { .. }) => {
-                Self::CartInvalid(e.to_string())
-            }
+            e @ (CartError::Invalid(_)
+            | CartError::QuantityTooLarge { .. }
+            | CartError::KeyCollision(_)) => Self::CartInvalid(e.to_string()),
         }
     }
 }
