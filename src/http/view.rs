@@ -22,6 +22,10 @@ pub struct ItemView<'a> {
     pub unit_price: Option<u64>,
     /// unit_price × quantity.
     pub line_price: Option<u64>,
+    /// Whether the catalog has this sku: false for a line that came by a
+    /// merge, an older token or a product removed since, which cannot be
+    /// priced or bought; null without a catalog.
+    pub available: Option<bool>,
 }
 
 /// The cart as returned by every cart endpoint.
@@ -31,7 +35,9 @@ pub struct CartView<'a> {
     pub items: Vec<ItemView<'a>>,
     /// Sum of quantities.
     pub item_count: u64,
-    /// Sum of the line prices known to the catalog; null without a catalog.
+    /// Sum of the line prices, when every line is available; null when any
+    /// line is not (or there is no catalog), so that a checkout never charges
+    /// a total that silently leaves a line out.
     pub subtotal: Option<u64>,
     /// The catalog's currency.
     pub currency: Option<&'a str>,
@@ -59,6 +65,7 @@ pub struct ViewMeta {
 /// Renders `cart` against `catalog`.
 pub fn render<'a>(cart: &'a Cart, catalog: Option<&'a Catalog>, meta: ViewMeta) -> CartView<'a> {
     let mut subtotal = catalog.map(|_| 0u64);
+    let mut all_priced = true;
     let items = cart
         .lines()
         .iter()
@@ -66,8 +73,9 @@ pub fn render<'a>(cart: &'a Cart, catalog: Option<&'a Catalog>, meta: ViewMeta) 
             let product = catalog.and_then(|c| c.get(line.sku().as_str()));
             let quantity = line.quantity().get();
             let line_price = product.map(|p| p.unit_price.saturating_mul(u64::from(quantity)));
-            if let (Some(total), Some(price)) = (subtotal.as_mut(), line_price) {
-                *total = total.saturating_add(price);
+            match (subtotal.as_mut(), line_price) {
+                (Some(total), Some(price)) => *total = total.saturating_add(price),
+                _ => all_priced = false,
             }
             ItemView {
                 line: line.key().as_str(),
@@ -77,13 +85,14 @@ pub fn render<'a>(cart: &'a Cart, catalog: Option<&'a Catalog>, meta: ViewMeta) 
                 title: product.map(|p| p.title.as_str()),
                 unit_price: product.map(|p| p.unit_price),
                 line_price,
+                available: catalog.map(|_| product.is_some()),
             }
         })
         .collect();
     CartView {
         items,
         item_count: cart.item_count(),
-        subtotal,
+        subtotal: subtotal.filter(|_| all_priced),
         currency: catalog.and_then(Catalog::currency),
         revision: meta.revision,
         expires_at: meta
