@@ -36,12 +36,10 @@
 //! nginx is required: a missing one fails the test loudly. The three tests
 //! take turns, since each runs 3 replicas, nginx and 50 users on 2 cores.
 
-mod nginx;
 mod report;
 mod users;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -49,12 +47,11 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{BinaryServer, ConfigDir, RedisServer};
-use nginx::{Nginx, Routing};
+use crate::helpers::{Auth, BinaryServer, Client, ConfigDir};
+use crate::process::{Nginx, RedisServer, Routing};
 use report::{Check, Row, Run, ms, report};
 use users::{Fate, Outcome, Stats, User};
 
-const NGINX: &str = "/usr/sbin/nginx";
 const REPLICAS: usize = 3;
 const VUS: usize = 50;
 const LINES: usize = 8;
@@ -260,17 +257,14 @@ async fn failover_memory_behind_sticky_routing_loses_the_dead_replicas_carts() {
 struct Cluster {
     replicas: Vec<BinaryServer>,
     ports: Vec<u16>,
-    nginx: Nginx,
-    client: reqwest::Client,
+    _nginx: Nginx,
+    /// A client of nginx.
+    client: Client,
     _config: ConfigDir,
 }
 
 impl Cluster {
     fn start(store: &str, redis_url: Option<String>, routing: Routing) -> Self {
-        assert!(
-            Path::new(NGINX).exists(),
-            "{NGINX} is missing: the failover tests need Debian's nginx (apt-get install nginx; scripts/test installs it)"
-        );
         let config = ConfigDir::new();
         let timeout = REDIS_TIMEOUT_MS.to_string();
         let mut env = vec![
@@ -286,26 +280,13 @@ impl Cluster {
         let replicas: Vec<BinaryServer> = (0..REPLICAS)
             .map(|_| BinaryServer::spawn(&config, &env))
             .collect();
-        let ports: Vec<u16> = replicas
-            .iter()
-            .map(|r| {
-                r.url
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| p.trim_end_matches('/').parse().ok())
-                    .unwrap_or_else(|| panic!("no port in {}", r.url))
-            })
-            .collect();
+        let ports: Vec<u16> = replicas.iter().map(|r| r.port).collect();
         let nginx = Nginx::start(&ports, routing);
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let client = Client::new(nginx.url.clone()).with_timeout(REQUEST_TIMEOUT);
         Self {
             replicas,
             ports,
-            nginx,
+            _nginx: nginx,
             client,
             _config: config,
         }
@@ -316,7 +297,6 @@ impl Cluster {
             .map(|id| User {
                 id,
                 client: self.client.clone(),
-                base: self.nginx.url.clone(),
                 cart: None,
                 lb: None,
                 record: BTreeMap::new(),
@@ -431,17 +411,11 @@ impl Cluster {
     async fn owners(&self, users: &[User]) -> Vec<usize> {
         let mut owners = Vec::new();
         for user in users {
-            let cookie = format!("cart={}", user.cart.as_deref().expect("a cart"));
+            let cart = Auth::Cookie(user.cart.clone().expect("a cart"));
             let mut holders = Vec::new();
-            for (r, port) in self.ports.iter().enumerate() {
-                let reply = self
-                    .client
-                    .get(format!("http://127.0.0.1:{port}/cart"))
-                    .header("cookie", &cookie)
-                    .send()
-                    .await
-                    .expect("a replica answers");
-                if reply.status() == 200 {
+            for (r, replica) in self.replicas.iter().enumerate() {
+                let reply = self.client.at(replica.url.clone()).get("/cart").auth(&cart);
+                if reply.send().await.status == 200 {
                     holders.push(r);
                 }
             }
@@ -508,13 +482,7 @@ impl Cluster {
                 }
             }
         }
-        let ready = self
-            .client
-            .get(format!("{}/readyz", self.nginx.url))
-            .send()
-            .await
-            .expect("/readyz answers");
-        paused.ready_status = ready.status().as_u16();
+        paused.ready_status = self.client.get("/readyz").send().await.status;
         paused
     }
 
@@ -542,14 +510,9 @@ impl Cluster {
         let deadline = since + Duration::from_secs(20);
         let mut failed = 0;
         loop {
-            let reply = self
-                .client
-                .post(format!("{}/cart/items", self.nginx.url))
-                .header("content-type", "application/json")
-                .body(json!({ "sku": "FO-NEW", "quantity": 1 }).to_string())
-                .send()
-                .await;
-            if reply.as_ref().is_ok_and(|r| r.status() == 200) {
+            let body = json!({ "sku": "FO-NEW", "quantity": 1 });
+            let reply = self.client.post("/cart/items").json(&body).try_send().await;
+            if reply.is_ok_and(|r| r.status == 200) {
                 return (since.elapsed(), failed);
             }
             failed += 1;

@@ -14,5 +14,6 @@ mod failover;
 mod helpers;
 mod limits;
 mod logging;
+mod process;
 mod rotation;
 mod smoke;

@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
+use serde_json::json;
 use tokio::sync::Mutex;
 
 use crate::helpers::{
-    Auth, BinaryServer, ConfigDir, TestApp, dev_local_kid, footer_kid, spawn_app_in, unique,
+    Auth, BinaryServer, Client, ConfigDir, TestApp, dev_local_kid, footer_kid, spawn_app_in, unique,
 };
 
 const OLD: &str = "dev-local-1";
@@ -250,26 +251,16 @@ struct Load {
 }
 
 /// One virtual user: create, add, read, change, over and over, until `stop`.
-async fn virtual_user(
-    client: reqwest::Client,
-    url: String,
-    load: Arc<Load>,
-    stop: Arc<AtomicBool>,
-) {
+async fn virtual_user(client: Client, load: Arc<Load>, stop: Arc<AtomicBool>) {
     let fail = |what: String| {
         let load = load.clone();
         async move { load.failures.lock().await.push(what) }
     };
     while !stop.load(Ordering::Relaxed) {
-        let created = client.post(format!("{url}/cart")).send().await;
-        let token = match created {
-            Ok(r) if r.status() == 201 => r
-                .headers()
-                .get("cart-token")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+        let token = match client.post("/cart").try_send().await {
+            Ok(r) if r.status == 201 => r.cart_token(),
             Ok(r) => {
-                fail(format!("POST /cart: {}", r.status())).await;
+                fail(format!("POST /cart: {}", r.status)).await;
                 continue;
             }
             Err(e) => {
@@ -281,39 +272,34 @@ async fn virtual_user(
             fail("POST /cart: no Cart-Token".into()).await;
             continue;
         };
-        let steps: [(Method, &str, Option<&str>); 3] = [
+        let steps = [
             (
                 Method::POST,
                 "/cart/items",
-                Some(r#"{"sku":"TEE-100","quantity":2}"#),
+                Some(json!({ "sku": "TEE-100", "quantity": 2 })),
             ),
             (Method::GET, "/cart", None),
             (
                 Method::PATCH,
                 "/cart/items/TEE-100",
-                Some(r#"{"quantity":3}"#),
+                Some(json!({ "quantity": 3 })),
             ),
         ];
         for (method, path, body) in steps {
-            let mut request = client
-                .request(method.clone(), format!("{url}{path}"))
-                .bearer_auth(&token);
+            let mut call = client
+                .request(method.clone(), path)
+                .auth(&Auth::Bearer(token.clone()));
             if let Some(body) = body {
-                request = request
-                    .header("content-type", "application/json")
-                    .body(body);
+                call = call.json(&body);
             }
-            match request.send().await {
-                Ok(r) if r.status() == 200 => {
-                    if let Some(new) = r.headers().get("cart-token").and_then(|v| v.to_str().ok()) {
-                        token = new.to_owned();
+            match call.try_send().await {
+                Ok(r) if r.status == 200 => {
+                    if let Some(new) = r.cart_token() {
+                        token = new;
                     }
-                    let _ = r.bytes().await;
                 }
                 Ok(r) => {
-                    let status = r.status();
-                    let text = r.text().await.unwrap_or_default();
-                    fail(format!("{method} {path}: {status} {text}")).await;
+                    fail(format!("{method} {path}: {} {}", r.status, r.text)).await;
                     break;
                 }
                 Err(e) => {
@@ -327,15 +313,11 @@ async fn virtual_user(
 }
 
 /// Polls until a fresh cart's token carries `kid` (SIGHUP is asynchronous).
-async fn wait_for_kid(client: &reqwest::Client, server: &BinaryServer, kid: &str) {
+async fn wait_for_kid(client: &Client, server: &BinaryServer, kid: &str) {
     let deadline = Instant::now() + BinaryServer::PATIENCE;
     loop {
-        let reply = client
-            .post(format!("{}/cart", server.url))
-            .send()
-            .await
-            .expect("POST /cart");
-        let token = reply.headers()["cart-token"].to_str().unwrap().to_owned();
+        let reply = client.post("/cart").send().await;
+        let token = reply.cart_token().expect("POST /cart issues a Cart-Token");
         if footer_kid(&token) == kid {
             return;
         }
@@ -376,20 +358,13 @@ async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_ex
     ]);
     let shutdown = config.settings().server.shutdown_timeout_secs;
     let mut server = BinaryServer::spawn(&config, &[("RUST_LOG", "info")]);
-    let client = reqwest::Client::new();
+    let client = server.client();
     wait_for_kid(&client, &server, &dev_local_kid()).await;
 
     let load = Arc::new(Load::default());
     let stop = Arc::new(AtomicBool::new(false));
     let users: Vec<_> = (0..8)
-        .map(|_| {
-            tokio::spawn(virtual_user(
-                client.clone(),
-                server.url.clone(),
-                load.clone(),
-                stop.clone(),
-            ))
-        })
+        .map(|_| tokio::spawn(virtual_user(client.clone(), load.clone(), stop.clone())))
         .collect();
     let wait_for_progress = |at_least: usize| {
         let load = load.clone();
@@ -451,14 +426,7 @@ async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_ex
         load.completed.load(Ordering::Relaxed),
         failures[..failures.len().min(10)].join("\n")
     );
-    let metrics = client
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = client.text("/metrics").await;
     assert!(
         metrics.contains(&format!("kid=\"{second}\"")),
         "tokens opened under {second} are counted:\n{metrics}"

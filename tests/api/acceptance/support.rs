@@ -8,7 +8,7 @@ use cartseal::config::{Settings, StoreKind};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ConfigDir, RedisServer, Reply, TestApp, spawn_app_in};
+use crate::helpers::{Auth, Client, ConfigDir, RedisTarget, Reply, TestApp, spawn_app_in};
 
 // ---------------------------------------------------------------------------
 // The stores and what they cannot do
@@ -65,75 +65,16 @@ impl Store {
     }
 
     pub async fn spawn_with(self, adjust: impl FnOnce(&mut Settings)) -> Rig {
-        let redis = (self.0 == StoreKind::Redis).then(RedisTarget::shared_or_private);
+        let redis =
+            (self.0 == StoreKind::Redis).then(|| RedisTarget::shared_or_private("acceptance"));
         Rig::start(self, redis, adjust).await
     }
 
     /// With a redis-server of its own even when `REDIS_URL` is set: for the
     /// scenarios that restart it.
     pub async fn spawn_private(self) -> Rig {
-        let redis = (self.0 == StoreKind::Redis).then(RedisTarget::private);
+        let redis = (self.0 == StoreKind::Redis).then(|| RedisTarget::private("acceptance"));
         Rig::start(self, redis, |_| {}).await
-    }
-}
-
-/// Where a redis test keeps its carts.
-struct RedisTarget {
-    url: String,
-    prefix: String,
-    server: Option<RedisServer>,
-}
-
-impl RedisTarget {
-    fn shared_or_private() -> Self {
-        match std::env::var("REDIS_URL") {
-            Ok(url) if !url.is_empty() => Self {
-                url,
-                prefix: format!("cartseal:acceptance:{}:", cartseal::store::new_session_id()),
-                server: None,
-            },
-            _ => Self::private(),
-        }
-    }
-
-    fn private() -> Self {
-        let server = RedisServer::start();
-        Self {
-            url: server.url(),
-            prefix: "cartseal:cart:".into(),
-            server: Some(server),
-        }
-    }
-
-    async fn connection(&self) -> ::redis::aio::MultiplexedConnection {
-        ::redis::Client::open(self.url.as_str())
-            .expect("a Redis URL")
-            .get_multiplexed_async_connection()
-            .await
-            .expect("the test's Redis answers")
-    }
-}
-
-impl Drop for RedisTarget {
-    /// On a shared `REDIS_URL`, removes this test's keys (best effort); a
-    /// private server dies with its guard.
-    fn drop(&mut self) {
-        if self.server.is_some() {
-            return;
-        }
-        let Ok(client) = ::redis::Client::open(self.url.as_str()) else {
-            return;
-        };
-        let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(1)) else {
-            return;
-        };
-        let keys: Vec<String> = ::redis::cmd("KEYS")
-            .arg(format!("{}*", self.prefix))
-            .query(&mut conn)
-            .unwrap_or_default();
-        if !keys.is_empty() {
-            let _: Result<i64, _> = ::redis::cmd("DEL").arg(keys).query(&mut conn);
-        }
     }
 }
 
@@ -218,7 +159,7 @@ impl Rig {
             StoreKind::Redis => {
                 let redis = self.redis.as_ref().expect("a redis rig has Redis");
                 let removed: i64 = ::redis::cmd("DEL")
-                    .arg(format!("{}{credential}", redis.prefix))
+                    .arg(redis.key(credential))
                     .query_async(&mut redis.connection().await)
                     .await
                     .expect("DEL");
@@ -249,19 +190,7 @@ impl Rig {
         match self.store.0 {
             StoreKind::Redis => {
                 let redis = self.redis.as_mut().expect("a redis rig has Redis");
-                let mut server = redis
-                    .server
-                    .take()
-                    .expect("spawn_private: a private redis-server to restart");
-                // Blocking: the app may drive its Redis connection on this
-                // runtime.
-                let server = tokio::task::spawn_blocking(move || {
-                    server.restart();
-                    server
-                })
-                .await
-                .expect("redis-server restarts");
-                redis.server = Some(server);
+                redis.restart().await;
             }
             _ => self.app = self.replica().await,
         }
@@ -281,7 +210,7 @@ async fn spawn_instance(
     spawn_app_in(ConfigDir::new(), |s| {
         s.store.kind = store.0;
         if let Some(redis) = redis {
-            s.redis.url = redis.url.clone();
+            s.redis.url = redis.url().to_owned();
             s.redis.key_prefix = redis.prefix.clone();
         }
         adjust(s);
@@ -304,9 +233,7 @@ pub enum Via {
 /// by every new one a response issues (as a browser or an app would).
 #[derive(Debug, Clone)]
 pub struct Shopper {
-    client: reqwest::Client,
-    base: String,
-    cookie_name: &'static str,
+    client: Client,
     via: Via,
     credential: Option<String>,
 }
@@ -343,8 +270,6 @@ impl Shopper {
     pub fn holding(app: &TestApp, via: Via, credential: Option<String>) -> Self {
         Self {
             client: app.client.clone(),
-            base: app.address.clone(),
-            cookie_name: app.cookie_name,
             via,
             credential,
         }
@@ -353,7 +278,7 @@ impl Shopper {
     /// The same client, talking to another instance.
     pub fn at(&self, app: &TestApp) -> Self {
         Self {
-            base: app.address.clone(),
+            client: self.client.at(app.address.clone()),
             ..self.clone()
         }
     }
@@ -379,24 +304,22 @@ impl Shopper {
         content_type: Option<&str>,
         body: Option<String>,
     ) -> Reply {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        request = match (&self.credential, self.via) {
-            (None, _) => request,
-            (Some(c), Via::Cookie) => request.header("cookie", format!("{}={c}", self.cookie_name)),
-            (Some(c), Via::Bearer) => request.bearer_auth(c),
+        let auth = match (&self.credential, self.via) {
+            (None, _) => Auth::None,
+            (Some(c), Via::Cookie) => Auth::Cookie(c.clone()),
+            (Some(c), Via::Bearer) => Auth::Bearer(c.clone()),
         };
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
+        let mut call = self.client.request(method, path).auth(&auth);
+        call = call.headers(headers);
         if let Some(content_type) = content_type {
-            request = request.header("content-type", content_type);
+            call = call.header("content-type", content_type);
         }
         if let Some(body) = body {
-            request = request.body(body);
+            call = call.body(body);
         }
-        let reply = Reply::from(request.send().await.expect("the request is answered")).await;
+        let reply = call.send().await;
         let issued = match self.via {
-            Via::Cookie => reply.cookie_value(self.cookie_name),
+            Via::Cookie => reply.cookie_value(self.client.cookie_name),
             Via::Bearer => reply.cart_token(),
         };
         if let Some(new) = issued.filter(|c| !c.is_empty()) {
