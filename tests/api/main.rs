@@ -15,5 +15,6 @@ mod helpers;
 mod limits;
 mod logging;
 mod process;
+mod redis_store;
 mod rotation;
 mod smoke;
