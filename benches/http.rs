@@ -43,6 +43,8 @@
 mod client;
 #[path = "http/load.rs"]
 mod load;
+#[path = "../tests/api/process/mod.rs"]
+mod process;
 #[path = "http/procs.rs"]
 mod procs;
 #[path = "http/proxy.rs"]
@@ -375,44 +377,47 @@ async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
     let mut proxy = None;
     let mut redis_url = None;
     if needs_redis {
-        match procs::start_redis(ctx.server_cpu, &ctx.log_dir) {
+        match start_redis(ctx) {
             Ok(r) => {
-                match &r.guard {
-                    Some(g) => println!(
+                match r.server() {
+                    Some(server) => println!(
                         "  private redis-server pid {} at {}{}",
-                        g.pid(),
-                        r.url,
+                        server.pid(),
+                        r.url(),
                         ctx.server_cpu
                             .map(|c| format!(", pinned to CPU {c}"))
                             .unwrap_or_default()
                     ),
                     None => {
-                        println!("  using REDIS_URL {} (its CPU is not measured)", r.url);
+                        println!("  using REDIS_URL {} (its CPU is not measured)", r.url());
                         rep.notes.push(format!(
                             "external Redis from REDIS_URL ({}): its CPU is not counted",
-                            r.url
+                            r.url()
                         ));
                     }
                 }
-                redis_url = Some(r.url.clone());
+                redis_url = Some(r.url().to_owned());
                 redis = Some(r);
             }
             Err(e) => return fail_start(rep, &e),
         }
         let r = redis.as_ref().expect("redis set above");
-        rep.redis_ping_direct_us = proxy::redis_ping_median_us(r.addr, 200);
+        let Some(redis_addr) = r.addr() else {
+            return fail_start(rep, &format!("cannot parse the Redis URL {:?}", r.url()));
+        };
+        rep.redis_ping_direct_us = proxy::redis_ping_median_us(redis_addr, 200);
         if mode == "redis+rtt" {
             let delay = Duration::from_secs_f64(ctx.args.rtt_ms / 1000.0);
-            match proxy::DelayProxy::start(r.addr, delay) {
+            match proxy::DelayProxy::start(redis_addr, delay) {
                 Ok(p) => {
-                    let (direct, via) = p.calibrate(r.addr, delay);
+                    let (direct, via) = p.calibrate(redis_addr, delay);
                     rep.redis_ping_direct_us = direct;
                     rep.redis_ping_via_proxy_us = via;
                     rep.proxy_hold_us = Some(p.hold().as_secs_f64() * 1e6);
                     println!(
                         "  delay proxy 127.0.0.1:{} -> {} for {} ms each way (hold calibrated to {:.0} µs per chunk); PING median {} µs direct, {} µs via proxy",
                         p.addr.port(),
-                        r.addr,
+                        redis_addr,
                         ctx.args.rtt_ms,
                         p.hold().as_secs_f64() * 1e6,
                         rep.redis_ping_direct_us
@@ -433,34 +438,26 @@ async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
     // The server.
     let env = mode_env(mode, redis_url.as_deref(), ctx.args.lines);
     rep.env = env.clone();
-    let server = match procs::start_server(procs::ServerSpec {
-        mode,
-        bin: &ctx.args.bin,
-        crate_root: &ctx.crate_root,
-        env,
-        cpu: ctx.server_cpu,
-        log_dir: &ctx.log_dir,
-    })
-    .await
-    {
+    let log_path = ctx
+        .log_dir
+        .join(format!("{}-server.log", mode.replace('+', "-")));
+    let server = match start_server(ctx, env, &log_path).await {
         Ok(s) => s,
         Err(e) => return fail_start(rep, &e),
     };
     println!(
-        "  server pid {} on http://{} (log {})",
-        server.guard.pid(),
-        server.host_header,
-        server.log_path.display()
+        "  server pid {} on {} (log {})",
+        server.proc.pid(),
+        server.url,
+        log_path.display()
     );
     let pids = CpuPids {
-        server: server.guard.pid(),
-        redis: redis
-            .as_ref()
-            .and_then(|r| r.guard.as_ref().map(|g| g.pid())),
+        server: server.proc.pid(),
+        redis: redis.as_ref().and_then(|r| r.server()).map(|s| s.pid()),
     };
     let target = Arc::new(Target {
-        addr: server.addr,
-        host: server.host_header.clone(),
+        addr: server.addr(),
+        host: format!("127.0.0.1:{}", server.port),
     });
 
     let result = workload(ctx, mode, &mut rep, target, pids).await;
@@ -470,10 +467,10 @@ async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
         rep.failure = Some(e);
     }
     let mut server = server;
-    if let Some(status) = server.guard.exited() {
+    if let Some(status) = server.proc.exited() {
         let why = format!(
             "the server exited during the run ({status}); see {}",
-            server.log_path.display()
+            log_path.display()
         );
         loud(&format!("mode {mode}: {why}"));
         if rep.status == "ok" {
@@ -487,6 +484,72 @@ async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
     drop(proxy);
     drop(redis);
     rep
+}
+
+/// A private `redis-server` on the server's CPU, or the Redis of `REDIS_URL`.
+fn start_redis(ctx: &Ctx) -> Result<process::Redis, String> {
+    let cpu = ctx.server_cpu;
+    let log = ctx.log_dir.join("redis-server.log");
+    process::Redis::from_env_or(|| {
+        process::RedisServer::start_with(
+            move || procs::pinned_command(Path::new("redis-server"), cpu),
+            Some(&log),
+        )
+    })
+}
+
+/// Starts the server on its CPU, waits for its `listening on` line (off
+/// this runtime) and a 200 from `/readyz`. Any failure is an `Err` with the
+/// reason and the output's last lines.
+async fn start_server(
+    ctx: &Ctx,
+    env: Vec<(String, String)>,
+    log_path: &Path,
+) -> Result<process::Service, String> {
+    let mut cmd = procs::pinned_command(&ctx.args.bin, ctx.server_cpu);
+    cmd.envs(env);
+    let config = ctx.crate_root.join("config.toml");
+    let log = log_path.to_path_buf();
+    let mut server =
+        tokio::task::spawn_blocking(move || process::Service::start(cmd, &config, Some(&log)))
+            .await
+            .map_err(|e| format!("the server start panicked: {e}"))??;
+    let fail = |why: String, server: &process::Service| {
+        format!(
+            "{why}\nlog {}; last output:\n{}",
+            log_path.display(),
+            server.proc.tail(20)
+        )
+    };
+    let host = format!("127.0.0.1:{}", server.port);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = server.proc.exited() {
+            tokio::time::sleep(Duration::from_millis(100)).await; // let the readers finish
+            return Err(fail(
+                format!("server exited ({status}) before ready"),
+                &server,
+            ));
+        }
+        let req = client::build_request("GET", "/readyz", &host, None, None);
+        let attempt = tokio::time::timeout(Duration::from_secs(2), async {
+            let mut c = client::Conn::connect(server.addr())
+                .await
+                .map_err(|e| e.to_string())?;
+            c.roundtrip(&req).await.map_err(|e| e.to_string())
+        })
+        .await;
+        let last = match attempt {
+            Ok(Ok(r)) if r.status == 200 => return Ok(server),
+            Ok(Ok(r)) => format!("/readyz {}: {}", r.status, String::from_utf8_lossy(&r.body)),
+            Ok(Err(e)) => e,
+            Err(_) => "/readyz timed out".to_string(),
+        };
+        if std::time::Instant::now() > deadline {
+            return Err(fail(format!("not ready within 30 s ({last})"), &server));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn fail_start(mut rep: ModeReport, why: &str) -> ModeReport {
@@ -983,7 +1046,7 @@ fn main() {
     // Kill the server and redis-server if anything panics.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        procs::kill_all_children();
+        process::ChildGuard::kill_all();
         default_hook(info);
     }));
     // The generator has one core: a current-thread runtime, no thread hops.
@@ -999,12 +1062,12 @@ fn main() {
                 _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
             }
             eprintln!("\nhttp bench: interrupted; stopping the servers");
-            procs::kill_all_children();
+            process::ChildGuard::kill_all();
             std::process::exit(130);
         });
         run().await
     });
     drop(rt);
-    procs::kill_all_children();
+    process::ChildGuard::kill_all();
     std::process::exit(code);
 }
