@@ -89,6 +89,178 @@ pub async fn build_all(mut vus: Vec<Vu>, lines: usize, parallel: usize) -> (Vec<
     (done, errors)
 }
 
+/// When a phase measures, and whose CPU.
+#[derive(Clone, Copy)]
+pub struct Window {
+    /// Before the measured window: requests run, and are not counted.
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub pids: CpuPids,
+}
+
+impl Window {
+    /// Closed loop: every VU sends its next request as soon as the previous one
+    /// is answered. Only requests *started* inside the measured window count.
+    pub async fn closed_loop(self, vus: Vec<Vu>) -> (Vec<Vu>, PhaseRaw) {
+        let stats = shared_stats();
+        let connects_before: u64 = vus.iter().map(|v| v.connects).sum();
+        let measure_start = Instant::now() + self.warmup;
+        let end = measure_start + self.duration;
+        let handles: Vec<_> = vus
+            .into_iter()
+            .map(|mut vu| {
+                let stats = stats.clone();
+                tokio::spawn(async move {
+                    while Instant::now() < end {
+                        let t0 = Instant::now();
+                        let out = vu.step().await;
+                        let failed = out.result.is_err();
+                        if t0 >= measure_start && t0 < end {
+                            let lat = t0.elapsed();
+                            stats
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .record(lat, &out);
+                        }
+                        if failed {
+                            // A dead server refuses connections at once: do
+                            // not spin.
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                    }
+                    vu
+                })
+            })
+            .collect();
+        tokio::time::sleep_until(measure_start.into()).await;
+        let cpu_before = self.pids.sample();
+        tokio::time::sleep_until(end.into()).await;
+        let cpu_after = self.pids.sample();
+        let vus = join_vus(handles, end + REQUEST_TIMEOUT * 2).await;
+        let connects = vus
+            .iter()
+            .map(|v| v.connects)
+            .sum::<u64>()
+            .saturating_sub(connects_before);
+        (
+            vus,
+            PhaseRaw {
+                stats: take_stats(stats),
+                wall: self.duration,
+                cpu_before,
+                cpu_after,
+                scheduled: 0,
+                unfinished: 0,
+                connects,
+            },
+        )
+    }
+
+    /// Open loop: requests are scheduled at fixed intervals by a dedicated
+    /// thread (sub-millisecond sleeps, unlike tokio's 1 ms timer wheel) and
+    /// taken by whichever VU of the pool is free. Latency runs from each
+    /// request's *scheduled* time, so a stalled server cannot hide its queue
+    /// (no coordinated omission, as in wrk2).
+    pub async fn open_loop(self, vus: Vec<Vu>, rate: f64) -> (Vec<Vu>, PhaseRaw) {
+        let stats = shared_stats();
+        let connects_before: u64 = vus.iter().map(|v| v.connects).sum();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, bool)>();
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let start = Instant::now() + Duration::from_millis(20);
+        let measure_start = start + self.warmup;
+        let end = measure_start + self.duration;
+        let drain_deadline = end + REQUEST_TIMEOUT;
+        let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+
+        let dispatcher = std::thread::Builder::new()
+            .name("open-loop-dispatch".into())
+            .spawn(move || {
+                let mut scheduled = 0u64;
+                let mut i: u64 = 0;
+                let mut next = start;
+                loop {
+                    let now = Instant::now();
+                    while next <= now && next < end {
+                        let measured = next >= measure_start;
+                        if measured {
+                            scheduled += 1;
+                        }
+                        if tx.send((next, measured)).is_err() {
+                            return scheduled;
+                        }
+                        i += 1;
+                        next = start + interval.mul_f64(i as f64);
+                    }
+                    if next >= end {
+                        return scheduled;
+                    }
+                    std::thread::sleep(next - Instant::now().min(next));
+                }
+            })
+            .expect("spawn dispatcher thread");
+
+        let handles: Vec<_> = vus
+            .into_iter()
+            .map(|mut vu| {
+                let stats = stats.clone();
+                let rx = rx.clone();
+                tokio::spawn(async move {
+                    loop {
+                        if Instant::now() > drain_deadline {
+                            break;
+                        }
+                        let item = {
+                            let mut guard = rx.lock().await;
+                            tokio::time::timeout_at(drain_deadline.into(), guard.recv()).await
+                        };
+                        let Ok(Some((scheduled_at, measured))) = item else {
+                            break;
+                        };
+                        let out = vu.step().await;
+                        let done = Instant::now();
+                        let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
+                        if measured {
+                            s.record(done - scheduled_at, &out);
+                        }
+                        if done >= measure_start && done < end && out.is_ok() {
+                            s.ok_in_window += 1;
+                        }
+                    }
+                    vu
+                })
+            })
+            .collect();
+
+        tokio::time::sleep_until(measure_start.into()).await;
+        let cpu_before = self.pids.sample();
+        tokio::time::sleep_until(end.into()).await;
+        let cpu_after = self.pids.sample();
+        let vus = join_vus(handles, drain_deadline + REQUEST_TIMEOUT).await;
+        let connects = vus
+            .iter()
+            .map(|v| v.connects)
+            .sum::<u64>()
+            .saturating_sub(connects_before);
+        let scheduled = tokio::task::spawn_blocking(move || dispatcher.join().unwrap_or(0))
+            .await
+            .unwrap_or(0);
+        let stats = take_stats(stats);
+        let recorded = stats.per_op_count.iter().sum::<u64>();
+        (
+            vus,
+            PhaseRaw {
+                unfinished: scheduled.saturating_sub(recorded),
+                connects,
+                stats,
+                wall: self.duration,
+                cpu_before,
+                cpu_after,
+                scheduled,
+            },
+        )
+    }
+}
+
 fn shared_stats() -> Arc<Mutex<Stats>> {
     Arc::new(Mutex::new(Stats::new()))
 }
@@ -116,68 +288,6 @@ fn take_stats(s: Arc<Mutex<Stats>>) -> Stats {
     }
 }
 
-/// Closed loop: every VU sends its next request as soon as the previous one
-/// is answered. Only requests *started* inside the measured window count.
-pub async fn closed_loop(
-    vus: Vec<Vu>,
-    warmup: Duration,
-    duration: Duration,
-    pids: CpuPids,
-) -> (Vec<Vu>, PhaseRaw) {
-    let stats = shared_stats();
-    let connects_before: u64 = vus.iter().map(|v| v.connects).sum();
-    let measure_start = Instant::now() + warmup;
-    let end = measure_start + duration;
-    let handles: Vec<_> = vus
-        .into_iter()
-        .map(|mut vu| {
-            let stats = stats.clone();
-            tokio::spawn(async move {
-                while Instant::now() < end {
-                    let t0 = Instant::now();
-                    let out = vu.step().await;
-                    let failed = out.result.is_err();
-                    if t0 >= measure_start && t0 < end {
-                        let lat = t0.elapsed();
-                        stats
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .record(lat, &out);
-                    }
-                    if failed {
-                        // A dead server refuses connections at once: do
-                        // not spin.
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                }
-                vu
-            })
-        })
-        .collect();
-    tokio::time::sleep_until(measure_start.into()).await;
-    let cpu_before = pids.sample();
-    tokio::time::sleep_until(end.into()).await;
-    let cpu_after = pids.sample();
-    let vus = join_vus(handles, end + REQUEST_TIMEOUT * 2).await;
-    let connects = vus
-        .iter()
-        .map(|v| v.connects)
-        .sum::<u64>()
-        .saturating_sub(connects_before);
-    (
-        vus,
-        PhaseRaw {
-            stats: take_stats(stats),
-            wall: duration,
-            cpu_before,
-            cpu_after,
-            scheduled: 0,
-            unfinished: 0,
-            connects,
-        },
-    )
-}
-
 async fn join_vus(handles: Vec<tokio::task::JoinHandle<Vu>>, deadline: Instant) -> Vec<Vu> {
     let mut vus = Vec::with_capacity(handles.len());
     for h in handles {
@@ -192,116 +302,6 @@ async fn join_vus(handles: Vec<tokio::task::JoinHandle<Vu>>, deadline: Instant) 
         }
     }
     vus
-}
-
-/// Open loop: requests are scheduled at fixed intervals by a dedicated
-/// thread (sub-millisecond sleeps, unlike tokio's 1 ms timer wheel) and
-/// taken by whichever VU of the pool is free. Latency runs from each
-/// request's *scheduled* time, so a stalled server cannot hide its queue
-/// (no coordinated omission, as in wrk2).
-pub async fn open_loop(
-    vus: Vec<Vu>,
-    rate: f64,
-    warmup: Duration,
-    duration: Duration,
-    pids: CpuPids,
-) -> (Vec<Vu>, PhaseRaw) {
-    let stats = shared_stats();
-    let connects_before: u64 = vus.iter().map(|v| v.connects).sum();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, bool)>();
-    let rx = Arc::new(tokio::sync::Mutex::new(rx));
-    let start = Instant::now() + Duration::from_millis(20);
-    let measure_start = start + warmup;
-    let end = measure_start + duration;
-    let drain_deadline = end + REQUEST_TIMEOUT;
-    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
-
-    let dispatcher = std::thread::Builder::new()
-        .name("open-loop-dispatch".into())
-        .spawn(move || {
-            let mut scheduled = 0u64;
-            let mut i: u64 = 0;
-            let mut next = start;
-            loop {
-                let now = Instant::now();
-                while next <= now && next < end {
-                    let measured = next >= measure_start;
-                    if measured {
-                        scheduled += 1;
-                    }
-                    if tx.send((next, measured)).is_err() {
-                        return scheduled;
-                    }
-                    i += 1;
-                    next = start + interval.mul_f64(i as f64);
-                }
-                if next >= end {
-                    return scheduled;
-                }
-                std::thread::sleep(next - Instant::now().min(next));
-            }
-        })
-        .expect("spawn dispatcher thread");
-
-    let handles: Vec<_> = vus
-        .into_iter()
-        .map(|mut vu| {
-            let stats = stats.clone();
-            let rx = rx.clone();
-            tokio::spawn(async move {
-                loop {
-                    if Instant::now() > drain_deadline {
-                        break;
-                    }
-                    let item = {
-                        let mut guard = rx.lock().await;
-                        tokio::time::timeout_at(drain_deadline.into(), guard.recv()).await
-                    };
-                    let Ok(Some((scheduled_at, measured))) = item else {
-                        break;
-                    };
-                    let out = vu.step().await;
-                    let done = Instant::now();
-                    let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
-                    if measured {
-                        s.record(done - scheduled_at, &out);
-                    }
-                    if done >= measure_start && done < end && out.is_ok() {
-                        s.ok_in_window += 1;
-                    }
-                }
-                vu
-            })
-        })
-        .collect();
-
-    tokio::time::sleep_until(measure_start.into()).await;
-    let cpu_before = pids.sample();
-    tokio::time::sleep_until(end.into()).await;
-    let cpu_after = pids.sample();
-    let vus = join_vus(handles, drain_deadline + REQUEST_TIMEOUT).await;
-    let connects = vus
-        .iter()
-        .map(|v| v.connects)
-        .sum::<u64>()
-        .saturating_sub(connects_before);
-    let scheduled = tokio::task::spawn_blocking(move || dispatcher.join().unwrap_or(0))
-        .await
-        .unwrap_or(0);
-    let stats = take_stats(stats);
-    let recorded = stats.per_op_count.iter().sum::<u64>();
-    (
-        vus,
-        PhaseRaw {
-            unfinished: scheduled.saturating_sub(recorded),
-            connects,
-            stats,
-            wall: duration,
-            cpu_before,
-            cpu_after,
-            scheduled,
-        },
-    )
 }
 
 #[derive(Serialize, Clone)]

@@ -9,7 +9,7 @@ use crate::args::Args;
 use crate::report::ModeReport;
 use crate::stats::CpuPids;
 use crate::vu::Target;
-use crate::workload::workload;
+use crate::workload::{known, workload};
 use crate::{SERVER_WORKERS, client, process, procs, proxy};
 
 fn mode_env(mode: &str, redis_url: Option<&str>, lines: usize) -> Vec<(String, String)> {
@@ -166,12 +166,8 @@ pub async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
                         redis_addr,
                         ctx.args.rtt_ms,
                         p.hold().as_secs_f64() * 1e6,
-                        rep.redis_ping_direct_us
-                            .map(|v| format!("{v:.0}"))
-                            .unwrap_or("?".into()),
-                        rep.redis_ping_via_proxy_us
-                            .map(|v| format!("{v:.0}"))
-                            .unwrap_or("?".into()),
+                        known(rep.redis_ping_direct_us, 0),
+                        known(rep.redis_ping_via_proxy_us, 0),
                     );
                     redis_url = Some(format!("redis://127.0.0.1:{}", p.addr.port()));
                     proxy = Some(p);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::mode::Ctx;
 use crate::report::{ModeReport, PhaseReport};
-use crate::stats::CpuPids;
+use crate::stats::{CpuPids, PhaseRaw};
 use crate::vu::{Target, Vu};
 use crate::{load, report};
 
@@ -59,22 +59,8 @@ pub async fn workload(
         "  closed loop: {} VUs, {:.1} s warm-up + {:.1} s",
         a.concurrency, a.warmup, a.duration
     );
-    let (vus, raw) = load::closed_loop(
-        vus,
-        Duration::from_secs_f64(a.warmup),
-        Duration::from_secs_f64(a.duration),
-        pids,
-    )
-    .await;
-    let closed = PhaseReport::from_raw(
-        "closed",
-        a.concurrency,
-        None,
-        &raw,
-        ctx.clk_tck,
-        (ctx.server_cpu, ctx.generator_cpu),
-    );
-    print_phase(&closed);
+    let (vus, raw) = window(a.warmup, a.duration, pids).closed_loop(vus).await;
+    let closed = reduce(ctx, "closed", a.concurrency, None, &raw);
     if closed.generator_cpu_cores.is_some_and(|c| c > 0.9) {
         let note = format!(
             "the load generator used {:.2} of its core during the closed loop: this mode's peak may be the generator's, a lower bound",
@@ -133,23 +119,10 @@ pub async fn workload(
         a.duration
     );
     let pool_len = pool.len();
-    let (_pool, raw) = load::open_loop(
-        pool,
-        rate,
-        Duration::from_secs_f64(a.open_warmup),
-        Duration::from_secs_f64(a.duration),
-        pids,
-    )
-    .await;
-    let open = PhaseReport::from_raw(
-        "open",
-        pool_len,
-        Some(rate),
-        &raw,
-        ctx.clk_tck,
-        (ctx.server_cpu, ctx.generator_cpu),
-    );
-    print_phase(&open);
+    let (_pool, raw) = window(a.open_warmup, a.duration, pids)
+        .open_loop(pool, rate)
+        .await;
+    let open = reduce(ctx, "open", pool_len, Some(rate), &raw);
     if open.throughput_rps < rate * 0.95 || open.unfinished.unwrap_or(0) > 0 {
         let note = format!(
             "could not keep up with the offered {rate} req/s in the open loop (achieved {:.0} req/s, {} unfinished): its latency includes a growing queue",
@@ -197,6 +170,29 @@ pub async fn workload(
         );
     }
     Ok(())
+}
+
+/// A phase's window, from seconds.
+fn window(warmup: f64, duration: f64, pids: CpuPids) -> load::Window {
+    load::Window {
+        warmup: Duration::from_secs_f64(warmup),
+        duration: Duration::from_secs_f64(duration),
+        pids,
+    }
+}
+
+/// A phase's raw figures reduced to its report, and printed.
+fn reduce(
+    ctx: &Ctx,
+    kind: &'static str,
+    vus: usize,
+    offered_rate: Option<f64>,
+    raw: &PhaseRaw,
+) -> PhaseReport {
+    let pinned = (ctx.server_cpu, ctx.generator_cpu);
+    let phase = PhaseReport::from_raw(kind, vus, offered_rate, raw, ctx.clk_tck, pinned);
+    print_phase(&phase);
+    phase
 }
 
 fn report_build(rep: &mut ModeReport, errors: &[String], n: usize) -> Result<(), String> {
@@ -264,9 +260,7 @@ fn print_phase(p: &PhaseReport) {
         p.error_count,
         p.request_bytes_per_req,
         p.response_bytes_per_req,
-        p.server_cpu_us_per_req
-            .map(|v| format!("{v:.1}"))
-            .unwrap_or("?".into()),
+        known(p.server_cpu_us_per_req, 1),
         p.redis_cpu_us_per_req
             .map(|v| format!(" + redis {v:.1}"))
             .unwrap_or_default(),
@@ -278,18 +272,12 @@ fn print_phase(p: &PhaseReport) {
             .iter()
             .map(|b| (b * 100.0).round() / 100.0)
             .collect::<Vec<_>>(),
-        p.server_cpu_cores
-            .map(|v| format!("{v:.2}"))
-            .unwrap_or("?".into()),
+        known(p.server_cpu_cores, 2),
         p.redis_cpu_cores
             .map(|v| format!("{v:.2}"))
             .unwrap_or("0".into()),
-        p.foreign_load_server_core
-            .map(|v| format!("{v:.2}"))
-            .unwrap_or("?".into()),
-        p.foreign_load_generator_core
-            .map(|v| format!("{v:.2}"))
-            .unwrap_or("?".into()),
+        known(p.foreign_load_server_core, 2),
+        known(p.foreign_load_generator_core, 2),
     );
     if p.new_connections > 0 {
         println!(
@@ -306,4 +294,11 @@ fn print_phase(p: &PhaseReport) {
             p.expected_non_2xx
         );
     }
+}
+
+/// A figure with `decimals` decimals, or `?` when it could not be measured.
+pub fn known(value: Option<f64>, decimals: usize) -> String {
+    value
+        .map(|v| format!("{v:.decimals$}"))
+        .unwrap_or_else(|| "?".into())
 }

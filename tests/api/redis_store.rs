@@ -32,23 +32,32 @@ const LAYOUT_V1: u8 = 1;
 /// Bytes before the compressed cart: layout, revision, absolute expiry.
 const HEADER_LEN: usize = 1 + 8 + 8;
 
-/// Where a test's carts go: `REDIS_URL`, or a private server.
-fn target() -> RedisTarget {
-    RedisTarget::shared_or_private("test")
-}
-
-/// A store on the target, under its prefix.
-fn store_on(target: &RedisTarget) -> RedisStore {
-    store_at(target.url(), &target.prefix)
+/// Where a test's carts go (`REDIS_URL`, or a private server), and a store
+/// on it.
+fn target() -> (RedisTarget, RedisStore) {
+    let target = RedisTarget::shared_or_private("test");
+    let store = store_at(target.url(), &target.prefix);
+    (target, store)
 }
 
 fn store_at(url: &str, prefix: &str) -> RedisStore {
-    let config = RedisConfig {
+    RedisStore::new(&config(url, prefix), IDLE, ABSOLUTE, Limits::default()).expect("a store")
+}
+
+fn config(url: &str, prefix: &str) -> RedisConfig {
+    RedisConfig {
         url: url.into(),
         timeout_ms: TIMEOUT_MS,
         key_prefix: prefix.into(),
-    };
-    RedisStore::new(&config, IDLE, ABSOLUTE, Limits::default()).expect("a store")
+    }
+}
+
+/// A store on a port nothing listens on: any Redis call is Unavailable.
+fn dead_store() -> RedisStore {
+    store_at(
+        &format!("redis://127.0.0.1:{}", free_port()),
+        "cartseal:cart:",
+    )
 }
 
 /// The TTL of a session's key, as Redis reports it (-2: no such key).
@@ -70,6 +79,11 @@ async fn set_raw(target: &RedisTarget, id: &str, value: &[u8]) {
         .query_async::<()>(&mut target.connection().await)
         .await
         .unwrap();
+}
+
+/// Awaits a store call, failing the test if it hangs.
+async fn no_hang<T>(call: impl Future<Output = T>) -> T {
+    tokio::time::timeout(HANG, call).await.expect("no hang")
 }
 
 fn now() -> i64 {
@@ -105,8 +119,7 @@ fn is_unavailable<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {
 
 #[tokio::test]
 async fn save_then_load_round_trips() {
-    let target = target();
-    let store = store_on(&target);
+    let (_target, store) = target();
     let now = now();
     let saved = store.save(None, &session(20), now).await.unwrap();
     assert!(is_session_id(&saved.credential));
@@ -146,8 +159,7 @@ async fn save_then_load_round_trips() {
 
 #[tokio::test]
 async fn the_value_is_compact_and_holds_no_plain_cart() {
-    let target = target();
-    let store = store_on(&target);
+    let (target, store) = target();
     let saved = store.save(None, &session(20), now()).await.unwrap();
     let value: Vec<u8> = ::redis::cmd("GET")
         .arg(target.key(&saved.credential))
@@ -167,8 +179,7 @@ async fn the_value_is_compact_and_holds_no_plain_cart() {
 
 #[tokio::test]
 async fn a_load_slides_the_idle_ttl() {
-    let target = target();
-    let store = store_on(&target);
+    let (target, store) = target();
     let now = now();
     let saved = store.save(None, &session(1), now).await.unwrap();
     let ttl = key_ttl(&target, &saved.credential).await;
@@ -189,8 +200,7 @@ async fn a_load_slides_the_idle_ttl() {
 
 #[tokio::test]
 async fn the_absolute_expiry_caps_the_ttl_and_ends_the_cart() {
-    let target = target();
-    let store = store_on(&target);
+    let (target, store) = target();
     let now = now();
     let mut near_end = session(1);
     near_end.absolute_expiry = Some(now + 10);
@@ -235,8 +245,7 @@ async fn the_absolute_expiry_caps_the_ttl_and_ends_the_cart() {
 
 #[tokio::test]
 async fn a_missing_key_is_expired() {
-    let target = target();
-    let store = store_on(&target);
+    let (_target, store) = target();
     assert_eq!(
         store.load(&new_session_id(), now()).await.unwrap_err(),
         StoreError::Credential(OpenError::Expired)
@@ -246,10 +255,7 @@ async fn a_missing_key_is_expired() {
 #[tokio::test]
 async fn a_bad_id_is_refused_without_touching_redis() {
     // Nothing listens there: any Redis call would be Unavailable.
-    let store = store_at(
-        &format!("redis://127.0.0.1:{}", free_port()),
-        "cartseal:cart:",
-    );
+    let store = dead_store();
     let bad = [
         "",
         "abc",
@@ -275,8 +281,7 @@ async fn a_bad_id_is_refused_without_touching_redis() {
 
 #[tokio::test]
 async fn an_unreadable_value_is_invalid_not_unavailable() {
-    let target = target();
-    let store = store_on(&target);
+    let (target, store) = target();
     let now = now();
     let header = |abs: i64| {
         let mut v = vec![LAYOUT_V1];
@@ -333,12 +338,8 @@ async fn an_unreadable_value_is_invalid_not_unavailable() {
 
 #[tokio::test]
 async fn a_cart_that_could_not_be_read_back_is_refused() {
-    let target = target();
-    let config = RedisConfig {
-        url: target.url().to_owned(),
-        timeout_ms: TIMEOUT_MS,
-        key_prefix: target.prefix.clone(),
-    };
+    let (target, _) = target();
+    let config = config(target.url(), &target.prefix);
     let limits = Limits {
         max_inflated_bytes: 256,
         ..Limits::default()
@@ -357,8 +358,7 @@ async fn a_cart_that_could_not_be_read_back_is_refused() {
 
 #[tokio::test]
 async fn revoke_ends_a_session() {
-    let target = target();
-    let store = store_on(&target);
+    let (_target, store) = target();
     let now = now();
     let saved = store.save(None, &session(2), now).await.unwrap();
     assert_eq!(store.revoke(&saved.credential).await, Ok(true));
@@ -371,8 +371,8 @@ async fn revoke_ends_a_session() {
 
 #[tokio::test]
 async fn ready_pings() {
-    let target = target();
-    store_on(&target).ready().await.unwrap();
+    let (_target, store) = target();
+    store.ready().await.unwrap();
 }
 
 #[test]
@@ -412,33 +412,19 @@ async fn a_bad_url_is_refused_without_echoing_it() {
 
 #[tokio::test]
 async fn new_needs_no_redis_and_a_dead_redis_is_a_quick_503() {
-    let store = store_at(
-        &format!("redis://127.0.0.1:{}", free_port()),
-        "cartseal:cart:",
-    );
+    let store = dead_store();
     let id = new_session_id();
-    let load = tokio::time::timeout(HANG, store.load(&id, now()))
-        .await
-        .expect("no hang");
+    let load = no_hang(store.load(&id, now())).await;
     assert!(is_unavailable(&load), "{load:?}");
     let Err(StoreError::Unavailable(reason)) = load else {
         unreachable!()
     };
     assert!(!reason.contains(&id), "{reason}");
-    let save = tokio::time::timeout(HANG, store.save(Some(&id), &session(1), now()))
-        .await
-        .expect("no hang");
+    let save = no_hang(store.save(Some(&id), &session(1), now())).await;
     assert!(is_unavailable(&save), "{save:?}");
-    let revoke = tokio::time::timeout(HANG, store.revoke(&id))
-        .await
-        .expect("no hang");
+    let revoke = no_hang(store.revoke(&id)).await;
     assert!(is_unavailable(&revoke), "{revoke:?}");
-    assert!(
-        tokio::time::timeout(HANG, store.ready())
-            .await
-            .expect("no hang")
-            .is_err()
-    );
+    assert!(no_hang(store.ready()).await.is_err());
 }
 
 #[tokio::test]
@@ -450,20 +436,11 @@ async fn an_outage_is_503_and_the_store_recovers_by_itself() {
 
     // Paused: every call fails, none hangs.
     server.signal("STOP");
-    let load = tokio::time::timeout(HANG, store.load(&saved.credential, now))
-        .await
-        .expect("no hang");
+    let load = no_hang(store.load(&saved.credential, now)).await;
     assert!(is_unavailable(&load), "{load:?}");
-    let save = tokio::time::timeout(HANG, store.save(Some(&saved.credential), &session(4), now))
-        .await
-        .expect("no hang");
+    let save = no_hang(store.save(Some(&saved.credential), &session(4), now)).await;
     assert!(is_unavailable(&save), "{save:?}");
-    assert!(
-        tokio::time::timeout(HANG, store.ready())
-            .await
-            .expect("no hang")
-            .is_err()
-    );
+    assert!(no_hang(store.ready()).await.is_err());
 
     // Resumed: the same store serves again, and the cart is there.
     server.signal("CONT");
@@ -483,25 +460,16 @@ async fn an_outage_is_503_and_the_store_recovers_by_itself() {
 
     // Killed: 503.
     server.kill();
-    let load = tokio::time::timeout(HANG, store.load(&saved.credential, now))
-        .await
-        .expect("no hang");
+    let load = no_hang(store.load(&saved.credential, now)).await;
     assert!(is_unavailable(&load), "{load:?}");
-    assert!(
-        tokio::time::timeout(HANG, store.ready())
-            .await
-            .expect("no hang")
-            .is_err()
-    );
+    assert!(no_hang(store.ready()).await.is_err());
 
     // A new server on the same port: the store reconnects by itself. It
     // has no persistence, so the cart is gone: Expired, not Unavailable.
     server.restart();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let load = loop {
-        let load = tokio::time::timeout(HANG, store.load(&saved.credential, now))
-            .await
-            .expect("no hang");
+        let load = no_hang(store.load(&saved.credential, now)).await;
         if !is_unavailable(&load) || tokio::time::Instant::now() > deadline {
             break load;
         }
@@ -528,7 +496,7 @@ async fn an_outage_is_503_and_the_store_recovers_by_itself() {
 async fn one_store_per_worker_runtime() {
     // As actix runs it: each worker thread has a current-thread runtime
     // and builds its own store inside it.
-    let target = target();
+    let (target, _) = target();
     let workers: Vec<_> = (0..2)
         .map(|_| {
             let (url, prefix) = (target.url().to_owned(), target.prefix.clone());
@@ -557,8 +525,7 @@ async fn a_shared_store_depends_on_the_runtime_that_connected_it() {
     // Why one store per worker: the connection's I/O task runs on the
     // runtime that first used the store. While that runtime is blocked,
     // other runtimes' calls through the same store time out.
-    let target = target();
-    let store = store_on(&target);
+    let (_target, store) = target();
     store.ready().await.unwrap(); // connects on this test's runtime
     let shared = store.clone();
     let other = std::thread::spawn(move || {

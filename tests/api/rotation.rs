@@ -366,8 +366,10 @@ async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_ex
     let users: Vec<_> = (0..8)
         .map(|_| tokio::spawn(virtual_user(client.clone(), load.clone(), stop.clone())))
         .collect();
-    let wait_for_progress = |at_least: usize| {
+    // Waits until the users have completed 100 more requests.
+    let more_progress = || {
         let load = load.clone();
+        let at_least = load.completed.load(Ordering::Relaxed) + 100;
         async move {
             let deadline = Instant::now() + BinaryServer::PATIENCE;
             while load.completed.load(Ordering::Relaxed) < at_least {
@@ -376,7 +378,7 @@ async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_ex
             }
         }
     };
-    wait_for_progress(100).await;
+    more_progress().await;
 
     // Step 2 to the second key, under load.
     config.set_keys(&[
@@ -387,8 +389,7 @@ async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_ex
     ]);
     server.signal("HUP");
     wait_for_kid(&client, &server, &second_kid).await;
-    let done = load.completed.load(Ordering::Relaxed);
-    wait_for_progress(done + 100).await;
+    more_progress().await;
 
     // A broken config: refused, the running keys stay.
     config.set_keys(&[
@@ -399,8 +400,7 @@ async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_ex
     server.signal("HUP");
     wait_for_output(&server, "reload refused", 1).await;
     wait_for_kid(&client, &server, &second_kid).await;
-    let done = load.completed.load(Ordering::Relaxed);
-    wait_for_progress(done + 100).await;
+    more_progress().await;
 
     // Then on to the third key.
     config.set_keys(&[
@@ -411,8 +411,7 @@ async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_ex
     ]);
     server.signal("HUP");
     wait_for_kid(&client, &server, &third_kid).await;
-    let done = load.completed.load(Ordering::Relaxed);
-    wait_for_progress(done + 100).await;
+    more_progress().await;
 
     stop.store(true, Ordering::Relaxed);
     for user in users {

@@ -216,13 +216,7 @@ async fn browser_full_cart_is_refused_and_the_last_accepted_cart_kept() {
             "a refused add leaves the cart on screen as it was"
         );
 
-        reload(page).await;
-        assert_no_error(page).await;
-        assert_eq!(
-            cart_lines(page).await,
-            accepted,
-            "after a reload the cart is the last accepted one"
-        );
+        assert_a_reload_keeps(page, &accepted).await;
         gauge(page)
             .await
             .length
@@ -277,13 +271,7 @@ async fn browser_full_cart_is_refused_and_the_last_accepted_cart_kept() {
         "refusing {refused} leaves the cart as it was"
     );
 
-    reload(page).await;
-    assert_no_error(page).await;
-    assert_eq!(
-        cart_lines(page).await,
-        accepted,
-        "after a reload the cart is the last accepted one"
-    );
+    assert_a_reload_keeps(page, &accepted).await;
 
     browser.quit().await;
 }
@@ -346,4 +334,15 @@ async fn browser_shop_without_a_catalog_takes_any_sku() {
     );
 
     browser.quit().await;
+}
+
+/// After a reload the page shows no error and the last accepted cart.
+async fn assert_a_reload_keeps(page: &fantoccini::Client, accepted: &[(String, u64)]) {
+    reload(page).await;
+    assert_no_error(page).await;
+    assert_eq!(
+        cart_lines(page).await,
+        accepted,
+        "after a reload the cart is the last accepted one"
+    );
 }

@@ -55,17 +55,7 @@ pub async fn and_rerender<F: std::future::Future<Output = ()>>(page: &Client, wh
 
 pub async fn add_product(page: &Client, sku: &str) {
     let selector = format!("[data-add=\"{sku}\"]");
-    and_rerender(page, &format!("adding {sku}"), async {
-        let button = page
-            .find(Locator::Css(&selector))
-            .await
-            .unwrap_or_else(|e| panic!("no add button {selector}: {e}"));
-        button
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {selector}: {e}"));
-    })
-    .await;
+    click(page, &format!("adding {sku}"), &selector).await;
 }
 
 /// Types into the line's quantity field the way a user does: a new value, then
@@ -91,12 +81,18 @@ pub async fn set_quantity(page: &Client, sku: &str, quantity: u32) {
 }
 
 pub async fn remove_line(page: &Client, sku: &str) {
-    and_rerender(page, &format!("removing {sku}"), async {
-        let selector = format!("[data-line][data-sku=\"{sku}\"] button[data-remove]");
+    let selector = format!("[data-line][data-sku=\"{sku}\"] button[data-remove]");
+    click(page, &format!("removing {sku}"), &selector).await;
+}
+
+/// Clicks what `selector` finds, and waits until the page has rendered the
+/// cart again.
+async fn click(page: &Client, what: &str, selector: &str) {
+    and_rerender(page, what, async {
         let button = page
-            .find(Locator::Css(&selector))
+            .find(Locator::Css(selector))
             .await
-            .unwrap_or_else(|e| panic!("no remove button {selector}: {e}"));
+            .unwrap_or_else(|e| panic!("nothing to click at {selector}: {e}"));
         button
             .click()
             .await

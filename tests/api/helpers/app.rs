@@ -74,22 +74,16 @@ pub async fn spawn_app_in(config: ConfigDir, adjust: impl FnOnce(&mut Settings))
     }
 }
 
+/// The client's requests (`send`, `url`, `request`, ...) on the app itself.
+impl std::ops::Deref for TestApp {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        self.client.url(path)
-    }
-
-    /// A JSON request with a credential.
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        auth: &Auth,
-        body: Option<Value>,
-    ) -> Reply {
-        self.client.send(method, path, auth, body).await
-    }
-
     pub async fn get_cart(&self, auth: &Auth) -> Reply {
         self.send(Method::GET, "/cart", auth, None).await
     }
