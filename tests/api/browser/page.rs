@@ -7,7 +7,7 @@ use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
 use super::PATIENCE;
-use crate::helpers::repo;
+use crate::helpers::{Product, shipped_catalog};
 
 pub async fn open_shop(page: &Client, url: &str) {
     page.goto(url)
@@ -215,24 +215,9 @@ pub async fn wait_for(page: &Client, what: &str, script: &str) {
 // The catalog the server is configured with
 // ---------------------------------------------------------------------------
 
-#[derive(Debug)]
-pub struct Product {
-    pub sku: String,
-    pub unit_price: u64,
-}
-
+/// The shipped catalog, which the browser tests need ten products of.
 pub fn catalog() -> Vec<Product> {
-    let path = repo().join("catalog/products.json");
-    let raw =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let items: Vec<Value> = serde_json::from_str(&raw).expect("catalog is a JSON array");
-    let products: Vec<Product> = items
-        .iter()
-        .map(|p| Product {
-            sku: p["sku"].as_str().expect("sku").to_owned(),
-            unit_price: p["unit_price"].as_u64().expect("unit_price"),
-        })
-        .collect();
+    let products = shipped_catalog();
     assert!(
         products.len() >= 10,
         "the browser tests need a catalog of at least 10 products"

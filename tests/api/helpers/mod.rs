@@ -29,6 +29,28 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A product of the shipped catalog.
+#[derive(Debug)]
+pub struct Product {
+    pub sku: String,
+    pub unit_price: u64,
+}
+
+/// catalog/products.json, in its order.
+pub fn shipped_catalog() -> Vec<Product> {
+    let path = repo().join("catalog/products.json");
+    let raw =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let items: Vec<Value> = serde_json::from_str(&raw).expect("catalog is a JSON array");
+    items
+        .iter()
+        .map(|p| Product {
+            sku: p["sku"].as_str().expect("sku").to_owned(),
+            unit_price: p["unit_price"].as_u64().expect("unit_price"),
+        })
+        .collect()
+}
+
 /// The key id in a PASETO token's footer: the last `.`-segment, base64url
 /// of `{"kid":"k4.lid..."}`.
 pub fn footer_kid(token: &str) -> String {
