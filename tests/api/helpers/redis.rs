@@ -44,13 +44,6 @@ impl RedisTarget {
         format!("{}{id}", self.prefix)
     }
 
-    /// The private server.
-    pub fn server(&self) -> &RedisServer {
-        self.redis
-            .server()
-            .expect("RedisTarget::private: a redis-server of the test's own")
-    }
-
     /// A connection of the test's own, beside the one under test.
     pub async fn connection(&self) -> ::redis::aio::MultiplexedConnection {
         ::redis::Client::open(self.url())

@@ -187,10 +187,6 @@ impl Redis {
         self.server.as_ref()
     }
 
-    pub fn server_mut(&mut self) -> Option<&mut RedisServer> {
-        self.server.as_mut()
-    }
-
     /// Takes the private server out (to restart it off the runtime).
     pub fn take_server(&mut self) -> Option<RedisServer> {
         self.server.take()
