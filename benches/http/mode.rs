@@ -231,7 +231,8 @@ pub async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
 /// A private `redis-server` on the server's CPU, or the Redis of `REDIS_URL`.
 fn start_redis(ctx: &Ctx) -> Result<process::Redis, String> {
     let cpu = ctx.server_cpu;
-    let log = ctx.log_dir.join("redis-server.log");
+    // Not `redis-server.log`: the redis mode's server log has that name.
+    let log = ctx.log_dir.join("redis.log");
     process::Redis::from_env_or(|| {
         process::RedisServer::start_with(
             move || procs::pinned_command(Path::new("redis-server"), cpu),
