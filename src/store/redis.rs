@@ -180,8 +180,7 @@ impl CartStore for RedisStore {
         let Some(stored) = stored else {
             return Err(OpenError::Expired.into());
         };
-        let stored = value::decode(&stored, &settings.limits, "redis")?;
-        let absolute = stored.absolute_expiry;
+        let absolute = value::absolute_expiry(&stored, "redis")?;
         if now > absolute {
             // Best effort: a failure here is counted, and the cart is
             // refused anyway.
@@ -198,6 +197,7 @@ impl CartStore for RedisStore {
                 .call::<i64>("load", redis::cmd("EXPIRE").arg(&key).arg(ttl))
                 .await;
         }
+        let stored = value::decode(&stored, &settings.limits, "redis")?;
         Ok(Loaded {
             session: Session {
                 cart: stored.cart,

@@ -72,18 +72,29 @@ fn header(value: &[u8]) -> Result<(u64, i64), InvalidReason> {
     ))
 }
 
-/// Reads a value back under `limits`. `store` names the store in the metric
-/// and the log line that an unreadable value leaves.
+/// Counts and logs an unreadable value. `store` names the store in the
+/// metric and the log line.
+fn unreadable(store: &'static str, reason: InvalidReason) -> StoreError {
+    metrics::counter!("cartseal_store_errors_total", "store" => store, "op" => "decode")
+        .increment(1);
+    log::warn!(
+        "{store} load: a stored cart is unreadable ({})",
+        reason.label()
+    );
+    OpenError::Invalid(reason).into()
+}
+
+/// The absolute expiry in a value's header, read without inflating the
+/// cart: an expired cart costs no decompression.
+pub fn absolute_expiry(value: &[u8], store: &'static str) -> Result<i64, StoreError> {
+    header(value)
+        .map(|(_, absolute)| absolute)
+        .map_err(|reason| unreadable(store, reason))
+}
+
+/// Reads a value back under `limits`.
 pub fn decode(value: &[u8], limits: &Limits, store: &'static str) -> Result<Stored, StoreError> {
-    let unreadable = |reason: InvalidReason| -> StoreError {
-        metrics::counter!("cartseal_store_errors_total", "store" => store, "op" => "decode")
-            .increment(1);
-        log::warn!(
-            "{store} load: a stored cart is unreadable ({})",
-            reason.label()
-        );
-        OpenError::Invalid(reason).into()
-    };
+    let unreadable = |reason| unreadable(store, reason);
     let (revision, absolute_expiry) = header(value).map_err(unreadable)?;
     let json = inflate_capped(&value[HEADER_LEN..], limits)
         .map_err(|_| unreadable(InvalidReason::Inflate))?;

@@ -723,7 +723,7 @@ async fn each_write_raises_the_revision(store: Store) {
 async fn capabilities_are_advertised(store: Store) {
     let rig = store.spawn().await;
     let facts = store.facts();
-    let reply = Reply::from(rig.client.get(rig.url("/readyz")).send().await.unwrap()).await;
+    let reply = rig.client.get("/readyz").send().await;
     reply.assert_ok("GET /readyz");
     assert_eq!(reply.body["store"], store.0.as_str());
     assert_eq!(

@@ -127,16 +127,13 @@ fn add_body_of(len: usize) -> String {
 
 /// `POST /cart/items` with a raw body string.
 async fn post_add(app: &TestApp, auth: &Auth, body: String) -> Reply {
-    let mut request = app
-        .client
-        .post(app.url("/cart/items"))
-        .header("content-type", "application/json");
-    request = match auth {
-        Auth::Bearer(t) => request.bearer_auth(t),
-        Auth::Cookie(t) => request.header("cookie", format!("{}={t}", app.cookie_name)),
-        Auth::None => request,
-    };
-    Reply::from(request.body(body).send().await.expect("a response")).await
+    app.client
+        .post("/cart/items")
+        .auth(auth)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
 }
 
 #[tokio::test]

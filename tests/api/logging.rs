@@ -10,7 +10,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{BinaryServer, ConfigDir, Reply, tamper};
+use crate::helpers::{Auth, BinaryServer, Client, ConfigDir, Reply, tamper};
 
 const SKU_A: &str = "ZZSECRETSKU-7731";
 const SKU_B: &str = "YYSECRETSKU-8842";
@@ -23,30 +23,28 @@ const HUGE_COOKIE: &str = "HUGECOOKIE-SECRET-7740";
 
 /// A client of the black-box server that remembers every credential it
 /// saw or sent.
-struct Client {
-    http: reqwest::Client,
-    url: String,
+struct Recorder {
+    client: Client,
     credentials: Vec<String>,
 }
 
-impl Client {
+impl Recorder {
     async fn send(
         &mut self,
         method: Method,
         path: &str,
+        auth: &Auth,
         headers: &[(&str, String)],
         body: Option<Value>,
     ) -> Reply {
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        let mut call = self.client.request(method, path).auth(auth);
         for (name, value) in headers {
-            request = request.header(*name, value);
+            call = call.header(name, value);
         }
         if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
+            call = call.json(&body);
         }
-        let reply = Reply::from(request.send().await.expect("a response")).await;
+        let reply = call.send().await;
         if let Some(token) = reply.cart_token() {
             self.credentials.push(token);
         }
@@ -61,6 +59,16 @@ impl Client {
         reply
     }
 
+    async fn plain(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<Value>,
+    ) -> Reply {
+        self.send(method, path, &Auth::None, headers, body).await
+    }
+
     async fn bearer(
         &mut self,
         method: Method,
@@ -68,8 +76,8 @@ impl Client {
         token: &str,
         body: Option<Value>,
     ) -> Reply {
-        let header = [("authorization", format!("Bearer {token}"))];
-        self.send(method, path, &header, body).await
+        let auth = Auth::Bearer(token.to_owned());
+        self.send(method, path, &auth, &[], body).await
     }
 
     async fn cookie(
@@ -79,19 +87,19 @@ impl Client {
         token: &str,
         body: Option<Value>,
     ) -> Reply {
-        let header = [("cookie", format!("cart={token}"))];
-        self.send(method, path, &header, body).await
+        let auth = Auth::Cookie(token.to_owned());
+        self.send(method, path, &auth, &[], body).await
     }
 }
 
 /// Drives every kind of request that handles a secret.
-async fn drive(client: &mut Client) {
+async fn drive(client: &mut Recorder) {
     let engraved =
         json!({ "sku": SKU_A, "quantity": 2, "properties": { PROPERTY_KEY: ENGRAVING } });
 
     // SPA: a cookie cart with an engraved line.
     let added = client
-        .send(Method::POST, "/cart/items", &[], Some(engraved.clone()))
+        .plain(Method::POST, "/cart/items", &[], Some(engraved.clone()))
         .await;
     assert_eq!(added.status, 200, "{}", added.text);
     let mut cookie = added.cookie_value("cart").unwrap();
@@ -110,7 +118,7 @@ async fn drive(client: &mut Client) {
     cookie = changed.cookie_value("cart").unwrap();
 
     // Mobile: a bearer cart, then the cookie cart merged into it.
-    let created = client.send(Method::POST, "/cart", &[], None).await;
+    let created = client.plain(Method::POST, "/cart", &[], None).await;
     let mut bearer = created.body["token"].as_str().unwrap().to_owned();
     let added = client
         .bearer(
@@ -168,7 +176,7 @@ async fn drive(client: &mut Client) {
             )
             .await,
         client
-            .send(
+            .plain(
                 Method::GET,
                 "/cart",
                 &[
@@ -179,7 +187,7 @@ async fn drive(client: &mut Client) {
             )
             .await,
         client
-            .send(
+            .plain(
                 Method::GET,
                 "/cart",
                 &[("cookie", format!("cart={HUGE_COOKIE}{}", "x".repeat(9000)))],
@@ -187,7 +195,7 @@ async fn drive(client: &mut Client) {
             )
             .await,
         client
-            .send(
+            .plain(
                 Method::POST,
                 "/cart/items",
                 &[
@@ -239,22 +247,13 @@ async fn logs_and_metrics_never_hold_tokens_cookies_authorization_or_cart_conten
     // distinctive strings that appear nowhere else.
     config.replace("file = \"catalog/products.json\"", "file = \"\"");
     let mut server = BinaryServer::spawn(&config, &[("RUST_LOG", "debug")]);
-    let mut client = Client {
-        http: reqwest::Client::new(),
-        url: server.url.clone(),
+    let mut client = Recorder {
+        client: server.client(),
         credentials: Vec::new(),
     };
 
     drive(&mut client).await;
-    let metrics = client
-        .http
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = client.client.text("/metrics").await;
     let credentials = std::mem::take(&mut client.credentials);
     drop(client);
     server.signal("TERM");

@@ -14,5 +14,7 @@ mod failover;
 mod helpers;
 mod limits;
 mod logging;
+mod process;
+mod redis_store;
 mod rotation;
 mod smoke;

@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::LINES;
-use crate::helpers::Reply;
+use crate::helpers::{Client, Reply};
 
 /// One step of a user's plan.
 #[derive(Debug, Clone)]
@@ -41,8 +41,8 @@ pub enum Fate {
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: usize,
-    pub client: reqwest::Client,
-    pub base: String,
+    /// A client of nginx.
+    pub client: Client,
     /// The `cart` cookie.
     pub cart: Option<String>,
     /// The load balancer's affinity cookie, when it sets one.
@@ -216,35 +216,17 @@ impl User {
         path: &str,
         body: Option<Value>,
     ) -> Result<Reply, String> {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        let cookies: Vec<String> = [("cart", &self.cart), ("lb", &self.lb)]
-            .into_iter()
-            .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={v}")))
-            .collect();
-        if !cookies.is_empty() {
-            request = request.header("cookie", cookies.join("; "));
+        let mut call = self.client.request(method, path);
+        if let Some(cart) = &self.cart {
+            call = call.cookie("cart", cart);
+        }
+        if let Some(lb) = &self.lb {
+            call = call.cookie("lb", lb);
         }
         if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
+            call = call.json(&body);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| format!("no answer: {e}"))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| format!("a broken answer: {e}"))?;
-        let reply = Reply {
-            status,
-            headers,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            text,
-        };
+        let reply = call.try_send().await?;
         if let Some(cart) = reply.cookie_value("cart").filter(|v| !v.is_empty()) {
             self.cart = Some(cart);
         }

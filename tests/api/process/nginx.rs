@@ -1,24 +1,28 @@
-//! nginx in front of the replicas: a generated config, every file it writes
-//! in a temp dir, on a free port.
+//! nginx in front of replicas: a generated config, every file it writes in a
+//! temp dir, on a free port.
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
-use super::NGINX;
-use crate::helpers::{ChildGuard, closed_port};
+use super::{ChildGuard, free_port};
 
+const NGINX: &str = "/usr/sbin/nginx";
+
+/// How nginx spreads clients over the replicas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Routing {
     /// Round robin: any replica serves any client.
     RoundRobin,
-    /// `hash` on a load-balancer cookie: a client stays on one replica.
+    /// `hash` on a load-balancer cookie `lb`: a client stays on one replica
+    /// (nginx OSS has no `sticky`).
     Sticky,
 }
 
-/// nginx in front of the replicas, every file it writes in a temp dir.
+/// nginx in front of the replicas, every file it writes in a temp dir. Its
+/// access log names the upstream of each request.
 pub struct Nginx {
     proc: ChildGuard,
     dir: TempDir,
@@ -26,13 +30,23 @@ pub struct Nginx {
 }
 
 impl Nginx {
+    /// How long nginx may take to listen.
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    /// nginx on a free port in front of the replicas on `upstreams`. Fails
+    /// loudly when nginx is missing.
     pub fn start(upstreams: &[u16], routing: Routing) -> Self {
+        assert!(
+            Path::new(NGINX).exists(),
+            "{NGINX} is missing: the failover tests need Debian's nginx \
+             (apt-get install nginx; scripts/test installs it)"
+        );
         let mut last = String::new();
         // nginx cannot listen on port 0 and report it: take a free port,
         // and try another if something grabbed it first.
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("a temp dir for nginx");
-            let port = closed_port();
+            let port = free_port();
             let conf = dir.path().join("nginx.conf");
             std::fs::write(&conf, nginx_conf(dir.path(), port, upstreams, routing))
                 .expect("write nginx.conf");
@@ -43,32 +57,36 @@ impl Nginx {
                 .arg(&conf)
                 .arg("-e")
                 .arg(dir.path().join("error.log"));
-            let mut proc = ChildGuard::spawn("nginx", cmd, |_| {});
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let mut proc = ChildGuard::spawn("nginx", cmd);
+            let listening = proc.wait_until(Self::PATIENCE, "listened", || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            });
+            match listening {
+                Ok(()) => {
                     return Self {
                         proc,
                         url: format!("http://127.0.0.1:{port}"),
                         dir,
                     };
                 }
-                if proc.exited().is_some() || Instant::now() > deadline {
-                    std::thread::sleep(Duration::from_millis(50));
+                Err(why) => {
                     last = format!(
-                        "{}\n{}",
-                        proc.output(),
+                        "{why}\n{}",
                         std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
                     );
-                    break;
                 }
-                std::thread::sleep(Duration::from_millis(20));
             }
             if !last.contains("Address already in use") {
                 break;
             }
         }
         panic!("nginx did not start:\n{last}");
+    }
+
+    /// The access log: one `$request $status upstream=$upstream_addr` line
+    /// per request.
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
     }
 }
 
@@ -77,8 +95,9 @@ impl Drop for Nginx {
         self.proc.kill();
         if std::thread::panicking() {
             eprintln!(
-                "----- nginx error.log -----\n{}",
-                std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+                "----- nginx error.log -----\n{}\n----- nginx access.log -----\n{}",
+                std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default(),
+                self.access_log()
             );
         }
     }
@@ -106,10 +125,11 @@ fn nginx_conf(dir: &Path, port: u16, upstreams: &[u16], routing: Routing) -> Str
 master_process off;
 worker_processes 1;
 pid {d}/nginx.pid;
-error_log {d}/error.log warn;
+error_log {d}/error.log info;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    log_format upstreams '$request $status upstream=$upstream_addr';
+    access_log {d}/access.log upstreams;
     client_body_temp_path {d}/client_body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
@@ -121,7 +141,10 @@ http {{
         listen 127.0.0.1:{port};
         location / {{
             proxy_pass http://cartseal;
+            # A browser's Origin names this host: pass it on unchanged.
             proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Forwarded-Proto $scheme;
             proxy_connect_timeout 1s;
             proxy_read_timeout 10s;
             # Another replica only when this one could not have applied the

@@ -1,0 +1,183 @@
+//! The command line, and the `CARTSEAL_BENCH_*` variables it overrides.
+
+use std::path::{Path, PathBuf};
+
+pub const ALL_MODES: [&str; 6] = [
+    "token-paseto",
+    "token-jwt",
+    "redis",
+    "redis+rtt",
+    "memory",
+    "none",
+];
+
+pub struct Args {
+    pub duration: f64,
+    pub warmup: f64,
+    pub open_warmup: f64,
+    pub concurrency: usize,
+    pub pool: usize,
+    pub lines: usize,
+    pub rate: Option<f64>,
+    pub modes: Vec<String>,
+    pub rtt_ms: f64,
+    pub settle: f64,
+    pub quick: bool,
+    pub out: PathBuf,
+    pub json: PathBuf,
+    pub bin: PathBuf,
+    pub pin: bool,
+    pub command: String,
+}
+
+const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--rate R] [--modes token-paseto,token-jwt,redis,redis+rtt,memory,none] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]";
+
+fn usage_error(msg: &str) -> ! {
+    eprintln!("http bench: {msg}\n{USAGE}");
+    std::process::exit(2);
+}
+
+pub fn parse_args(crate_root: &Path) -> Args {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut flags: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut switches = std::collections::HashSet::new();
+    let mut shown = Vec::new();
+    let takes_value = [
+        "--duration",
+        "--warmup",
+        "--concurrency",
+        "--pool",
+        "--lines",
+        "--rate",
+        "--modes",
+        "--rtt-ms",
+        "--settle",
+        "--out",
+        "--json",
+        "--bin",
+    ];
+    let mut i = 0;
+    while i < argv.len() {
+        let a = &argv[i];
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        if takes_value.contains(&name.as_str()) {
+            let v = match inline {
+                Some(v) => v,
+                None => {
+                    i += 1;
+                    argv.get(i)
+                        .cloned()
+                        .unwrap_or_else(|| usage_error(&format!("{name} needs a value")))
+                }
+            };
+            shown.push(format!("{name} {v}"));
+            flags.insert(name, v);
+        } else if name == "--quick" || name == "--no-pin" {
+            shown.push(name.clone());
+            switches.insert(name);
+        } else if name == "--help" || name == "-h" {
+            println!("{USAGE}\n(see the top of benches/http.rs for the environment variables)");
+            std::process::exit(0);
+        }
+        // Anything else (cargo's `--bench`, filters) is ignored.
+        i += 1;
+    }
+    let get = |flag: &str, env: &str| -> Option<String> {
+        flags
+            .get(flag)
+            .cloned()
+            .or_else(|| std::env::var(env).ok().filter(|v| !v.is_empty()))
+    };
+    fn num<T: std::str::FromStr>(v: Option<String>, name: &str) -> Option<T> {
+        v.map(|s| {
+            s.parse()
+                .unwrap_or_else(|_| usage_error(&format!("bad value {s:?} for {name}")))
+        })
+    }
+    let quick = switches.contains("--quick")
+        || std::env::var("CARTSEAL_BENCH_QUICK").is_ok_and(|v| v == "1" || v == "true");
+    let duration: f64 = num(get("--duration", "CARTSEAL_BENCH_DURATION"), "--duration")
+        .unwrap_or(if quick { 2.0 } else { 10.0 });
+    let warmup_flag: Option<f64> = num(get("--warmup", "CARTSEAL_BENCH_WARMUP"), "--warmup");
+    let concurrency: usize = num(
+        get("--concurrency", "CARTSEAL_BENCH_CONCURRENCY"),
+        "--concurrency",
+    )
+    .unwrap_or(32);
+    let pool: usize = num(get("--pool", "CARTSEAL_BENCH_POOL"), "--pool").unwrap_or(64);
+    let lines: usize = num(get("--lines", "CARTSEAL_BENCH_LINES"), "--lines").unwrap_or(20);
+    let rate: Option<f64> = num(get("--rate", "CARTSEAL_BENCH_RATE"), "--rate");
+    let rtt_ms: f64 = num(get("--rtt-ms", "CARTSEAL_BENCH_RTT_MS"), "--rtt-ms").unwrap_or(0.5);
+    let settle: f64 = num(get("--settle", "CARTSEAL_BENCH_SETTLE"), "--settle")
+        .unwrap_or(if quick { 0.0 } else { 30.0 });
+    let modes: Vec<String> = match get("--modes", "CARTSEAL_BENCH_MODES") {
+        Some(list) => list
+            .split(',')
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect(),
+        None => ALL_MODES.iter().map(|m| m.to_string()).collect(),
+    };
+    for m in &modes {
+        if !ALL_MODES.contains(&m.as_str()) {
+            usage_error(&format!(
+                "unknown mode {m:?}; modes are {}",
+                ALL_MODES.join(",")
+            ));
+        }
+    }
+    if modes.is_empty() {
+        usage_error("--modes is empty");
+    }
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    if !positive(duration)
+        || concurrency == 0
+        || lines == 0
+        || rate.is_some_and(|r| !positive(r))
+        || !rtt_ms.is_finite()
+        || rtt_ms < 0.0
+    {
+        usage_error("--duration, --concurrency, --lines and --rate must be positive");
+    }
+    let resolve = |p: String| {
+        let p = PathBuf::from(p);
+        if p.is_absolute() {
+            p
+        } else {
+            crate_root.join(p)
+        }
+    };
+    let mut command = String::from("cargo bench --bench http");
+    if !shown.is_empty() {
+        command.push_str(" -- ");
+        command.push_str(&shown.join(" "));
+    }
+    Args {
+        duration,
+        warmup: warmup_flag.unwrap_or(if quick { 0.5 } else { 2.0 }),
+        open_warmup: warmup_flag.unwrap_or(if quick { 0.5 } else { 1.0 }),
+        concurrency,
+        pool: pool.max(concurrency),
+        lines,
+        rate,
+        modes,
+        rtt_ms,
+        settle,
+        quick,
+        out: resolve(
+            get("--out", "CARTSEAL_BENCH_OUT").unwrap_or_else(|| "docs/benchmarks.md".into()),
+        ),
+        json: resolve(
+            get("--json", "CARTSEAL_BENCH_JSON")
+                .unwrap_or_else(|| "docs/benchmarks-http.json".into()),
+        ),
+        bin: resolve(
+            get("--bin", "CARTSEAL_BENCH_BIN").unwrap_or_else(|| "target/release/cartseal".into()),
+        ),
+        pin: !switches.contains("--no-pin"),
+        command,
+    }
+}

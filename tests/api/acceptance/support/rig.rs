@@ -1,0 +1,211 @@
+//! The store under test, what it cannot do ([`Facts`]), and a running server
+//! on it ([`Rig`]).
+
+use cartseal::config::{Settings, StoreKind};
+
+use super::{Expect, Shopper, catalog_sku};
+use crate::helpers::{ConfigDir, RedisTarget, TestApp, spawn_app_in};
+
+/// The store a scenario runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Store(pub StoreKind);
+
+/// What a store can and cannot do: the expected outcomes that differ.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts {
+    /// The server can end a cart before it expires.
+    pub revocation: bool,
+    /// A cart outlives the replica that wrote it.
+    pub survives_replica_loss: bool,
+    /// A cart outlives a restart of the store.
+    pub survives_store_restart: bool,
+    /// The code for a credential with one character changed. A token's MAC
+    /// fails (`token_invalid`); a session id carries no MAC, so a changed id
+    /// is merely one the store does not hold (`token_expired`).
+    pub tampered_code: &'static str,
+}
+
+impl Store {
+    pub fn facts(self) -> Facts {
+        match self.0 {
+            StoreKind::Token => Facts {
+                revocation: false,
+                survives_replica_loss: true,
+                survives_store_restart: true,
+                tampered_code: "token_invalid",
+            },
+            StoreKind::Redis => Facts {
+                revocation: true,
+                survives_replica_loss: true,
+                survives_store_restart: false,
+                tampered_code: "token_expired",
+            },
+            StoreKind::Memory => Facts {
+                revocation: true,
+                survives_replica_loss: false,
+                survives_store_restart: false,
+                tampered_code: "token_expired",
+            },
+            StoreKind::None => {
+                unreachable!("the none store keeps no carts: it is not in the suite")
+            }
+        }
+    }
+
+    pub async fn spawn(self) -> Rig {
+        self.spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(self, adjust: impl FnOnce(&mut Settings)) -> Rig {
+        let redis =
+            (self.0 == StoreKind::Redis).then(|| RedisTarget::shared_or_private("acceptance"));
+        Rig::start(self, redis, adjust).await
+    }
+
+    /// With a redis-server of its own even when `REDIS_URL` is set: for the
+    /// scenarios that restart it.
+    pub async fn spawn_private(self) -> Rig {
+        let redis = (self.0 == StoreKind::Redis).then(|| RedisTarget::private("acceptance"));
+        Rig::start(self, redis, |_| {}).await
+    }
+}
+
+/// A running server on one store, and what the scenario may do to it.
+pub struct Rig {
+    app: TestApp,
+    store: Store,
+    redis: Option<RedisTarget>,
+    max_carts: usize,
+}
+
+impl std::ops::Deref for Rig {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
+impl Rig {
+    async fn start(
+        store: Store,
+        redis: Option<RedisTarget>,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut max_carts = 0;
+        let app = spawn_instance(store, redis.as_ref(), |s| {
+            adjust(s);
+            max_carts = s.memory.max_carts;
+        })
+        .await;
+        Self {
+            app,
+            store,
+            redis,
+            max_carts,
+        }
+    }
+
+    /// Another instance of the service: the same keys, the same Redis.
+    pub async fn replica(&self) -> TestApp {
+        spawn_instance(self.store, self.redis.as_ref(), |_| {}).await
+    }
+
+    /// `secs` pass: on the app's clock, and for Redis on its own clock.
+    pub async fn time_passes(&self, secs: i64) {
+        self.app.clock.advance(secs);
+        let Some(redis) = &self.redis else { return };
+        let mut conn = redis.connection().await;
+        let keys: Vec<String> = ::redis::cmd("KEYS")
+            .arg(format!("{}*", redis.prefix))
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS");
+        for key in keys {
+            let left: i64 = ::redis::cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .expect("PTTL");
+            if left < 0 {
+                continue; // gone, or no TTL (the test would then see it stay)
+            }
+            let passed = secs * 1000;
+            let aged = if left <= passed {
+                ::redis::cmd("DEL").arg(&key).clone()
+            } else {
+                ::redis::cmd("PEXPIRE").arg(&key).arg(left - passed).clone()
+            };
+            let _: i64 = aged.query_async(&mut conn).await.expect("age a key");
+        }
+    }
+
+    /// Ends a cart server-side, the only way each store can, and says
+    /// whether it could: Redis deletes the key; the memory store (spawned
+    /// with `memory.max_carts` small) evicts it to make room for other
+    /// clients' carts, the same removal its `revoke` does; a token cannot be
+    /// ended by anything the server does.
+    pub async fn end_cart(&self, credential: &str) -> bool {
+        match self.store.0 {
+            StoreKind::Token => false,
+            StoreKind::Redis => {
+                let redis = self.redis.as_ref().expect("a redis rig has Redis");
+                let removed: i64 = ::redis::cmd("DEL")
+                    .arg(redis.key(credential))
+                    .query_async(&mut redis.connection().await)
+                    .await
+                    .expect("DEL");
+                removed == 1
+            }
+            StoreKind::Memory => {
+                assert!(
+                    (1..=10).contains(&self.max_carts),
+                    "spawn the memory store with a small memory.max_carts to end carts"
+                );
+                for i in 0..self.max_carts {
+                    let mut other = Shopper::cookie(&self.app);
+                    other
+                        .add(&catalog_sku(40 + i), 1)
+                        .await
+                        .assert_ok("another cart");
+                }
+                true
+            }
+            StoreKind::None => unreachable!(),
+        }
+    }
+
+    /// Restarts the store: Redis restarts empty (no persistence); for the
+    /// memory store the store is the process, and for the token store there
+    /// is no store, so the service restarts (a new instance, the same keys).
+    pub async fn restart_store(&mut self) {
+        match self.store.0 {
+            StoreKind::Redis => {
+                let redis = self.redis.as_mut().expect("a redis rig has Redis");
+                redis.restart().await;
+            }
+            _ => self.app = self.replica().await,
+        }
+    }
+
+    /// Swaps in another instance; the old one stops (its replica is lost).
+    pub fn lose_replica_to(&mut self, survivor: TestApp) {
+        self.app = survivor;
+    }
+}
+
+async fn spawn_instance(
+    store: Store,
+    redis: Option<&RedisTarget>,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    spawn_app_in(ConfigDir::new(), |s| {
+        s.store.kind = store.0;
+        if let Some(redis) = redis {
+            s.redis.url = redis.url().to_owned();
+            s.redis.key_prefix = redis.prefix.clone();
+        }
+        adjust(s);
+    })
+    .await
+}

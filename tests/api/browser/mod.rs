@@ -1,0 +1,27 @@
+//! The demo shop page in a real browser.
+//!
+//! Debian's chromium is driven through chromedriver (WebDriver, via `fantoccini`)
+//! against the real `cartseal` binary, started as a black box on port 0. These
+//! tests check what only a browser can show: that the HttpOnly cookie really is
+//! invisible to scripts, that the cart survives reloads and a killed replica, that
+//! the page reports a full cart, and that the browser's own CORS and CSRF
+//! behaviour keeps a foreign page from changing the cart.
+//!
+//! chromium, chromedriver and nginx are required: a missing tool fails the test
+//! loudly instead of skipping it. Browser tests run one at a time (a 2-core
+//! machine cannot run several chromiums and servers at once reliably).
+//!
+//! `CARTSEAL_SCREENSHOT=1` also saves `docs/img/demo.png`.
+
+mod cart;
+mod driver;
+mod origins;
+mod page;
+
+use std::time::Duration;
+
+/// How long any single wait (a process starting, a page rendering) may take.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Browser tests take turns; see the module doc.
+static ONE_BROWSER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -1,0 +1,288 @@
+//! Requests the service cannot take as they are: 400 `payload_invalid`,
+//! 403 `csrf_rejected`, 404 and 405.
+
+use super::*;
+
+/// Bodies that are not the JSON an endpoint takes: 400 payload_invalid in
+/// either transport, the cart unchanged.
+#[tokio::test]
+async fn a_body_that_is_not_the_json_an_endpoint_takes_is_400_payload_invalid() {
+    let app = spawn_app().await;
+    let cases: &[(&str, &str, &str)] = &[
+        ("malformed JSON", "/cart/items", r#"{"sku":"TEE-100","#),
+        ("not JSON at all", "/cart/items", "sku=TEE-100"),
+        ("empty body", "/cart/items", ""),
+        ("null", "/cart/items", "null"),
+        ("an array", "/cart/items", r#"["TEE-100",1]"#),
+        ("sku of the wrong type", "/cart/items", r#"{"sku":5}"#),
+        ("missing sku", "/cart/items", r#"{"quantity":1}"#),
+        (
+            "quantity as a string",
+            "/cart/items",
+            r#"{"sku":"TEE-100","quantity":"1"}"#,
+        ),
+        (
+            "fractional quantity",
+            "/cart/items",
+            r#"{"sku":"TEE-100","quantity":1.5}"#,
+        ),
+        (
+            "quantity in exponent form",
+            "/cart/items",
+            r#"{"sku":"TEE-100","quantity":1e2}"#,
+        ),
+        (
+            "quantity 2^63",
+            "/cart/items",
+            r#"{"sku":"TEE-100","quantity":9223372036854775808}"#,
+        ),
+        (
+            "quantity 2^64",
+            "/cart/items",
+            r#"{"sku":"TEE-100","quantity":18446744073709551616}"#,
+        ),
+        (
+            "quantity null",
+            "/cart/items",
+            r#"{"sku":"TEE-100","quantity":null}"#,
+        ),
+        (
+            "unknown field",
+            "/cart/items",
+            r#"{"sku":"TEE-100","quantity":1,"price":0}"#,
+        ),
+        (
+            "properties of the wrong type",
+            "/cart/items",
+            r#"{"sku":"TEE-100","properties":["size","M"]}"#,
+        ),
+        (
+            "a property value that is not a string",
+            "/cart/items",
+            r#"{"sku":"TEE-100","properties":{"size":42}}"#,
+        ),
+        (
+            "duplicate JSON after the object",
+            "/cart/items",
+            r#"{"sku":"TEE-100"}{"sku":"TEE-100"}"#,
+        ),
+        (
+            "patch: quantity as a string",
+            "/cart/items/TEE-100",
+            r#"{"quantity":"2"}"#,
+        ),
+        ("patch: no quantity", "/cart/items/TEE-100", r#"{}"#),
+        (
+            "patch: fractional",
+            "/cart/items/TEE-100",
+            r#"{"quantity":2.5}"#,
+        ),
+        (
+            "patch: unknown field",
+            "/cart/items/TEE-100",
+            r#"{"quantity":2,"sku":"MUG-104"}"#,
+        ),
+        (
+            "merge: token of the wrong type",
+            "/cart/merge",
+            r#"{"token":5}"#,
+        ),
+        ("merge: no token", "/cart/merge", r#"{}"#),
+        ("patch: an array", "/cart/items/TEE-100", "[2]"),
+        ("merge: an array", "/cart/merge", r#"["x"]"#),
+    ];
+    let mut mismatches = Vec::new();
+    for bearer in [true, false] {
+        for (what, path, body) in cases {
+            // A fresh cart per case: a wrongly accepted body must not
+            // spoil the next case.
+            let auth = client_with_cart(&app, bearer).await;
+            let method = if path.starts_with("/cart/items/") {
+                Method::PATCH
+            } else {
+                Method::POST
+            };
+            let mut headers = vec![("content-type", "application/json")];
+            let credential = match &auth {
+                Auth::Bearer(t) => ("authorization", format!("Bearer {t}")),
+                _ => ("cookie", format!("cart={}", auth.token().unwrap())),
+            };
+            headers.push((credential.0, &credential.1));
+            let reply = app.raw(method.clone(), path, &headers, Some(body)).await;
+            if (reply.status, reply.code()) != (400, "payload_invalid") {
+                mismatches.push(format!(
+                    "{what} (bearer: {bearer}): {method} {path} {body} -> {} {}",
+                    reply.status, reply.text
+                ));
+                continue;
+            }
+            reply.assert_problem_shape();
+            assert!(
+                !reply.text.contains("TEE-100") && !reply.text.contains("MUG-104"),
+                "{what}: the detail does not echo the client's data: {}",
+                reply.text
+            );
+            assert_cart_kept(&app, &auth, &reply, what).await;
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "expected 400 payload_invalid:\n{}",
+        mismatches.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn a_bearer_body_that_does_not_say_json_is_400_payload_invalid() {
+    let app = spawn_app().await;
+    let auth = client_with_cart(&app, true).await;
+    let bearer = format!("Bearer {}", auth.token().unwrap());
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut headers = vec![("authorization", bearer.as_str())];
+        if let Some(content_type) = content_type {
+            headers.push(("content-type", content_type));
+        }
+        let reply = app
+            .raw(
+                Method::POST,
+                "/cart/items",
+                &headers,
+                Some(r#"{"sku":"TEE-100"}"#),
+            )
+            .await;
+        reply.assert_problem(400, "payload_invalid");
+        assert_cart_kept(&app, &auth, &reply, &format!("{content_type:?}")).await;
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_utf8_is_400_payload_invalid() {
+    let app = spawn_app().await;
+    let token = app.create().await;
+    let reply = app
+        .client
+        .post("/cart/items")
+        .auth(&Auth::Bearer(token))
+        .header("content-type", "application/json")
+        .body(vec![b'{', b'"', 0xff, 0xfe, b'"', b':', b'1', b'}'])
+        .send()
+        .await;
+    reply.assert_problem(400, "payload_invalid");
+}
+
+// ---------------------------------------------------------------------------
+// 403 csrf_rejected (the full rule is in csrf_cors.rs)
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_cross_site_cookie_write_is_403_csrf_rejected() {
+    let app = spawn_app().await;
+    let auth = client_with_cart(&app, false).await;
+    let cookie = format!("cart={}", auth.token().unwrap());
+    let reply = app
+        .raw(
+            Method::POST,
+            "/cart/items",
+            &[
+                ("cookie", &cookie),
+                ("content-type", "application/json"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            Some(r#"{"sku":"CAP-102"}"#),
+        )
+        .await;
+    reply.assert_problem(403, "csrf_rejected");
+    assert_cart_kept(&app, &auth, &reply, "cross-site").await;
+}
+
+// ---------------------------------------------------------------------------
+// 404 line_not_found, not_found; 405
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn changing_or_removing_a_line_the_cart_lacks_is_404_line_not_found() {
+    let app = spawn_app().await;
+    for bearer in [true, false] {
+        let auth = client_with_cart(&app, bearer).await;
+        for line in ["CAP-102", "TEE-100~000000000000", "nope"] {
+            let reply = app.set_quantity(&auth, line, 2).await;
+            reply.assert_problem(404, "line_not_found");
+            assert_cart_kept(&app, &auth, &reply, &format!("PATCH {line}")).await;
+            let reply = app.remove(&auth, line).await;
+            reply.assert_problem(404, "line_not_found");
+            assert_cart_kept(&app, &auth, &reply, &format!("DELETE {line}")).await;
+        }
+    }
+    // With no cart at all.
+    let reply = app.set_quantity(&Auth::None, "TEE-100", 1).await;
+    reply.assert_problem(404, "line_not_found");
+    reply.assert_no_new_credential();
+    let reply = app.remove(&Auth::None, "TEE-100").await;
+    reply.assert_problem(404, "line_not_found");
+    reply.assert_no_new_credential();
+}
+
+#[tokio::test]
+async fn an_unknown_route_is_a_404_problem() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        (Method::GET, "/nope"),
+        (Method::POST, "/nope"),
+        (Method::GET, "/cart/items/TEE-100/extra"),
+        (Method::GET, "/cart/"),
+        (Method::GET, "/api/v2/cart"),
+        (Method::DELETE, "/cart/items/"),
+    ] {
+        let reply = app.send(method.clone(), path, &Auth::None, None).await;
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.text);
+        reply.assert_problem_shape();
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_405_problem() {
+    let app = spawn_app().await;
+    let mut failures = Vec::new();
+    for (method, path) in [
+        (Method::PUT, "/cart"),
+        (Method::PATCH, "/cart"),
+        (Method::GET, "/cart/items"),
+        (Method::DELETE, "/cart/items"),
+        (Method::GET, "/cart/items/TEE-100"),
+        (Method::POST, "/cart/items/TEE-100"),
+        (Method::PUT, "/cart/items/TEE-100"),
+        (Method::GET, "/cart/merge"),
+        (Method::POST, "/products"),
+        (Method::POST, "/healthz"),
+        (Method::POST, "/readyz"),
+        (Method::DELETE, "/metrics"),
+        (Method::POST, "/.well-known/jwks.json"),
+        (Method::PUT, "/openapi.json"),
+        (Method::POST, "/"),
+    ] {
+        let reply = app.send(method.clone(), path, &Auth::None, None).await;
+        let ok = reply.status == 405
+            && reply
+                .header("content-type")
+                .is_some_and(|c| c.starts_with("application/problem+json"))
+            && reply.body["status"] == 405
+            && reply.body["code"].is_string();
+        if !ok {
+            failures.push(format!(
+                "{method} {path}: {} {:?} {:?}",
+                reply.status,
+                reply.header("content-type"),
+                reply.text
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "wrong methods must get a 405 problem+json:\n{}",
+        failures.join("\n")
+    );
+}

@@ -1,0 +1,32 @@
+//! The child processes of the tests and of the load benchmark: a guard that
+//! kills a child with its process group, the service binary, a private
+//! `redis-server`, nginx in front of replicas, chromedriver, and free ports.
+//!
+//! One copy serves two targets: the `api` test binary (`mod process;`) and
+//! `benches/http.rs` (`#[path = "../tests/api/process/mod.rs"] mod process;`).
+//! So it uses only the standard library and crates both targets have
+//! (`tempfile`), and takes the binary's path and any wrapper around a
+//! program (such as the benchmark's `taskset -c 0`) as parameters.
+
+// Each target uses its own part of this module: the benchmark, for one,
+// starts no nginx and no browser.
+#![allow(dead_code, unused_imports)]
+
+mod child;
+mod chromedriver;
+mod nginx;
+mod redis_server;
+mod service;
+
+pub use child::ChildGuard;
+pub use chromedriver::{CHROMIUM, Chromedriver};
+pub use nginx::{Nginx, Routing};
+pub use redis_server::{Redis, RedisServer};
+pub use service::Service;
+
+/// A local port nothing listens on: bound on port 0, then released. Another
+/// process may take it before it is used, so whoever listens on it retries.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("a bound address").port()
+}

@@ -1,0 +1,228 @@
+//! The real binary rotating its keys on SIGHUP under load, refusing a broken
+//! config, then draining on SIGTERM.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use super::{OLD, SIGNING};
+use crate::helpers::{Auth, BinaryServer, Client, ConfigDir, dev_local_kid, footer_kid, unique};
+
+/// What the load loop saw.
+#[derive(Default)]
+struct Load {
+    completed: AtomicUsize,
+    failures: Mutex<Vec<String>>,
+}
+
+/// One virtual user: create, add, read, change, over and over, until `stop`.
+async fn virtual_user(client: Client, load: Arc<Load>, stop: Arc<AtomicBool>) {
+    let fail = |what: String| {
+        let load = load.clone();
+        async move { load.failures.lock().await.push(what) }
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let token = match client.post("/cart").try_send().await {
+            Ok(r) if r.status == 201 => r.cart_token(),
+            Ok(r) => {
+                fail(format!("POST /cart: {}", r.status)).await;
+                continue;
+            }
+            Err(e) => {
+                fail(format!("POST /cart: {e}")).await;
+                continue;
+            }
+        };
+        let Some(mut token) = token else {
+            fail("POST /cart: no Cart-Token".into()).await;
+            continue;
+        };
+        let steps = [
+            (
+                Method::POST,
+                "/cart/items",
+                Some(json!({ "sku": "TEE-100", "quantity": 2 })),
+            ),
+            (Method::GET, "/cart", None),
+            (
+                Method::PATCH,
+                "/cart/items/TEE-100",
+                Some(json!({ "quantity": 3 })),
+            ),
+        ];
+        for (method, path, body) in steps {
+            let mut call = client
+                .request(method.clone(), path)
+                .auth(&Auth::Bearer(token.clone()));
+            if let Some(body) = body {
+                call = call.json(&body);
+            }
+            match call.try_send().await {
+                Ok(r) if r.status == 200 => {
+                    if let Some(new) = r.cart_token() {
+                        token = new;
+                    }
+                }
+                Ok(r) => {
+                    fail(format!("{method} {path}: {} {}", r.status, r.text)).await;
+                    break;
+                }
+                Err(e) => {
+                    fail(format!("{method} {path}: {e}")).await;
+                    break;
+                }
+            }
+            load.completed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Polls until a fresh cart's token carries `kid` (SIGHUP is asynchronous).
+async fn wait_for_kid(client: &Client, server: &BinaryServer, kid: &str) {
+    let deadline = Instant::now() + BinaryServer::PATIENCE;
+    loop {
+        let reply = client.post("/cart").send().await;
+        let token = reply.cart_token().expect("POST /cart issues a Cart-Token");
+        if footer_kid(&token) == kid {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reload to {kid} never took effect; output:\n{}",
+            server.output()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `count` lines of the server's output contain `needle`.
+async fn wait_for_output(server: &BinaryServer, needle: &str, count: usize) {
+    let deadline = Instant::now() + BinaryServer::PATIENCE;
+    while server.output().matches(needle).count() < count {
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} in the output:\n{}",
+            server.output()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_exits_cleanly() {
+    let config = ConfigDir::new();
+    let second = unique("hup");
+    let third = unique("hup");
+    let second_kid = config.keygen_local(&second);
+    let third_kid = config.keygen_local(&third);
+    config.set_keys(&[
+        (OLD, "local", "active"),
+        (&second, "local", "pending"),
+        (&third, "local", "pending"),
+        (SIGNING, "signing", "active"),
+    ]);
+    let shutdown = config.settings().server.shutdown_timeout_secs;
+    let mut server = BinaryServer::spawn(&config, &[("RUST_LOG", "info")]);
+    let client = server.client();
+    wait_for_kid(&client, &server, &dev_local_kid()).await;
+
+    let load = Arc::new(Load::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let users: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(virtual_user(client.clone(), load.clone(), stop.clone())))
+        .collect();
+    // Waits until the users have completed 100 more requests.
+    let more_progress = || {
+        let load = load.clone();
+        let at_least = load.completed.load(Ordering::Relaxed) + 100;
+        async move {
+            let deadline = Instant::now() + BinaryServer::PATIENCE;
+            while load.completed.load(Ordering::Relaxed) < at_least {
+                assert!(Instant::now() < deadline, "the load makes no progress");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    more_progress().await;
+
+    // Step 2 to the second key, under load.
+    config.set_keys(&[
+        (OLD, "local", "decrypt-only"),
+        (&second, "local", "active"),
+        (&third, "local", "pending"),
+        (SIGNING, "signing", "active"),
+    ]);
+    server.signal("HUP");
+    wait_for_kid(&client, &server, &second_kid).await;
+    more_progress().await;
+
+    // A broken config: refused, the running keys stay.
+    config.set_keys(&[
+        (OLD, "local", "active"),
+        (&second, "local", "active"),
+        (SIGNING, "signing", "active"),
+    ]);
+    server.signal("HUP");
+    wait_for_output(&server, "reload refused", 1).await;
+    wait_for_kid(&client, &server, &second_kid).await;
+    more_progress().await;
+
+    // Then on to the third key.
+    config.set_keys(&[
+        (OLD, "local", "decrypt-only"),
+        (&second, "local", "decrypt-only"),
+        (&third, "local", "active"),
+        (SIGNING, "signing", "active"),
+    ]);
+    server.signal("HUP");
+    wait_for_kid(&client, &server, &third_kid).await;
+    more_progress().await;
+
+    stop.store(true, Ordering::Relaxed);
+    for user in users {
+        user.await.expect("a virtual user panicked");
+    }
+    let failures = load.failures.lock().await;
+    assert!(
+        failures.is_empty(),
+        "{} requests failed across the reloads (of {} completed), for example:\n{}",
+        failures.len(),
+        load.completed.load(Ordering::Relaxed),
+        failures[..failures.len().min(10)].join("\n")
+    );
+    let metrics = client.text("/metrics").await;
+    assert!(
+        metrics.contains(&format!("kid=\"{second}\"")),
+        "tokens opened under {second} are counted:\n{metrics}"
+    );
+    assert!(
+        metrics.contains("cartseal_reloads_total{result=\"refused\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cartseal_reloads_total{result=\"ok\"} 2"),
+        "{metrics}"
+    );
+
+    // SIGTERM: the server drains and exits 0 within its shutdown timeout
+    // (plus slack for a loaded machine). Idle keep-alive connections would
+    // be drained too; close ours first so that only the server is measured.
+    drop(client);
+    server.signal("TERM");
+    let patience = Duration::from_secs(shutdown + 5);
+    let status = server.wait_exit(patience).unwrap_or_else(|| {
+        panic!(
+            "no exit within {patience:?} of SIGTERM; output:\n{}",
+            server.output()
+        )
+    });
+    assert!(
+        status.success(),
+        "exit after SIGTERM: {status}; output:\n{}",
+        server.output()
+    );
+}
