@@ -23,7 +23,7 @@ pub const MAX_FOOTER_BYTES: usize = 96;
 pub const MAX_JTI_CHARS: usize = 64;
 
 /// The configurable limits. Defaults are the secure ones.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Longest token accepted or issued, in characters.

@@ -4,8 +4,9 @@
 //! Gateways can check the signature, `iss`, `aud` and `exp` through
 //! `GET /.well-known/jwks.json` without being able to read the cart: the
 //! `ct` claim is base64url(nonce ‖ XChaCha20-Poly1305(deflate(cart))), keyed
-//! by a subkey of the active local key and bound to the token's `jti` and
-//! audience as associated data. `ckid` names the local key.
+//! by a subkey of the active local key and bound, as associated data, to the
+//! format version, audience, issuer, `jti`, `abs` and `ckid` (the local
+//! key's id) with PASETO's PAE. The header's `typ` is `cart+jwt`.
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, Validation};
@@ -14,14 +15,30 @@ use serde::{Deserialize, Serialize};
 
 use super::payload;
 use super::{
-    InvalidReason, Lifetimes, OpenError, Opened, PAYLOAD_VERSION, ResealReason, SealError,
-    SealInput, TokenCodec, pack,
+    InvalidReason, Lifetimes, OpenError, Opened, ResealReason, SealError, SealInput, TokenCodec,
+    pack,
 };
 use crate::base64url;
 use crate::keys::KeyState;
+use crate::limits::MAX_JTI_CHARS;
 
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
+
+/// The `typ` header of every token of this format: explicit typing (RFC 8725
+/// §3.11), so that no other JWT signed with the same key is taken for a
+/// cart token, and no cart token for another kind of JWT.
+pub const TYP: &str = "cart+jwt";
+
+/// The payload version (`v`) of this format. Version 2 binds the cart claim
+/// to `v`, `aud`, `iss`, `jti`, `abs` and `ckid` with PAE; version 1 bound
+/// only audience and jti, so anyone holding the signing key (every HS256
+/// verifier) could re-wrap a captured `ct` with a later `abs`. Version 1
+/// tokens are refused.
+pub const VERSION: u8 = 2;
+
+/// The label that starts the cart claim's associated data.
+const AD_LABEL: &[u8] = b"cartseal:jwt-cart";
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,9 +56,44 @@ struct Claims {
     ct: String,
 }
 
-/// The associated data that binds a cart claim to its token.
-fn associated_data(audience: &str, jti: &str) -> Vec<u8> {
-    format!("cartseal:v1:{audience}:{jti}").into_bytes()
+/// What the cart claim is bound to besides its key.
+pub(crate) struct Binding<'a> {
+    pub audience: &'a str,
+    pub issuer: &'a str,
+    pub jti: &'a str,
+    pub absolute_expiry: i64,
+    pub ckid: &'a str,
+}
+
+impl Binding<'_> {
+    /// The associated data of the cart claim: PASETO's pre-authentication
+    /// encoding of the label, the version and the bound claims (numbers in
+    /// decimal), which no two different bindings share.
+    pub(crate) fn associated_data(&self) -> Vec<u8> {
+        pae(&[
+            AD_LABEL,
+            VERSION.to_string().as_bytes(),
+            self.audience.as_bytes(),
+            self.issuer.as_bytes(),
+            self.jti.as_bytes(),
+            self.absolute_expiry.to_string().as_bytes(),
+            self.ckid.as_bytes(),
+        ])
+    }
+}
+
+/// PASETO's pre-authentication encoding (PAE): the count of pieces, then
+/// each piece's length and bytes, every number as a little-endian u64 with
+/// its top bit clear. pasetors keeps its own private.
+pub(crate) fn pae(pieces: &[&[u8]]) -> Vec<u8> {
+    let le64 = |n: usize| ((n as u64) & (u64::MAX >> 1)).to_le_bytes();
+    let mut out = Vec::with_capacity(8 + pieces.iter().map(|p| 8 + p.len()).sum::<usize>());
+    out.extend_from_slice(&le64(pieces.len()));
+    for piece in pieces {
+        out.extend_from_slice(&le64(piece.len()));
+        out.extend_from_slice(piece);
+    }
+    out
 }
 
 /// Seals a JWT. `nonce` is fixed only by known-answer tests.
@@ -60,31 +112,40 @@ pub(crate) fn seal(
         codec.config().compression_level,
         codec.limits(),
     )?;
+    let config = codec.config();
+    let binding = Binding {
+        audience: &config.audience,
+        issuer: &config.issuer,
+        jti: input.jti,
+        absolute_expiry: input.lifetimes.absolute_expiry,
+        ckid: local.material.kid(),
+    };
     let mut sealed = vec![0u8; NONCE_LEN + packed.len() + TAG_LEN];
     sealed[..NONCE_LEN].copy_from_slice(&nonce);
     XChaCha20Poly1305::seal(
         &local.material.jwt_cart,
         &Nonce::try_from(&nonce).map_err(|_| SealError::NoKey)?,
         &packed,
-        Some(&associated_data(&codec.config().audience, input.jti)),
+        Some(&binding.associated_data()),
         &mut sealed[NONCE_LEN..],
     )
     .map_err(|_| SealError::NoKey)?;
 
     let claims = Claims {
-        iss: codec.config().issuer.clone(),
-        aud: codec.config().audience.clone(),
+        iss: config.issuer.clone(),
+        aud: config.audience.clone(),
         iat: input.lifetimes.issued_at,
         nbf: input.lifetimes.not_before,
         exp: input.lifetimes.expires_at,
         jti: input.jti.to_owned(),
-        v: PAYLOAD_VERSION,
+        v: VERSION,
         abs: input.lifetimes.absolute_expiry,
         rev: input.revision,
         ckid: local.material.kid().to_owned(),
         ct: base64url::encode(&sealed),
     };
     let mut header = Header::new(signing.material.algorithm());
+    header.typ = Some(TYP.to_owned());
     header.kid = Some(signing.material.kid().to_owned());
     jsonwebtoken::encode(&header, &claims, signing.material.encoding())
         .map_err(|_| SealError::NoKey)
@@ -114,6 +175,10 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
         || header.x5u.is_some()
         || header.x5c.is_some()
         || header.cty.is_some()
+        || !header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| typ.eq_ignore_ascii_case(TYP))
     {
         return Err(invalid(InvalidReason::Header));
     }
@@ -153,7 +218,7 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
             })
         })?;
     let claims = data.claims;
-    if claims.v != PAYLOAD_VERSION || claims.jti.is_empty() || claims.jti.len() > 64 {
+    if claims.v != VERSION || claims.jti.is_empty() || claims.jti.len() > MAX_JTI_CHARS {
         return Err(invalid(InvalidReason::Payload));
     }
 
@@ -175,7 +240,16 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
         &local.material.jwt_cart,
         &nonce,
         ciphertext,
-        Some(&associated_data(&codec.config().audience, &claims.jti)),
+        Some(
+            &Binding {
+                audience: &codec.config().audience,
+                issuer: &codec.config().issuer,
+                jti: &claims.jti,
+                absolute_expiry: claims.abs,
+                ckid: &claims.ckid,
+            }
+            .associated_data(),
+        ),
         &mut packed,
     )
     .map_err(|_| invalid(InvalidReason::Crypto))?;

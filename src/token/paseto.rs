@@ -20,7 +20,7 @@ use super::{
 };
 use crate::base64url;
 use crate::keys::KeyState;
-use crate::limits::MAX_FOOTER_BYTES;
+use crate::limits::{MAX_FOOTER_BYTES, MAX_JTI_CHARS};
 
 /// The header of every token of this format.
 pub const HEADER: &str = "v4.local.";
@@ -155,7 +155,7 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
     }
     let claims: ClaimsIn<'_> =
         serde_json::from_str(payload).map_err(|_| invalid(InvalidReason::Payload))?;
-    if claims.v != PAYLOAD_VERSION || claims.jti.is_empty() || claims.jti.len() > 64 {
+    if claims.v != PAYLOAD_VERSION || claims.jti.is_empty() || claims.jti.len() > MAX_JTI_CHARS {
         return Err(invalid(InvalidReason::Payload));
     }
     let cart = payload::decode(claims.c, claims.cz.as_deref(), codec.limits())?;

@@ -49,7 +49,9 @@ fn tampered_tokens_are_refused() {
     more["rev"] = json!(claims["rev"].as_u64().unwrap() + 1);
     let edited_claims = format!("{h}.{}.{s}", b64(more.to_string().as_bytes()));
     let mut jose = header.clone();
-    jose["typ"] = json!("JOSE");
+    // The same type in other letters: it passes the type check, and the
+    // signature no longer matches.
+    jose["typ"] = json!("CART+JWT");
     let edited_header = with_header(&jose, c, s);
 
     let cases = vec![
@@ -213,6 +215,18 @@ fn forbidden_algorithms_and_headers_are_refused_before_verification() {
             false,
         ),
         Case::new(
+            "a typ other than cart+jwt (RFC 8725 explicit typing)",
+            signed_with("typ", json!("JWT")),
+            invalid(Header),
+            false,
+        ),
+        Case::new(
+            "no typ",
+            signed_with("typ", Value::Null),
+            invalid(Header),
+            false,
+        ),
+        Case::new(
             "a header that is not JSON",
             format!("{}.{c}.{s}", b64(b"alg")),
             invalid(Header),
@@ -349,8 +363,14 @@ fn claims_that_fail_their_checks_are_refused_after_verification() {
             true,
         ),
         Case::new(
-            "payload version 2",
-            set("v", json!(2)),
+            "payload version 1, whose cart claim was bound to jti alone",
+            set("v", json!(1)),
+            invalid(Payload),
+            true,
+        ),
+        Case::new(
+            "payload version 3",
+            set("v", json!(3)),
             invalid(Payload),
             true,
         ),
@@ -482,4 +502,36 @@ fn hs256_pins_its_algorithm_and_its_secret() {
         Case::new("an EdDSA token", eddsa, invalid(Header), false),
     ];
     check_cases(&codec, &cases);
+}
+
+#[test]
+fn a_captured_cart_claim_rewrapped_with_a_later_absolute_expiry_is_refused() {
+    // Every HS256 verifier holds the signing secret, so it can re-sign any
+    // claims it likes. The cart claim is bound to abs, ckid, jti, aud, iss
+    // and the version: moving abs (to replay a cart past its absolute
+    // expiry) breaks the cart claim's tag, whoever signs.
+    for alg in [JwtAlgorithm::HS256, JwtAlgorithm::EdDSA] {
+        let codec = Ring::standard(alg).codec(Format::Jwt);
+        let later = |claims: &mut Value, field: &str| {
+            claims[field] = json!(claims[field].as_i64().unwrap() + 30 * 24 * 3600);
+        };
+        let rewrapped = resigned_jwt(&codec, &cart(2), |_, claims| later(claims, "abs"));
+        let both = resigned_jwt(&codec, &cart(2), |_, claims| {
+            later(claims, "abs");
+            later(claims, "exp");
+        });
+        let control = resigned_jwt(&codec, &cart(2), |_, _| {});
+        assert_eq!(
+            open(&codec, &control).cart,
+            cart(2),
+            "{alg:?}: re-signing alone"
+        );
+        check_cases(
+            &codec,
+            &[
+                Case::new("abs moved later", rewrapped, invalid(Crypto), true),
+                Case::new("abs and exp moved later", both, invalid(Crypto), true),
+            ],
+        );
+    }
 }

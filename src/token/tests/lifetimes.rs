@@ -6,7 +6,9 @@ use serde_json::json;
 
 use super::super::InvalidReason::{NotYetValid, Payload};
 use super::super::{Format, JwtAlgorithm, OpenError, TokenCodec};
-use super::support::{NOW, Ring, cart, forge_paseto, paseto_claims, resigned_jwt};
+use super::support::{
+    NOW, Ring, cart, deflate, forge_paseto, paseto_claims, resigned_jwt, seal_cart_claim,
+};
 
 const LEEWAY: i64 = 60;
 
@@ -209,6 +211,14 @@ fn inconsistent_lifetimes_are_refused_in_both_formats() {
             c["nbf"] = json!(nbf);
             c["exp"] = json!(exp);
             c["abs"] = json!(abs);
+            // The cart claim is bound to abs: re-seal it, so that only the
+            // lifetimes are wrong.
+            c["ct"] = json!(seal_cart_claim(
+                &jwt,
+                "local-a",
+                c,
+                &deflate(&cart(2).to_compact_json())
+            ));
         });
         for (label, codec, token) in [("paseto", &paseto, p), ("jwt", &jwt, j)] {
             let result = codec.open(&token, NOW);

@@ -122,7 +122,11 @@ impl Ring {
         }
         .expect("a valid PASERK");
         let file = format!("{id}.paserk");
-        std::fs::write(self.dir.path().join(&file), paserk).expect("write a key file");
+        let path = self.dir.path().join(&file);
+        std::fs::write(&path, paserk).expect("write a key file");
+        // Key files must be private, or the keyring refuses them.
+        let private = std::os::unix::fs::PermissionsExt::from_mode(0o600);
+        std::fs::set_permissions(&path, private).expect("chmod a key file");
         self.configs.push(KeyConfig {
             id: id.to_owned(),
             purpose,
@@ -393,9 +397,9 @@ pub fn sign_jwt<T: serde::Serialize>(
 }
 
 /// A JWT cart claim (`ct`) over `packed` (already deflated, or not: the
-/// test decides), sealed under the local key `key_id` and bound to `jti` as
-/// the format requires.
-pub fn seal_cart_claim(codec: &TokenCodec, key_id: &str, jti: &str, packed: &[u8]) -> String {
+/// test decides), sealed under the local key `key_id` and bound to the
+/// `jti`, `abs` and `ckid` of `claims` as the format requires.
+pub fn seal_cart_claim(codec: &TokenCodec, key_id: &str, claims: &Value, packed: &[u8]) -> String {
     let ring = codec.keys().load();
     let key = ring
         .local_keys()
@@ -403,14 +407,21 @@ pub fn seal_cart_claim(codec: &TokenCodec, key_id: &str, jti: &str, packed: &[u8
         .find(|k| k.id == key_id)
         .expect("a local key of that id");
     let nonce: [u8; 24] = rand::random();
-    let ad = format!("cartseal:v1:{}:{jti}", codec.config().audience);
+    let ad = jwt::Binding {
+        audience: &codec.config().audience,
+        issuer: &codec.config().issuer,
+        jti: claims["jti"].as_str().expect("a jti"),
+        absolute_expiry: claims["abs"].as_i64().expect("an abs"),
+        ckid: claims["ckid"].as_str().expect("a ckid"),
+    }
+    .associated_data();
     let mut out = vec![0u8; 24 + packed.len() + 16];
     out[..24].copy_from_slice(&nonce);
     XChaCha20Poly1305::seal(
         &key.material.jwt_cart,
         &Nonce::try_from(&nonce).expect("24 bytes"),
         packed,
-        Some(ad.as_bytes()),
+        Some(&ad),
         &mut out[24..],
     )
     .expect("AEAD seal");

@@ -455,7 +455,9 @@ fn jwt_vectors() -> Value {
         "name": "cartseal jwt format known-answer vectors",
         "note": "signing-key is the Ed25519 seed (EdDSA) or the HS256 secret; ct is \
                  base64url(cart-nonce || XChaCha20-Poly1305(raw deflate of cart)) under a BLAKE2b \
-                 subkey of local-key, with associated data cartseal:v1:<audience>:<jti>. \
+                 subkey of local-key, with associated data PAE(\"cartseal:jwt-cart\", v, aud, iss, jti, \
+                 abs, ckid) (PASETO's pre-authentication encoding; numbers in decimal). \
+                 The header's typ is cart+jwt. \
                  Regenerate with CARTSEAL_REGEN_VECTORS=1 cargo test --lib vectors.",
         "tests": tests,
     })
