@@ -77,16 +77,17 @@ impl Quantity {
 pub struct Properties(BTreeMap<String, String>);
 
 impl Properties {
-    /// Parses properties under the given limits: keys of `[A-Za-z0-9_-]`,
-    /// values without control characters.
-    pub fn parse(raw: BTreeMap<String, String>, limits: &Limits) -> Result<Self, CartError> {
+    /// Parses properties under the given limits: keys of `[A-Za-z0-9_-]`;
+    /// values in Unicode NFC ([`normalize_value`]), without control or
+    /// format characters or line and paragraph separators.
+    pub fn parse(mut raw: BTreeMap<String, String>, limits: &Limits) -> Result<Self, CartError> {
         if raw.len() > limits.max_properties {
             return Err(CartError::Invalid(format!(
                 "at most {} properties per line",
                 limits.max_properties
             )));
         }
-        for (key, value) in &raw {
+        for (key, value) in &mut raw {
             let key_ok = !key.is_empty()
                 && key.len() <= limits.property_key_max_bytes
                 && key
@@ -98,10 +99,10 @@ impl Properties {
                     limits.property_key_max_bytes
                 )));
             }
-            if value.len() > limits.property_value_max_bytes || value.chars().any(char::is_control)
-            {
+            normalize_value(value);
+            if value.len() > limits.property_value_max_bytes || !value.chars().all(is_allowed) {
                 return Err(CartError::Invalid(format!(
-                    "property values must be at most {} bytes, without control characters",
+                    "property values must be at most {} bytes, without control or format characters or line separators",
                     limits.property_value_max_bytes
                 )));
             }
@@ -118,6 +119,36 @@ impl Properties {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
+}
+
+/// Brings a property value to Unicode Normalization Form C, so that text
+/// that looks the same is the same line whichever keyboard typed it (an
+/// `é` as one code point or as `e` and a combining accent). ASCII, the
+/// common case, is NFC already and costs one scan.
+fn normalize_value(value: &mut String) {
+    use unicode_normalization::{UnicodeNormalization, is_nfc};
+    if !value.is_ascii() && !is_nfc(value) {
+        *value = value.nfc().collect();
+    }
+}
+
+/// True for the characters a property value may hold. Control characters,
+/// format characters (bidi overrides and isolates, zero-width spaces and
+/// joiners, the byte order mark) and line and paragraph separators are
+/// refused: they make text display otherwise than it reads, on a receipt or
+/// an engraving order.
+fn is_allowed(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    if c.is_ascii() {
+        return !c.is_ascii_control();
+    }
+    !matches!(
+        c.general_category(),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    )
 }
 
 /// The stable key of a line, derived from its sku and properties: the sku
