@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cart::Limits;
 use crate::catalog::{Catalog, CatalogError};
@@ -16,7 +16,7 @@ use crate::keys::{KeyConfig, Keyring, KeyringError, Warning};
 use crate::token::{Format, TokenConfig};
 
 /// Everything config.toml can say.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     #[serde(default)]
@@ -39,12 +39,18 @@ pub struct Settings {
     pub redis: RedisConfig,
     #[serde(default)]
     pub memory: MemoryConfig,
+    #[serde(default)]
+    pub admin: AdminConfig,
+    #[serde(default)]
+    pub demo: DemoConfig,
     /// The folder relative paths start from: the config file's.
     #[serde(skip)]
     pub base_dir: PathBuf,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `[server]`: the public listener. Each timeout bounds what a slow or idle
+/// client can hold (docs/security.md, "Slow and abusive clients").
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     /// Address to bind.
@@ -55,6 +61,21 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Seconds SIGTERM waits for in-flight requests.
     pub shutdown_timeout_secs: u64,
+    /// A client must send its whole request head within this, or the
+    /// connection is closed with 408.
+    pub client_request_timeout_ms: u64,
+    /// How long a closing connection may take to shut down.
+    pub client_disconnect_timeout_ms: u64,
+    /// An idle keep-alive connection is closed after this; 0 disables
+    /// keep-alive.
+    pub keep_alive_secs: u64,
+    /// A request body must arrive whole within this after its head.
+    pub body_timeout_ms: u64,
+    /// Most connections each worker holds open at once.
+    pub max_connections: usize,
+    /// Serve with the development keys shipped in keys/ on an address that
+    /// is not loopback. Off: such a start is refused.
+    pub allow_dev_keys: bool,
 }
 
 impl Default for ServerConfig {
@@ -64,12 +85,68 @@ impl Default for ServerConfig {
             port: 8080,
             workers: 0,
             shutdown_timeout_secs: 10,
+            client_request_timeout_ms: 5_000,
+            client_disconnect_timeout_ms: 1_000,
+            keep_alive_secs: 30,
+            body_timeout_ms: 5_000,
+            max_connections: 25_000,
+            allow_dev_keys: false,
         }
     }
 }
 
+impl ServerConfig {
+    /// True when the configured host is a loopback address (or `localhost`):
+    /// only this machine can reach it.
+    pub fn is_loopback(&self) -> bool {
+        self.host == "localhost"
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+/// `[admin]`: the operators' listener, for `/metrics`. Per-reason rejection
+/// counts would tell a client which check its forgery failed, so metrics
+/// are not served on the public port.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Serve the admin listener at all.
+    pub enabled: bool,
+    /// Address to bind; loopback by default.
+    pub host: String,
+    /// Port to bind; 0 picks a free one.
+    pub port: u16,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            host: "127.0.0.1".into(),
+            port: 9464,
+        }
+    }
+}
+
+/// `[demo]`: the demo shop page at `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoConfig {
+    /// Serve the page; production shops serve their own front-end.
+    pub enabled: bool,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
 /// Where carts live between requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoreKind {
     /// Sealed into the client's token.
@@ -95,7 +172,7 @@ impl StoreKind {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     /// The store.
@@ -114,7 +191,7 @@ impl Default for StoreConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CookieConfig {
     /// Secure cookie named `__Host-cart`, else plain `cart`.
@@ -134,21 +211,21 @@ impl CookieConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CorsConfig {
     /// Exact origins allowed with credentials.
     pub allowed_origins: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CatalogConfig {
     /// The products file; empty for none.
     pub file: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisConfig {
     /// Connection URL.
@@ -169,16 +246,21 @@ impl Default for RedisConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MemoryConfig {
     /// Most carts held.
     pub max_carts: usize,
+    /// Most bytes of carts held.
+    pub max_bytes: usize,
 }
 
 impl Default for MemoryConfig {
     fn default() -> Self {
-        Self { max_carts: 100_000 }
+        Self {
+            max_carts: 100_000,
+            max_bytes: 256 * 1024 * 1024,
+        }
     }
 }
 
@@ -222,11 +304,37 @@ impl Settings {
         if self.server.shutdown_timeout_secs > 600 {
             problems.push("server.shutdown_timeout_secs must be at most 600".into());
         }
+        for (name, ms) in [
+            (
+                "server.client_request_timeout_ms",
+                self.server.client_request_timeout_ms,
+            ),
+            (
+                "server.client_disconnect_timeout_ms",
+                self.server.client_disconnect_timeout_ms,
+            ),
+            ("server.body_timeout_ms", self.server.body_timeout_ms),
+        ] {
+            if !(100..=60_000).contains(&ms) {
+                problems.push(format!("{name} must be 100..=60000"));
+            }
+        }
+        if self.server.keep_alive_secs > 600 {
+            problems.push("server.keep_alive_secs must be at most 600".into());
+        }
+        if self.server.max_connections == 0 {
+            problems.push("server.max_connections must be at least 1".into());
+        }
         for origin in &self.cors.allowed_origins {
+            // Origins reach the demo page's HTML and its security policy:
+            // only the characters of scheme://host[:port].
             let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
                 && !origin.ends_with('/')
-                && !origin.contains('*')
-                && origin.len() <= 256;
+                && origin.len() <= 256
+                && origin
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'/'))
+                && origin.matches('/').count() == 2;
             if !ok {
                 problems.push(format!(
                     "cors.allowed_origins: {origin:?} must be an exact origin such as https://shop.example (no \"*\", no \"null\", no path)"
@@ -239,17 +347,32 @@ impl Settings {
         if self.memory.max_carts == 0 {
             problems.push("memory.max_carts must be at least 1".into());
         }
+        if self.memory.max_bytes < 64 * 1024 {
+            problems.push("memory.max_bytes must be at least 65536".into());
+        }
         problems
     }
 
-    /// Loads and validates the keyring.
+    /// Loads and validates the keyring. The shipped development keys are
+    /// refused on a listener that other machines reach, unless
+    /// `server.allow_dev_keys` says this is a development machine.
     pub fn load_keyring(&self) -> Result<(Keyring, Vec<Warning>), KeyringError> {
-        Keyring::load(
+        let (ring, warnings) = Keyring::load(
             &self.keys,
             &self.base_dir,
             self.token.jwt_algorithm.into(),
             self.token.format == Format::Jwt,
-        )
+        )?;
+        if let Some(id) = ring.dev_keys().first()
+            && !self.server.is_loopback()
+            && !self.server.allow_dev_keys
+        {
+            return Err(KeyringError::DevKeyExposed {
+                id: id.clone(),
+                host: self.server.host.clone(),
+            });
+        }
+        Ok((ring, warnings))
     }
 
     /// Loads the catalog, if one is configured.
@@ -258,5 +381,56 @@ impl Settings {
             return Ok(None);
         }
         Catalog::load(&self.base_dir.join(&self.catalog.file), &self.limits).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Settings {
+        Settings::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml"))
+            .expect("the shipped config loads")
+    }
+
+    #[test]
+    fn the_shipped_development_keys_serve_on_loopback_only() {
+        let mut settings = shipped();
+        for host in ["127.0.0.1", "::1", "localhost"] {
+            settings.server.host = host.into();
+            assert!(settings.load_keyring().is_ok(), "{host}");
+        }
+        for host in ["0.0.0.0", "::", "10.1.2.3"] {
+            settings.server.host = host.into();
+            let refused = settings.load_keyring().err().map(|e| e.to_string());
+            assert!(
+                refused
+                    .as_deref()
+                    .is_some_and(|e| e.contains("dev-local-1") && e.contains("allow_dev_keys")),
+                "{host}: {refused:?}"
+            );
+        }
+        settings.server.allow_dev_keys = true;
+        assert!(
+            settings.load_keyring().is_ok(),
+            "an explicit development flag"
+        );
+    }
+
+    #[test]
+    fn cors_origins_hold_only_the_characters_of_an_origin() {
+        let mut settings = shipped();
+        for bad in [
+            "https://a.example; script-src *",
+            "https://a.example/path",
+            "https://a.example\" onload=\"x",
+            "https://*.example",
+            "null",
+        ] {
+            settings.cors.allowed_origins = vec![bad.into()];
+            assert_eq!(settings.validate().len(), 1, "{bad}");
+        }
+        settings.cors.allowed_origins = vec!["https://shop.example:8443".into()];
+        assert!(settings.validate().is_empty());
     }
 }

@@ -5,8 +5,10 @@
 // cookie. Everything the page shows comes from the CartView the server returns.
 //
 // The API base defaults to this page's origin (relative URLs). `?api=http://host:port`
-// points the page at a cartseal on another origin, which must then list this
-// page's origin in `cors.allowed_origins`.
+// points the page at a cartseal on another origin, but only at one that the
+// serving cartseal lists in `cors.allowed_origins` (it puts that list in the
+// `cartseal-api-origins` meta tag, and its Content-Security-Policy allows
+// nothing else). That cartseal must in turn list this page's origin.
 (function () {
   "use strict";
 
@@ -63,9 +65,11 @@
 
   function apiBase(raw) {
     if (!raw) return "";
+    const meta = document.querySelector('meta[name="cartseal-api-origins"]');
+    const allowed = ((meta && meta.content) || "").split(" ").filter(Boolean);
     try {
       const url = new URL(raw);
-      if (url.protocol !== "http:" && url.protocol !== "https:") return "";
+      if (!allowed.includes(url.origin)) return "";
       return url.origin + url.pathname.replace(/\/+$/, "");
     } catch (_) {
       return "";

@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::http::StatusCode;
+use actix_web::http::{KeepAlive, StatusCode};
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer};
 use arc_swap::ArcSwapOption;
 
 use super::reload::Reloader;
+use super::routes::demo::DemoPage;
 use super::state::AppState;
 use super::{cors, routes, telemetry, transport};
 use crate::catalog::CatalogError;
@@ -42,10 +43,12 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
-/// A built, bound, not yet running server.
+/// A built, bound, not yet running server: the public listener, and the
+/// admin listener for `/metrics` when it is enabled.
 pub struct Application {
     port: u16,
     server: Server,
+    admin: Option<(u16, Server)>,
     reloader: Reloader,
 }
 
@@ -83,6 +86,17 @@ impl Application {
         let listener = TcpListener::bind((server_settings.host.as_str(), server_settings.port))?;
         let port = listener.local_addr()?.port();
         let reloader = Reloader::new(state.clone());
+        let admin = state
+            .settings
+            .admin
+            .enabled
+            .then(|| admin_server(&state.settings))
+            .transpose()?;
+        let demo = state
+            .settings
+            .demo
+            .enabled
+            .then(|| DemoPage::new(&state.settings.cors));
         let mut server = HttpServer::new(move || {
             let shared = state.clone();
             App::new()
@@ -96,10 +110,20 @@ impl Application {
                 .wrap(ErrorHandlers::new().handler(StatusCode::UNAUTHORIZED, transport::challenge))
                 .wrap(from_fn(cors::cors))
                 .wrap(from_fn(telemetry::observe))
-                .configure(routes::configure)
+                .configure(|cfg| routes::configure(cfg, demo.as_ref()))
         })
         .shutdown_timeout(server_settings.shutdown_timeout_secs)
-        .client_request_timeout(Duration::from_secs(10))
+        .client_request_timeout(Duration::from_millis(
+            server_settings.client_request_timeout_ms,
+        ))
+        .client_disconnect_timeout(Duration::from_millis(
+            server_settings.client_disconnect_timeout_ms,
+        ))
+        .keep_alive(match server_settings.keep_alive_secs {
+            0 => KeepAlive::Disabled,
+            secs => KeepAlive::Timeout(Duration::from_secs(secs)),
+        })
+        .max_connections(server_settings.max_connections)
         .listen(listener)?;
         if server_settings.workers > 0 {
             server = server.workers(server_settings.workers);
@@ -107,6 +131,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            admin,
             reloader,
         })
     }
@@ -114,6 +139,11 @@ impl Application {
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The admin listener's port, when it is enabled.
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin.as_ref().map(|(port, _)| *port)
     }
 
     /// A handle that reloads keys and catalog (what SIGHUP does).
@@ -124,7 +154,18 @@ impl Application {
     /// Serves until the server is stopped (SIGTERM/SIGINT drain in-flight
     /// requests first).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((_, admin)) = self.admin else {
+            return self.server.await;
+        };
+        let admin_handle = admin.handle();
+        // The admin listener lives as long as the public one.
+        let public = async {
+            let served = self.server.await;
+            admin_handle.stop(true).await;
+            served
+        };
+        let (served, _) = tokio::join!(public, admin);
+        served
     }
 
     /// The server handle, to stop it.
@@ -133,11 +174,26 @@ impl Application {
     }
 }
 
+/// The admin listener: `/metrics` only, on one worker.
+fn admin_server(settings: &Settings) -> std::io::Result<(u16, Server)> {
+    let listener = TcpListener::bind((settings.admin.host.as_str(), settings.admin.port))?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(|| App::new().configure(routes::configure_admin))
+        .workers(1)
+        .shutdown_timeout(1)
+        .client_request_timeout(Duration::from_secs(5))
+        .listen(listener)?
+        .run();
+    Ok((port, server))
+}
+
 /// Runs the service until SIGTERM or SIGINT, reloading on SIGHUP. Prints
-/// `cartseal listening on http://HOST:PORT` once bound, for scripts.
+/// `cartseal admin on http://HOST:PORT` (when the admin listener is on) and
+/// then `cartseal listening on http://HOST:PORT` once bound, for scripts.
 pub fn run(settings: Settings, config_path: PathBuf) -> Result<(), StartError> {
     actix_web::rt::System::new().block_on(async move {
         let host = settings.server.host.clone();
+        let admin_host = settings.admin.host.clone();
         let app = Application::build(settings, Some(config_path))?;
         let reloader = app.reloader();
         actix_web::rt::spawn(async move {
@@ -150,6 +206,11 @@ pub fn run(settings: Settings, config_path: PathBuf) -> Result<(), StartError> {
                 let _ = reloader.reload();
             }
         });
+        // The admin line first: scripts that wait for "listening on" then
+        // have both.
+        if let Some(port) = app.admin_port() {
+            println!("cartseal admin on http://{admin_host}:{port}");
+        }
         println!("cartseal listening on http://{host}:{}", app.port());
         use std::io::Write;
         std::io::stdout().flush()?;

@@ -45,6 +45,10 @@ pub enum ApiError {
     /// 405 `method_not_allowed`.
     #[error("method_not_allowed")]
     MethodNotAllowed,
+    /// 408 `request_timeout`: the body did not arrive within
+    /// `server.body_timeout_ms`.
+    #[error("request_timeout")]
+    RequestTimeout,
     /// 413 `payload_too_large`: the body is over `limits.body_max_bytes`.
     #[error("payload_too_large")]
     PayloadTooLarge { limit: usize },
@@ -143,6 +147,8 @@ impl ApiError {
                 B("See /openapi.json for the endpoints.")),
             Self::MethodNotAllowed => row(S::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed",
                 B("See /openapi.json for the methods of this endpoint.")),
+            Self::RequestTimeout => row(S::REQUEST_TIMEOUT, "request_timeout", "The request body did not arrive in time",
+                B("Send the whole body promptly; the cart is unchanged.")),
             Self::PayloadTooLarge { limit } => row(S::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large",
                 O(format!("Request bodies are limited to {limit} bytes."))),
             Self::CartTooLarge { detail, .. } => row(S::PAYLOAD_TOO_LARGE, "cart_too_large", "The cart would be too large",

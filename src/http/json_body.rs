@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -27,6 +28,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let checked = check_head(req);
+        let timeout = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(Duration::from_secs(5), |state| {
+                Duration::from_millis(state.settings.server.body_timeout_ms)
+            });
         // Taking the payload stream cannot fail.
         let payload = web::Payload::from_request(req, payload).into_inner();
 
@@ -35,14 +41,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             let payload = payload.map_err(|_| {
                 ApiError::PayloadInvalid("The request body could not be read.".into())
             })?;
-            let body = match payload.to_bytes_limited(limit).await {
-                Ok(Ok(body)) => body,
-                Ok(Err(_)) => {
+            // A body that stops mid-way costs one timeout, not a worker.
+            let read = tokio::time::timeout(timeout, payload.to_bytes_limited(limit));
+            let body = match read.await {
+                Err(_) => return Err(ApiError::RequestTimeout),
+                Ok(Ok(Ok(body))) => body,
+                Ok(Ok(Err(_))) => {
                     return Err(ApiError::PayloadInvalid(
                         "The request body could not be read.".into(),
                     ));
                 }
-                Err(_) => return Err(ApiError::PayloadTooLarge { limit }),
+                Ok(Err(_)) => return Err(ApiError::PayloadTooLarge { limit }),
             };
             if body.trim_ascii_start().first() != Some(&b'{') {
                 return Err(ApiError::PayloadInvalid(

@@ -24,6 +24,14 @@ pub use material::{
     LocalMaterial, MaterialError, SigningMaterial, generate_ed25519_paserk, generate_local,
 };
 
+/// The key ids of the development keys shipped in `keys/`. They are public,
+/// so they are recognised by their key material, whatever id the config
+/// gives them: a renamed development key is still one.
+pub const DEV_KIDS: [&str; 2] = [
+    "k4.lid.Iu7XXB9uuFsBJebO-ZqUeQs3py2iWKKawCaeIM9JM6Sz",
+    "k4.pid.dYseaIZ-QJ7XAGqmSaEmHU5CNE5noWayS8_1wkjbOMN-",
+];
+
 /// What a key is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -152,6 +160,26 @@ pub enum KeyringError {
         /// From the material.
         derived: String,
     },
+    /// A key file that others than its owner can read.
+    #[error("key {id:?}: {path} is readable by group or others (mode {mode:o}); chmod 600 it")]
+    Readable {
+        /// The key.
+        id: String,
+        /// Its file.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The shipped development keys, on a listener other machines reach.
+    #[error(
+        "key {id:?} is a development key shipped in the repository, and server.host {host:?} is not loopback: make your own keys with `cartseal keygen`, or set server.allow_dev_keys = true for a development machine"
+    )]
+    DevKeyExposed {
+        /// The key.
+        id: String,
+        /// The configured host.
+        host: String,
+    },
     /// A signing key of the wrong algorithm for `token.jwt_algorithm`.
     #[error("key {id:?}: a {found:?} key, but token.jwt_algorithm is {expected:?}")]
     WrongAlgorithm {
@@ -171,6 +199,8 @@ pub struct Keyring {
     signing: Vec<Key<SigningMaterial>>,
     active_local: usize,
     active_signing: Option<usize>,
+    /// The ids of the development keys in use (not retired).
+    dev_keys: Vec<String>,
 }
 
 /// A problem that does not stop start-up, but that an operator should see.
@@ -189,12 +219,13 @@ impl Keyring {
         let mut warnings = Vec::new();
         let mut local = Vec::new();
         let mut signing = Vec::new();
+        let mut dev_keys = Vec::new();
         for (i, config) in configs.iter().enumerate() {
             if configs[..i].iter().any(|c| c.id == config.id) {
                 return Err(KeyringError::DuplicateId(config.id.clone()));
             }
             let path = base.join(&config.file);
-            let text = read_key_file(&config.id, &path, &mut warnings)?;
+            let text = read_key_file(&config.id, &path)?;
             let material_err = |reason| KeyringError::Material {
                 id: config.id.clone(),
                 purpose: config.purpose,
@@ -238,11 +269,18 @@ impl Keyring {
                     derived: kid,
                 });
             }
-            if config.id.starts_with("dev-") && config.state != KeyState::Retired {
-                warnings.push(format!(
-                    "key {:?} is a DEVELOPMENT key shipped in the repository: make your own with `cartseal keygen` before serving real users",
-                    config.id
-                ));
+            if DEV_KIDS.contains(&kid.as_str()) {
+                if config.state != KeyState::Retired {
+                    warnings.push(format!(
+                        "key {:?} is a DEVELOPMENT key shipped in the repository: make your own with `cartseal keygen` before serving real users",
+                        config.id
+                    ));
+                    dev_keys.push(config.id.clone());
+                }
+            } else {
+                // The development keys are public anyway, and git does not
+                // keep file modes; every other key must be private.
+                check_private(&config.id, &path)?;
             }
         }
         let kids = local
@@ -267,6 +305,7 @@ impl Keyring {
                 signing,
                 active_local,
                 active_signing,
+                dev_keys,
             },
             warnings,
         ))
@@ -292,6 +331,11 @@ impl Keyring {
     /// The signing key with this kid, whatever its state.
     pub fn signing_by_kid(&self, kid: &str) -> Option<&Key<SigningMaterial>> {
         self.signing.iter().find(|k| k.material.kid() == kid)
+    }
+
+    /// The ids of the shipped development keys this keyring uses.
+    pub fn dev_keys(&self) -> &[String] {
+        &self.dev_keys
     }
 
     /// All local keys.
@@ -322,33 +366,37 @@ fn single_active<M>(purpose: Purpose, keys: &[Key<M>]) -> Result<Option<usize>, 
     Ok(found)
 }
 
-fn read_key_file(
-    id: &str,
-    path: &Path,
-    warnings: &mut Vec<Warning>,
-) -> Result<zeroize::Zeroizing<String>, KeyringError> {
-    let unreadable = |e: std::io::Error| KeyringError::Unreadable {
+fn read_key_file(id: &str, path: &Path) -> Result<zeroize::Zeroizing<String>, KeyringError> {
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable(id, path, &e))?;
+    Ok(zeroize::Zeroizing::new(text))
+}
+
+fn unreadable(id: &str, path: &Path, e: &std::io::Error) -> KeyringError {
+    KeyringError::Unreadable {
         id: id.to_owned(),
         path: path.display().to_string(),
         reason: e.to_string(),
-    };
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(unreadable)?);
+    }
+}
+
+/// Refuses a key file that group or others can read.
+fn check_private(id: &str, path: &Path) -> Result<(), KeyringError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path)
-            .map_err(unreadable)?
+            .map_err(|e| unreadable(id, path, &e))?
             .permissions()
             .mode();
         if mode & 0o077 != 0 {
-            warnings.push(format!(
-                "key {id:?}: {} is readable by group or others (mode {:o}); chmod 600 it",
-                path.display(),
-                mode & 0o777
-            ));
+            return Err(KeyringError::Readable {
+                id: id.to_owned(),
+                path: path.display().to_string(),
+                mode: mode & 0o777,
+            });
         }
     }
-    Ok(text)
+    Ok(())
 }
 
 /// The keyring in use, swapped whole on reload.

@@ -447,31 +447,90 @@ fn a_good_keyring_loads_without_warnings() {
 }
 
 #[test]
-fn a_key_file_readable_by_group_or_others_gives_a_warning() {
+fn a_key_file_readable_by_group_or_others_is_refused() {
     let files = Files::new();
     for file in ["group-readable", "world-readable"] {
         let keys = vec![local("a", "l1", Active), local("loose", file, Pending)];
-        let (_, warnings) =
-            Keyring::load(&keys, files.path(), EdDSA, false).expect("loads: a warning only");
-        assert_eq!(warnings.len(), 1, "{file}: {warnings:?}");
+        let refused = Keyring::load(&keys, files.path(), EdDSA, false)
+            .err()
+            .unwrap_or_else(|| panic!("{file}: a readable key file loads"))
+            .to_string();
         assert!(
-            warnings[0].contains("\"loose\"") && warnings[0].contains("chmod 600"),
-            "{file}: {}",
-            warnings[0]
+            refused.contains("\"loose\"") && refused.contains("chmod 600"),
+            "{file}: {refused}"
         );
     }
 }
 
+/// The shipped development keys, under names that hide what they are.
+fn dev_keys(base: &Path) -> Vec<KeyConfig> {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys");
+    vec![
+        KeyConfig {
+            id: "prod-local".into(),
+            purpose: Purpose::Local,
+            file: shipped.join("dev-local-1.paserk"),
+            state: Active,
+            kid: None,
+        },
+        KeyConfig {
+            id: "prod-signing".into(),
+            purpose: Purpose::Signing,
+            file: shipped.join("dev-signing-1.paserk"),
+            state: Active,
+            kid: None,
+        },
+    ]
+    .into_iter()
+    .map(|mut k| {
+        k.file = base.join(&k.file);
+        k
+    })
+    .collect()
+}
+
 #[test]
-fn development_keys_give_a_warning_unless_retired() {
+fn development_keys_are_known_by_their_material_not_their_name() {
     let files = Files::new();
-    let keys = vec![
-        local("dev-local-1", "l1", Active),
-        local("dev-local-0", "l2", Retired),
-    ];
-    let (_, warnings) = Keyring::load(&keys, files.path(), EdDSA, false).expect("loads");
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0].contains("dev-local-1") && warnings[0].contains("DEVELOPMENT"));
+    // Git does not keep file modes: the public development keys may be
+    // readable, and still load.
+    let (ring, warnings) =
+        Keyring::load(&dev_keys(files.path()), files.path(), EdDSA, true).expect("loads");
+    assert_eq!(ring.dev_keys(), ["prod-local", "prod-signing"]);
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("prod-local") && warnings[0].contains("DEVELOPMENT"));
+    // DEV_KIDS names exactly the shipped files.
+    let kids: Vec<&str> = ring
+        .local_keys()
+        .iter()
+        .map(|k| k.material.kid())
+        .chain(ring.signing_keys().iter().map(|k| k.material.kid()))
+        .collect();
+    assert_eq!(kids, DEV_KIDS);
+
+    // A retired development key is no longer in use.
+    let mut retired = dev_keys(files.path());
+    retired.push(local("own", "l1", Active));
+    retired[0].state = Retired;
+    retired.remove(1);
+    let (ring, warnings) = Keyring::load(&retired, files.path(), EdDSA, false).expect("loads");
+    assert!(
+        ring.dev_keys().is_empty() && warnings.is_empty(),
+        "{warnings:?}"
+    );
+
+    // A key of our own is never taken for a development key.
+    let (ring, _) = Keyring::load(
+        &[local("dev-local-1", "l1", Active)],
+        files.path(),
+        EdDSA,
+        false,
+    )
+    .expect("loads");
+    assert!(
+        ring.dev_keys().is_empty(),
+        "the name alone does not make a dev key"
+    );
 }
 
 #[test]

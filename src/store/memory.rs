@@ -1,33 +1,65 @@
-//! The in-process store: a map from session id to cart, with a sliding TTL
-//! and a size bound. It needs sticky sessions behind a load balancer, and
-//! its carts die with the process: it is here to be compared, honestly.
+//! The in-process store: a map from session id to cart, with a sliding TTL.
+//! It needs sticky sessions behind a load balancer, and its carts die with
+//! the process: it is here to be compared, honestly.
+//!
+//! # Bounds
+//! The store holds at most `memory.max_carts` carts and `memory.max_bytes`
+//! bytes, each cart counted as its compact JSON plus its id and the map's
+//! overhead; a central store's size cap ([`super::value`]) applies here too. A full store refuses *new* carts (`503
+//! store_unavailable`, after dropping expired ones) and never evicts a live
+//! cart to make room: clients without a credential can then be refused, but
+//! can never push out a cart that another client holds, however many carts
+//! they start (docs/security.md, "Store flooding"). A cart that would grow
+//! the store past its byte budget is refused the same way.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use super::{Capabilities, CartStore, Loaded, Saved, Session, StoreError, session_id_for};
+use super::{
+    Capabilities, CartStore, Loaded, Saved, Session, StoreError, fresh_load, fresh_save,
+    session_id_for, value,
+};
+use crate::cart::Limits;
+use crate::config::MemoryConfig;
 use crate::expiry::Expiry;
 use crate::ids;
 use crate::token::{InvalidReason, OpenError};
+
+/// What a stored cart costs beyond its value and id: the map entry, the
+/// expiry index and the session's fields, rounded up.
+const ENTRY_OVERHEAD: usize = 160;
 
 #[derive(Debug)]
 struct Entry {
     session: Session,
     expires_at: i64,
+    bytes: usize,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     carts: HashMap<String, Entry>,
-    /// (expiry, id), to evict the entry closest to expiry first.
+    /// (expiry, id): expired carts are dropped oldest first.
     by_expiry: BTreeSet<(i64, String)>,
+    bytes: usize,
 }
 
 impl Inner {
     fn remove(&mut self, id: &str) -> Option<Entry> {
         let entry = self.carts.remove(id)?;
         self.by_expiry.remove(&(entry.expires_at, id.to_owned()));
+        self.bytes -= entry.bytes;
         Some(entry)
+    }
+
+    /// Drops every cart whose idle expiry has passed.
+    fn drop_expired(&mut self, now: i64) {
+        while let Some((expires_at, id)) = self.by_expiry.first().cloned() {
+            if expires_at >= now {
+                break;
+            }
+            self.remove(&id);
+        }
     }
 }
 
@@ -36,16 +68,20 @@ impl Inner {
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
     max_carts: usize,
+    max_bytes: usize,
     expiry: Expiry,
+    limits: Limits,
 }
 
 impl MemoryStore {
-    /// A store of at most `max_carts` carts.
-    pub fn new(max_carts: usize, expiry: Expiry) -> Self {
+    /// A store bounded by `config`.
+    pub fn new(config: &MemoryConfig, expiry: Expiry, limits: Limits) -> Self {
         Self {
             inner: Arc::default(),
-            max_carts,
+            max_carts: config.max_carts,
+            max_bytes: config.max_bytes,
             expiry,
+            limits,
         }
     }
 
@@ -66,12 +102,26 @@ impl MemoryStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+
+    /// True when `id`'s cart, at `bytes`, fits: a new cart needs a free
+    /// slot, and any cart needs the bytes it adds.
+    fn has_room(&self, inner: &Inner, id: &str, bytes: usize) -> bool {
+        let held = inner.carts.get(id).map(|e| e.bytes);
+        (held.is_some() || inner.carts.len() < self.max_carts)
+            && inner.bytes - held.unwrap_or(0) + bytes <= self.max_bytes
+    }
+
+    fn report(inner: &Inner) {
+        metrics::gauge!("cartseal_memory_store_carts").set(inner.carts.len() as f64);
+        metrics::gauge!("cartseal_memory_store_bytes").set(inner.bytes as f64);
+    }
 }
 
 impl CartStore for MemoryStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            revocation: true,
+            // No interface reaches into the process to end one cart.
+            revocation: false,
             survives_replica_loss: false,
             survives_store_restart: false,
             keeps_carts: true,
@@ -79,6 +129,9 @@ impl CartStore for MemoryStore {
     }
 
     async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
+        if let Some(fresh) = fresh_load(credential) {
+            return Ok(fresh);
+        }
         if !ids::is_random(credential) {
             return Err(OpenError::Invalid(InvalidReason::Format).into());
         }
@@ -88,6 +141,7 @@ impl CartStore for MemoryStore {
         };
         if entry.expires_at < now {
             inner.remove(credential);
+            Self::report(&inner);
             return Err(OpenError::Expired.into());
         }
         // Reads slide the idle expiry, as Redis's GETEX does, never past the
@@ -113,28 +167,44 @@ impl CartStore for MemoryStore {
         session: &Session,
         now: i64,
     ) -> Result<Saved, StoreError> {
+        if let Some(fresh) = fresh_save(session, &self.expiry, now) {
+            return Ok(fresh);
+        }
         let lifetimes = self.expiry.on_write(now, session.absolute_expiry)?;
+        // The same cap as a central store's value: a cart that could not be
+        // read back there is refused here too.
+        let cart_bytes = value::cart_bytes(&session.cart, &self.limits)?;
         let expires_at = lifetimes.expires_at;
         let id = session_id_for(credential);
+        let bytes = cart_bytes + id.len() + ENTRY_OVERHEAD;
         let mut session = session.clone();
         session.absolute_expiry = Some(lifetimes.absolute_expiry);
         session.expires_at = Some(expires_at);
+
         let mut inner = self.lock();
-        inner.remove(&id);
-        while inner.carts.len() >= self.max_carts {
-            let Some((_, oldest)) = inner.by_expiry.first().cloned() else {
-                break;
-            };
-            inner.remove(&oldest);
+        if !self.has_room(&inner, &id, bytes) {
+            inner.drop_expired(now);
+            if !self.has_room(&inner, &id, bytes) {
+                Self::report(&inner);
+                return Err(super::unavailable(
+                    "memory",
+                    "save",
+                    "full: memory.max_carts or memory.max_bytes reached".into(),
+                ));
+            }
         }
+        inner.remove(&id);
         inner.by_expiry.insert((expires_at, id.clone()));
+        inner.bytes += bytes;
         inner.carts.insert(
             id.clone(),
             Entry {
                 session,
                 expires_at,
+                bytes,
             },
         );
+        Self::report(&inner);
         Ok(Saved {
             credential: id,
             expires_at,

@@ -18,7 +18,7 @@ pub mod value;
 
 use crate::cart::Cart;
 use crate::config::{Settings, StoreKind};
-use crate::expiry::TimeError;
+use crate::expiry::{Expiry, TimeError};
 use crate::ids;
 use crate::keys::KeyringHandle;
 use crate::token::{OpenError, Oversize, ResealReason, SealError, TokenCodec};
@@ -170,7 +170,7 @@ impl AnyStore {
                 Self::Redis(redis::RedisStore::new(&settings.redis, expiry, limits)?)
             }
             StoreKind::Memory => {
-                Self::Memory(memory::MemoryStore::new(settings.memory.max_carts, expiry))
+                Self::Memory(memory::MemoryStore::new(&settings.memory, expiry, limits))
             }
             StoreKind::None => Self::None(none::NoneStore::new(
                 settings.store.none_template_lines,
@@ -228,6 +228,38 @@ impl CartStore for AnyStore {
     async fn ready(&self) -> Result<(), StoreError> {
         dispatch!(self, s => s.ready().await)
     }
+}
+
+/// The credential the central stores hand out for a new cart that holds
+/// nothing yet (`POST /cart`): `new.` and a random id. It names no stored
+/// state, so handing it out costs the store nothing, and an anonymous flood
+/// of `POST /cart` cannot fill it (docs/security.md, "Store flooding"). The
+/// first change stores the cart under a fresh session id.
+const FRESH_PREFIX: &str = "new.";
+
+/// For a central store: the empty session a fresh credential stands for, or
+/// `None` for any other credential.
+pub(crate) fn fresh_load(credential: &str) -> Option<Loaded> {
+    credential
+        .strip_prefix(FRESH_PREFIX)
+        .is_some_and(ids::is_random)
+        .then(|| Loaded {
+            session: Session::default(),
+            reseal: None,
+        })
+}
+
+/// For a central store: a fresh credential, instead of a stored session,
+/// for a new cart with no line; `None` when the session must be stored.
+pub(crate) fn fresh_save(session: &Session, expiry: &Expiry, now: i64) -> Option<Saved> {
+    if session.absolute_expiry.is_some() || !session.cart.is_empty() {
+        return None;
+    }
+    let lifetimes = expiry.on_write(now, None).ok()?;
+    Some(Saved {
+        credential: [FRESH_PREFIX, &ids::random()].concat(),
+        expires_at: lifetimes.expires_at,
+    })
 }
 
 /// The session id to save under: the client's, when it holds a well-formed

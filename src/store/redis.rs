@@ -42,7 +42,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, RedisError};
 
 use super::{
-    Capabilities, CartStore, Loaded, Saved, Session, SetupError, StoreError, session_id_for, value,
+    Capabilities, CartStore, Loaded, Saved, Session, SetupError, StoreError, fresh_load,
+    fresh_save, session_id_for, value,
 };
 use crate::cart::Limits;
 use crate::config::RedisConfig;
@@ -166,6 +167,9 @@ impl CartStore for RedisStore {
     }
 
     async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
+        if let Some(fresh) = fresh_load(credential) {
+            return Ok(fresh);
+        }
         // No key is ever built from text that is not a session id.
         if !ids::is_random(credential) {
             return Err(OpenError::Invalid(InvalidReason::Format).into());
@@ -216,6 +220,9 @@ impl CartStore for RedisStore {
         now: i64,
     ) -> Result<Saved, StoreError> {
         let settings = &*self.settings;
+        if let Some(fresh) = fresh_save(session, &settings.expiry, now) {
+            return Ok(fresh);
+        }
         let lifetimes = settings.expiry.on_write(now, session.absolute_expiry)?;
         let stored = value::encode(
             &session.cart,

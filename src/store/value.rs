@@ -72,6 +72,15 @@ fn header(value: &[u8]) -> Result<(u64, i64), InvalidReason> {
     ))
 }
 
+/// The bytes of a cart's compact JSON, when the cart is within what a
+/// stored value may hold: the memory store keeps carts as they are, and
+/// holds them to the same cap as the central stores.
+pub fn cart_bytes(cart: &Cart, limits: &Limits) -> Result<usize, StoreError> {
+    let json = cart.to_compact_json();
+    pack(&json, DEFLATE_LEVEL, limits)?;
+    Ok(json.len())
+}
+
 /// Counts and logs an unreadable value. `store` names the store in the
 /// metric and the log line.
 fn unreadable(store: &'static str, reason: InvalidReason) -> StoreError {

@@ -34,7 +34,7 @@ impl From<JwtAlgorithm> for jsonwebtoken::Algorithm {
 }
 
 /// The `[token]` section of config.toml.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TokenConfig {
     /// The format of sealed tokens.

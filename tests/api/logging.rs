@@ -253,7 +253,7 @@ async fn logs_and_metrics_never_hold_tokens_cookies_authorization_or_cart_conten
     };
 
     drive(&mut client).await;
-    let metrics = client.client.text("/metrics").await;
+    let metrics = server.metrics().await;
     let credentials = std::mem::take(&mut client.credentials);
     drop(client);
     server.signal("TERM");

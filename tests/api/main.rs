@@ -17,4 +17,5 @@ mod logging;
 mod process;
 mod redis_store;
 mod rotation;
+mod safety;
 mod smoke;

@@ -1,13 +1,64 @@
-//! `GET /`: the demo shop page, embedded in the binary (no build step).
+//! `GET /`: the demo shop page, embedded in the binary (no build step). A
+//! shop serves its own front-end in production and turns the page off
+//! (`demo.enabled = false`).
+//!
+//! The page talks to this origin, or, with `?api=ORIGIN`, to another
+//! cartseal, but only to an origin this service lists in
+//! `cors.allowed_origins`: the page receives that list in a meta tag, and its
+//! Content-Security-Policy allows connections to exactly those origins.
+//! Without that, `/?api=https://elsewhere` would make the shop's own origin
+//! show another server's catalog.
 
-use actix_web::HttpResponse;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, web};
+
+use crate::config::CorsConfig;
 
 const INDEX_HTML: &str = include_str!("../../../static/index.html");
 const APP_JS: &str = include_str!("../../../static/app.js");
 const STYLE_CSS: &str = include_str!("../../../static/style.css");
 
-fn page(content_type: &'static str, body: &'static str) -> HttpResponse {
+/// Where the page's list of allowed API origins goes.
+const ORIGINS_SLOT: &str = "<meta name=\"cartseal-api-origins\" content=\"\">";
+
+/// The page as this service serves it: its HTML with the allowed API
+/// origins, and the policy that confines it to them.
+#[derive(Debug, Clone)]
+pub struct DemoPage {
+    html: String,
+    csp: HeaderValue,
+}
+
+impl DemoPage {
+    /// The page for these CORS settings. Origins are validated at start-up
+    /// (`Settings::validate`): no spaces, quotes or semicolons reach the
+    /// HTML or the policy.
+    pub fn new(cors: &CorsConfig) -> Self {
+        let origins = cors.allowed_origins.join(" ");
+        let html = INDEX_HTML.replacen(
+            ORIGINS_SLOT,
+            &format!("<meta name=\"cartseal-api-origins\" content=\"{origins}\">"),
+            1,
+        );
+        let connect = if origins.is_empty() {
+            "'self'".to_owned()
+        } else {
+            format!("'self' {origins}")
+        };
+        let csp = format!(
+            "default-src 'self'; connect-src {connect}; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        );
+        Self {
+            html,
+            csp: HeaderValue::from_str(&csp).expect("validated origins make a valid header"),
+        }
+    }
+}
+
+fn page(
+    content_type: &'static str,
+    body: impl actix_web::body::MessageBody + 'static,
+) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -16,14 +67,11 @@ fn page(content_type: &'static str, body: &'static str) -> HttpResponse {
 }
 
 /// The page.
-pub async fn index() -> HttpResponse {
-    let mut response = page("text/html; charset=utf-8", INDEX_HTML);
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static(
-            "default-src 'self'; connect-src *; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
-        ),
-    );
+pub async fn index(demo: web::Data<DemoPage>) -> HttpResponse {
+    let mut response = page("text/html; charset=utf-8", demo.html.clone());
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, demo.csp.clone());
     response
 }
 
@@ -35,4 +83,32 @@ pub async fn app_js() -> HttpResponse {
 /// Its style sheet.
 pub async fn style_css() -> HttpResponse {
     page("text/css; charset=utf-8", STYLE_CSS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_carries_its_slot_for_the_allowed_origins() {
+        assert!(
+            INDEX_HTML.contains(ORIGINS_SLOT),
+            "static/index.html lost its meta slot"
+        );
+        let page = DemoPage::new(&CorsConfig {
+            allowed_origins: vec![
+                "https://shop.example".into(),
+                "http://localhost:5173".into(),
+            ],
+        });
+        assert!(
+            page.html
+                .contains(r#"content="https://shop.example http://localhost:5173""#)
+        );
+        let csp = page.csp.to_str().unwrap();
+        assert!(csp.contains("connect-src 'self' https://shop.example http://localhost:5173;"));
+        assert!(!csp.contains('*'));
+        let alone = DemoPage::new(&CorsConfig::default());
+        assert!(alone.csp.to_str().unwrap().contains("connect-src 'self';"));
+    }
 }

@@ -28,16 +28,17 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             "capabilities": state.store.capabilities(),
         })),
         Err(reason) => {
+            // The reason names the store and its error: for the log only.
             log::warn!("not ready: {reason}");
-            let reason = reason.to_string();
             HttpResponse::ServiceUnavailable()
                 .content_type("application/problem+json")
+                .insert_header((actix_web::http::header::RETRY_AFTER, "1"))
                 .json(serde_json::json!({
                     "type": "https://cartseal.dev/problems/not_ready",
                     "title": "Not ready",
                     "status": 503,
                     "code": "not_ready",
-                    "detail": reason,
+                    "detail": "The cart store cannot serve requests now.",
                 }))
         }
     }

@@ -32,7 +32,10 @@ async fn browser_only_allowed_origins_can_change_the_cart() {
         BinaryServer::spawn_shipped(&[("CARTSEAL__CORS__ALLOWED_ORIGINS", &friend_origin)]);
     let catalog = catalog();
     let planted = &catalog[catalog.len() - 1].sku;
-    serve_site(friend, Site::Shop(repo().join("static")));
+    serve_site(
+        friend,
+        Site::Shop(repo().join("static"), server.url.clone()),
+    );
     serve_site(stranger, Site::Fixed(attack_page(&server.url, planted)));
 
     let browser = Browser::launch().await;
@@ -119,8 +122,10 @@ async fn browser_only_allowed_origins_can_change_the_cart() {
 // ---------------------------------------------------------------------------
 
 enum Site {
-    /// The demo page's files, so the page runs from another origin (`?api=`).
-    Shop(PathBuf),
+    /// The demo page's files, so the page runs from another origin (`?api=`),
+    /// listing the API origins its page may talk to, as a shop hosting the
+    /// page itself would.
+    Shop(PathBuf, String),
     /// One fixed HTML page.
     Fixed(String),
 }
@@ -130,7 +135,7 @@ impl Site {
         const HTML: &str = "text/html; charset=utf-8";
         match self {
             Site::Fixed(html) if path == "/" => ("200 OK", HTML, html.clone().into_bytes()),
-            Site::Shop(dir) => {
+            Site::Shop(dir, api_origins) => {
                 let file = match path {
                     "/" | "/index.html" => Some(("index.html", HTML)),
                     "/static/app.js" => Some(("app.js", "text/javascript; charset=utf-8")),
@@ -138,6 +143,18 @@ impl Site {
                     _ => None,
                 };
                 match file.and_then(|(f, t)| std::fs::read(dir.join(f)).ok().map(|b| (t, b))) {
+                    Some((t, body)) if t == HTML => {
+                        let page = String::from_utf8(body)
+                            .expect("the page is UTF-8")
+                            .replacen(
+                                r#"<meta name="cartseal-api-origins" content="">"#,
+                                &format!(
+                                    r#"<meta name="cartseal-api-origins" content="{api_origins}">"#
+                                ),
+                                1,
+                            );
+                        ("200 OK", t, page.into_bytes())
+                    }
                     Some((t, body)) => ("200 OK", t, body),
                     None => ("404 Not Found", "text/plain", b"not found".to_vec()),
                 }

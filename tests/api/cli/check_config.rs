@@ -114,7 +114,7 @@ fn check_config_refuses_each_bad_keyring_with_one_line() {
 }
 
 #[test]
-fn check_config_warns_about_a_key_file_readable_by_others() {
+fn check_config_refuses_a_key_file_readable_by_others() {
     let (dir, key) = configured();
     std::fs::set_permissions(
         dir.path().join(&key.file),
@@ -122,10 +122,12 @@ fn check_config_warns_about_a_key_file_readable_by_others() {
     )
     .unwrap();
     let out = cartseal(dir.path(), &["check-config"], "");
-    assert!(out.status.success(), "a warning only: {}", stderr(&out));
+    assert!(!out.status.success(), "a readable key file is refused");
     let err = stderr(&out);
     assert!(
-        err.contains("readable by group or others") && err.contains("shop-local-1"),
+        err.contains("readable by group or others")
+            && err.contains("shop-local-1")
+            && err.contains("chmod 600"),
         "{err}"
     );
 }

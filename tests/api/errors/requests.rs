@@ -259,7 +259,6 @@ async fn a_wrong_method_is_a_405_problem() {
         (Method::POST, "/products"),
         (Method::POST, "/healthz"),
         (Method::POST, "/readyz"),
-        (Method::DELETE, "/metrics"),
         (Method::POST, "/.well-known/jwks.json"),
         (Method::PUT, "/openapi.json"),
         (Method::POST, "/"),

@@ -17,7 +17,6 @@ async fn a_store_that_does_not_answer_is_503_store_unavailable_not_a_hang() {
     .await;
     let session_id = "AAAAAAAAAAAAAAAAAAAAAA".to_owned();
     let requests: Vec<(&str, Method, &str, Auth, Option<serde_json::Value>)> = vec![
-        ("create", Method::POST, "/cart", Auth::None, None),
         (
             "first add",
             Method::POST,

@@ -16,6 +16,8 @@ use super::{Auth, Client, ConfigDir, Reply};
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The admin listener (`/metrics`).
+    pub admin: Client,
     pub clock: ManualClock,
     pub reloader: Reloader,
     pub config: ConfigDir,
@@ -46,6 +48,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 pub async fn spawn_app_in(config: ConfigDir, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = config.settings();
     settings.server.port = 0;
+    settings.admin.port = 0;
     settings.server.workers = 2;
     settings.cookie.secure = false;
     adjust(&mut settings);
@@ -58,6 +61,10 @@ pub async fn spawn_app_in(config: ConfigDir, adjust: impl FnOnce(&mut Settings))
     )
     .expect("the app builds");
     let port = app.port();
+    let admin = app.admin_port().map_or_else(
+        || Client::new(format!("http://127.0.0.1:{port}")),
+        |admin| Client::new(format!("http://127.0.0.1:{admin}")),
+    );
     let reloader = app.reloader();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
@@ -66,6 +73,7 @@ pub async fn spawn_app_in(config: ConfigDir, adjust: impl FnOnce(&mut Settings))
         client: Client::new(address.clone()).with_cookie_name(cookie_name),
         address,
         port,
+        admin,
         clock,
         reloader,
         config,
@@ -137,7 +145,7 @@ impl TestApp {
 
     /// The Prometheus text.
     pub async fn metrics(&self) -> String {
-        self.client.text("/metrics").await
+        self.admin.text("/metrics").await
     }
 
     /// The manual clock's now, in Unix seconds.

@@ -63,6 +63,12 @@ impl BinaryServer {
         Client::new(self.url.clone())
     }
 
+    /// Its `/metrics`, from the admin listener.
+    pub async fn metrics(&self) -> String {
+        let admin = self.admin_url.clone().expect("the admin listener is on");
+        Client::new(admin).text("/metrics").await
+    }
+
     pub fn pid(&self) -> u32 {
         self.service.proc.pid()
     }

@@ -194,7 +194,7 @@ async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_ex
         load.completed.load(Ordering::Relaxed),
         failures[..failures.len().min(10)].join("\n")
     );
-    let metrics = client.text("/metrics").await;
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains(&format!("kid=\"{second}\"")),
         "tokens opened under {second} are counted:\n{metrics}"

@@ -1,0 +1,68 @@
+//! `/metrics` is served on the admin listener only, and `/readyz` never
+//! shows internal error text.
+
+use cartseal::config::StoreKind;
+
+use crate::helpers::{Auth, spawn_app, spawn_app_with};
+use crate::process::free_port;
+
+#[tokio::test]
+async fn metrics_are_on_the_admin_listener_not_the_public_port() {
+    let app = spawn_app().await;
+    // A refusal, so that there is a per-reason count to hide.
+    let refused = app
+        .get_cart(&Auth::Bearer("v4.local.AAAA.AAAA".into()))
+        .await;
+    assert_eq!(refused.status, 401);
+
+    let public = app.get("/metrics").send().await;
+    public.assert_problem(404, "not_found");
+    assert!(!public.text.contains("cartseal_token_rejections_total"));
+
+    let admin = app.admin.get("/metrics").send().await;
+    assert_eq!(admin.status, 200);
+    assert!(
+        admin.text.contains("cartseal_token_rejections_total"),
+        "{}",
+        admin.text
+    );
+    // The admin listener serves nothing else.
+    app.admin
+        .get("/cart")
+        .send()
+        .await
+        .assert_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn the_admin_listener_can_be_turned_off() {
+    let app = spawn_app_with(|s| s.admin.enabled = false).await;
+    app.get("/metrics")
+        .send()
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(app.get("/healthz").send().await.status, 200);
+}
+
+#[tokio::test]
+async fn readyz_names_no_internal_error() {
+    let port = free_port();
+    let app = spawn_app_with(|s| {
+        s.store.kind = StoreKind::Redis;
+        s.redis.url = format!("redis://127.0.0.1:{port}");
+        s.redis.timeout_ms = 200;
+    })
+    .await;
+    let reply = app.get("/readyz").send().await;
+    reply.assert_problem(503, "not_ready");
+    for internal in ["redis", "refused", "127.0.0.1", &port.to_string(), "ready:"] {
+        assert!(
+            !reply.body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(internal),
+            "the detail shows {internal:?}: {}",
+            reply.text
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! The demo page talks only to origins this service trusts, and can be
+//! turned off.
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn the_demo_page_may_connect_only_to_itself_and_the_configured_origins() {
+    let app = spawn_app().await;
+    let page = app.get("/?api=https://elsewhere.example").send().await;
+    assert_eq!(page.status, 200);
+    let csp = page.header("content-security-policy").expect("a CSP");
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+    assert!(!csp.contains('*'), "{csp}");
+    assert!(
+        page.text
+            .contains(r#"<meta name="cartseal-api-origins" content="">"#),
+        "no API origin but this one"
+    );
+
+    let shop = "https://shop.example";
+    let app = spawn_app_with(|s| s.cors.allowed_origins = vec![shop.into()]).await;
+    let page = app.get("/").send().await;
+    let csp = page.header("content-security-policy").expect("a CSP");
+    assert!(
+        csp.contains(&format!("connect-src 'self' {shop};")),
+        "{csp}"
+    );
+    assert!(page.text.contains(&format!(
+        r#"<meta name="cartseal-api-origins" content="{shop}">"#
+    )));
+}
+
+#[tokio::test]
+async fn the_demo_page_can_be_turned_off() {
+    let app = spawn_app_with(|s| s.demo.enabled = false).await;
+    for path in ["/", "/static/app.js", "/static/style.css"] {
+        app.get(path).send().await.assert_problem(404, "not_found");
+    }
+    assert_eq!(app.get("/cart").send().await.status, 200);
+}

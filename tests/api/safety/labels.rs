@@ -1,0 +1,53 @@
+//! Every metric label comes from a fixed set: a client cannot add series.
+
+use std::collections::BTreeSet;
+
+use crate::helpers::spawn_app;
+
+/// The `method` label of every `cartseal_http_requests_total` series.
+fn method_labels(metrics: &str) -> BTreeSet<String> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("cartseal_http_requests_total{"))
+        .filter_map(|l| l.split("method=\"").nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_thousand_methods_of_the_clients_choosing_add_no_series() {
+    let app = spawn_app().await;
+    for i in 0..1000 {
+        let method = reqwest::Method::from_bytes(format!("FOOBAR{i}").as_bytes()).unwrap();
+        let reply = app.request(method, "/cart").send().await;
+        assert_eq!(reply.status, 405, "{}", reply.text);
+    }
+    let metrics = app.metrics().await;
+    let methods = method_labels(&metrics);
+    let fixed: BTreeSet<String> = [
+        "GET", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS", "PUT", "other",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert!(
+        methods.is_subset(&fixed),
+        "method labels outside the fixed set: {:?}",
+        methods.difference(&fixed).collect::<Vec<_>>()
+    );
+    assert!(
+        methods.contains("other"),
+        "the odd methods are counted as other"
+    );
+    let other_series = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("cartseal_http_requests_total{") && l.contains("method=\"other\"")
+        })
+        .count();
+    assert!(
+        other_series <= 4,
+        "{other_series} series for 1,000 methods:\n{metrics}"
+    );
+}
