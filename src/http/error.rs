@@ -44,11 +44,18 @@ pub enum ApiError {
     NotFound,
     /// 405 `method_not_allowed`.
     #[error("method_not_allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed {
+        /// The methods the resource answers, for the `Allow` header.
+        allow: String,
+    },
     /// 408 `request_timeout`: the body did not arrive within
     /// `server.body_timeout_ms`.
     #[error("request_timeout")]
     RequestTimeout,
+    /// 415 `unsupported_media_type`: a body that is not
+    /// `application/json`.
+    #[error("unsupported_media_type")]
+    UnsupportedMediaType,
     /// 413 `payload_too_large`: the body is over `limits.body_max_bytes`.
     #[error("payload_too_large")]
     PayloadTooLarge { limit: usize },
@@ -145,12 +152,14 @@ impl ApiError {
                 B("The cart has no line with that key; the cart is unchanged.")),
             Self::NotFound => row(S::NOT_FOUND, "not_found", "No such endpoint",
                 B("See /openapi.json for the endpoints.")),
-            Self::MethodNotAllowed => row(S::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed",
+            Self::MethodNotAllowed { .. } => row(S::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed",
                 B("See /openapi.json for the methods of this endpoint.")),
             Self::RequestTimeout => row(S::REQUEST_TIMEOUT, "request_timeout", "The request body did not arrive in time",
                 B("Send the whole body promptly; the cart is unchanged.")),
             Self::PayloadTooLarge { limit } => row(S::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large",
                 O(format!("Request bodies are limited to {limit} bytes."))),
+            Self::UnsupportedMediaType => row(S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "The request body must be JSON",
+                B("Send the body as Content-Type: application/json.")),
             Self::CartTooLarge { detail, .. } => row(S::PAYLOAD_TOO_LARGE, "cart_too_large", "The cart would be too large",
                 O(detail.clone())),
             Self::CartInvalid(d) => row(S::UNPROCESSABLE_ENTITY, "cart_invalid", "The cart change is not valid",
@@ -258,8 +267,14 @@ impl ResponseError for ApiError {
         };
         let mut response = HttpResponse::build(row.status);
         response.content_type("application/problem+json");
-        if let Self::StoreUnavailable = self {
-            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        match self {
+            Self::StoreUnavailable => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            _ => {}
         }
         response.json(problem)
     }

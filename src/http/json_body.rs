@@ -12,13 +12,13 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use super::state::AppState;
-use super::transport::Transport;
 
 /// A request body that must be a JSON object of type `T`. Extracting it
-/// checks, in this order: the content type (`application/json`, which no
-/// HTML form can send), the declared and the actual length, that the body
-/// is an object (derived deserializers would also take a struct as a
-/// positional array), and its fields.
+/// checks, in this order: the content type (`application/json`, else 415;
+/// no HTML form can send it, which is also part of the CSRF defence), the
+/// declared and the actual length, that the body is an object (derived
+/// deserializers would also take a struct as a positional array), and its
+/// fields.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -71,14 +71,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 /// The checks made before the body is read; returns the length limit.
 fn check_head(req: &HttpRequest) -> Result<usize, ApiError> {
     if !is_json(req) {
-        return Err(match Transport::of(req.headers()) {
-            Transport::Cookie => ApiError::CsrfRejected(
-                "Cookie-authenticated writes must send Content-Type: application/json.",
-            ),
-            Transport::Bearer => {
-                ApiError::PayloadInvalid("Send the body as Content-Type: application/json.".into())
-            }
-        });
+        return Err(ApiError::UnsupportedMediaType);
     }
     let limit = req
         .app_data::<web::Data<AppState>>()

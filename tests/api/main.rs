@@ -5,6 +5,7 @@ mod bearer_flow;
 mod browser;
 mod cli;
 mod concurrency;
+mod contract;
 mod cookie_flow;
 mod csrf_cors;
 mod errors;

@@ -22,7 +22,7 @@ use crate::store::{CartStore, Session, StoreError};
 #[serde(deny_unknown_fields)]
 pub struct AddItem {
     sku: String,
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "whole_number")]
     quantity: i64,
     #[serde(default)]
     properties: BTreeMap<String, String>,
@@ -36,7 +36,24 @@ fn one() -> i64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetQuantity {
+    #[serde(deserialize_with = "whole_number")]
     quantity: i64,
+}
+
+/// A whole number as JSON Schema's `integer` has it: `3` or `3.0`. One out
+/// of `i64`'s range is kept at the range's end, for the cart's own range
+/// check to refuse (422).
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    number
+        .as_i64()
+        .or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| serde::de::Error::custom("a whole number"))
 }
 
 /// `POST /cart/merge`.

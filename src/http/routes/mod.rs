@@ -9,7 +9,9 @@ pub mod demo;
 pub mod ops;
 pub mod products;
 
-use actix_web::{HttpResponse, Resource, Route, web};
+use actix_web::FromRequest;
+use actix_web::http::Method;
+use actix_web::{Handler, HttpResponse, Resource, Responder, Route, web};
 
 use super::error::ApiError;
 
@@ -19,38 +21,38 @@ use super::error::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig, demo: Option<&demo::DemoPage>) {
     if let Some(page) = demo {
         cfg.app_data(web::Data::new(page.clone()))
-            .service(resource("/", [web::get().to(demo::index)]))
-            .service(resource("/static/app.js", [web::get().to(demo::app_js)]))
+            .service(resource("/", [on(Method::GET, demo::index)]))
+            .service(resource("/static/app.js", [on(Method::GET, demo::app_js)]))
             .service(resource(
                 "/static/style.css",
-                [web::get().to(demo::style_css)],
+                [on(Method::GET, demo::style_css)],
             ));
     }
     cfg.service(resource(
         "/cart",
         [
-            web::get().to(cart::get),
-            web::post().to(cart::create),
-            web::delete().to(cart::clear),
+            on(Method::GET, cart::get),
+            on(Method::POST, cart::create),
+            on(Method::DELETE, cart::clear),
         ],
     ))
-    .service(resource("/cart/items", [web::post().to(cart::add)]))
+    .service(resource("/cart/items", [on(Method::POST, cart::add)]))
     .service(resource(
         "/cart/items/{line}",
         [
-            web::patch().to(cart::set_quantity),
-            web::delete().to(cart::remove),
+            on(Method::PATCH, cart::set_quantity),
+            on(Method::DELETE, cart::remove),
         ],
     ))
-    .service(resource("/cart/merge", [web::post().to(cart::merge)]))
-    .service(resource("/products", [web::get().to(products::list)]))
-    .service(resource("/healthz", [web::get().to(ops::healthz)]))
-    .service(resource("/readyz", [web::get().to(ops::readyz)]))
+    .service(resource("/cart/merge", [on(Method::POST, cart::merge)]))
+    .service(resource("/products", [on(Method::GET, products::list)]))
+    .service(resource("/healthz", [on(Method::GET, ops::healthz)]))
+    .service(resource("/readyz", [on(Method::GET, ops::readyz)]))
     .service(resource(
         "/.well-known/jwks.json",
-        [web::get().to(ops::jwks)],
+        [on(Method::GET, ops::jwks)],
     ))
-    .service(resource("/openapi.json", [web::get().to(ops::openapi)]))
+    .service(resource("/openapi.json", [on(Method::GET, ops::openapi)]))
     .default_service(web::to(|| async {
         Err::<HttpResponse, _>(ApiError::NotFound)
     }));
@@ -59,18 +61,47 @@ pub fn configure(cfg: &mut web::ServiceConfig, demo: Option<&demo::DemoPage>) {
 /// The admin listener's routes: `/metrics`, and 404 problem+json for the
 /// rest.
 pub fn configure_admin(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/metrics", [web::get().to(ops::metrics)]))
+    cfg.service(resource("/metrics", [on(Method::GET, ops::metrics)]))
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::NotFound)
         }));
 }
 
-/// A path with its routes; any other method is 405 problem+json.
-fn resource<const N: usize>(path: &str, routes: [Route; N]) -> Resource {
+/// A route for `method` (a GET route answers HEAD too).
+fn on<F, Args>(method: Method, handler: F) -> (Method, Route)
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    let route = if method == Method::GET {
+        web::route()
+            .guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+            .to(handler)
+    } else {
+        web::method(method.clone()).to(handler)
+    };
+    (method, route)
+}
+
+/// A path with its routes. Any other method is 405 problem+json with the
+/// `Allow` header RFC 9110 requires.
+fn resource<const N: usize>(path: &str, routes: [(Method, Route); N]) -> Resource {
+    let mut allowed: Vec<&str> = Vec::new();
+    for (method, _) in &routes {
+        allowed.push(method.as_str());
+        if method == Method::GET {
+            allowed.push("HEAD");
+        }
+    }
+    let allow = allowed.join(", ");
     routes
         .into_iter()
-        .fold(web::resource(path), Resource::route)
-        .default_service(web::to(|| async {
-            Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
+        .fold(web::resource(path), |resource, (_, route)| {
+            resource.route(route)
+        })
+        .default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
         }))
 }

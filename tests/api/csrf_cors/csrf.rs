@@ -49,7 +49,7 @@ async fn cross_origin_cookie_writes_are_403_csrf_rejected_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn a_cookie_write_whose_body_is_not_json_is_403_csrf_rejected() {
+async fn a_cookie_write_whose_body_is_not_json_is_415_and_changes_nothing() {
     let app = spawn_app().await;
     let cookie = browser_with_cart(&app).await;
     // What an HTML form or a "simple" fetch can send without a preflight.
@@ -70,7 +70,7 @@ async fn a_cookie_write_whose_body_is_not_json_is_403_csrf_rejected() {
                 &[("content-type", content_type)],
             )
             .await;
-            reply.assert_problem(403, "csrf_rejected");
+            reply.assert_problem(415, "unsupported_media_type");
             reply.assert_no_new_credential();
             assert_cart_unchanged(&app, &cookie, &format!("{content_type}, {method} {path}")).await;
         }
@@ -84,7 +84,7 @@ async fn a_cookie_write_whose_body_is_not_json_is_403_csrf_rejected() {
             Some(r#"{"sku":"MUG-104"}"#),
         )
         .await;
-    reply.assert_problem(403, "csrf_rejected");
+    reply.assert_problem(415, "unsupported_media_type");
     assert_cart_unchanged(&app, &cookie, "no content type").await;
 }
 
