@@ -17,6 +17,7 @@ mod cart;
 mod driver;
 mod origins;
 mod page;
+mod tabs;
 
 use std::time::Duration;
 
