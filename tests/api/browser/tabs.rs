@@ -2,7 +2,9 @@
 //! it can. A write starts from the cookie the browser holds when it leaves,
 //! and its answer replaces that cookie: writes that leave on the same cookie
 //! overwrite each other's answers, and adds are lost although each was
-//! answered 200.
+//! answered 200. Through `static/cartseal-client.js`, which runs the writes
+//! of all tabs one at a time and tells every tab about the new cart, none is
+//! lost and both tabs show the whole cart.
 
 use fantoccini::Client;
 use fantoccini::wd::WindowHandle;
@@ -27,6 +29,18 @@ const DIRECT_FETCH: &str = r#"(sku) => fetch("/cart/items", {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ sku, quantity: 1 }),
   }).then((r) => r.status)"#;
+
+/// A tab adds a product through cartseal-client.js, as a shop page does.
+const THROUGH_THE_CLIENT: &str = r#"((cart) => (sku) => cart.add(sku, 1).then(() => 200, (e) => e.code))(
+    CartsealClient.create({ api: "" }))"#;
+
+/// The same, in a browser without Web Locks.
+const THROUGH_THE_CLIENT_WITHOUT_WEB_LOCKS: &str = r#"(() => {
+    Object.defineProperty(navigator, "locks", { value: undefined, configurable: true });
+    if (navigator.locks) throw new Error("navigator.locks could not be hidden");
+    const cart = CartsealClient.create({ api: "" });
+    return (sku) => cart.add(sku, 1).then(() => 200, (e) => e.code);
+  })()"#;
 
 /// Without coordination between the tabs (or between requests), the cart
 /// keeps fewer lines than were added. This is the loss the client module
@@ -64,6 +78,108 @@ async fn browser_two_tabs_writing_at_once_without_coordination_lose_adds() {
     );
 
     browser.quit().await;
+}
+
+/// The same race through the client module: its Web Lock runs the twenty
+/// writes one at a time, each on the cookie the previous one set, so every
+/// add is kept; and both tabs, told over the BroadcastChannel, show the
+/// whole cart without a reload.
+#[tokio::test]
+async fn browser_two_tabs_writing_at_once_through_the_client_module_keep_every_add() {
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let server = BinaryServer::spawn_shipped(&[]);
+    let browser = Browser::launch().await;
+    let page = &browser.client;
+    let tabs = open_two_tabs(page, &server.url).await;
+    let plan = plan(&tabs);
+    for tab in &tabs {
+        switch(page, tab).await;
+        page.execute("window.sameDocument = true; return true;", vec![])
+            .await
+            .expect("mark the document");
+    }
+
+    let answers = race(page, &plan, THROUGH_THE_CLIENT).await;
+    assert!(
+        answers.iter().all(|a| *a == json!(200)),
+        "every add is answered 200: {answers:?}"
+    );
+    let expected = all_skus(&plan);
+    let kept = sorted(server_cart(page).await);
+    eprintln!(
+        "{} of {} lines survived through the client module",
+        kept.len(),
+        expected.len()
+    );
+    assert_eq!(kept, expected, "every add is kept");
+
+    for (n, tab) in tabs.iter().enumerate() {
+        switch(page, tab).await;
+        assert_shows(page, &expected, &format!("tab {n}")).await;
+        let same = page
+            .execute("return window.sameDocument === true;", vec![])
+            .await
+            .expect("read the mark");
+        assert_eq!(same, json!(true), "tab {n} was not reloaded");
+    }
+
+    browser.quit().await;
+}
+
+/// Without Web Locks the client still sends the writes of its tab one at a
+/// time, and still tells the page about the new cart.
+#[tokio::test]
+async fn browser_without_web_locks_the_client_module_keeps_every_add_of_its_tab() {
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let server = BinaryServer::spawn_shipped(&[]);
+    let browser = Browser::launch().await;
+    let page = &browser.client;
+    open_shop(page, &server.url).await;
+    let tab = page.window().await.expect("the tab");
+    let plan = plan(&[tab]);
+
+    let answers = race(page, &plan, THROUGH_THE_CLIENT_WITHOUT_WEB_LOCKS).await;
+    assert!(
+        answers.iter().all(|a| *a == json!(200)),
+        "every add is answered 200: {answers:?}"
+    );
+    let expected = all_skus(&plan);
+    assert_eq!(
+        sorted(server_cart(page).await),
+        expected,
+        "every add is kept"
+    );
+    assert_shows(page, &expected, "the tab").await;
+
+    browser.quit().await;
+}
+
+/// Waits until the page shows as many lines as `skus`, then checks they are
+/// those, one of each, and no error.
+async fn assert_shows(page: &Client, skus: &[String], which: &str) {
+    wait_for(
+        page,
+        &format!("{which} to show all {} lines", skus.len()),
+        &format!(
+            "return document.querySelectorAll('[data-line]').length === {};",
+            skus.len()
+        ),
+    )
+    .await;
+    let mut shown = cart_lines(page).await;
+    shown.sort();
+    let expected: Vec<(String, u64)> = skus.iter().map(|s| (s.clone(), 1)).collect();
+    assert_eq!(shown, expected, "{which} shows the whole cart");
+    assert_no_error(page).await;
+}
+
+fn all_skus(plan: &[(WindowHandle, Vec<String>)]) -> Vec<String> {
+    sorted(plan.iter().flat_map(|(_, skus)| skus.clone()).collect())
+}
+
+fn sorted(mut skus: Vec<String>) -> Vec<String> {
+    skus.sort();
+    skus
 }
 
 /// The shop in the current tab and in a second one.
