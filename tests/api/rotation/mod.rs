@@ -2,8 +2,10 @@
 //! (`pending` → `active` → `decrypt-only` → `retired`), reload through the
 //! [`Reloader`](cartseal::http::Reloader) that SIGHUP drives, a refused
 //! reload that keeps the running keyring, the per-kid metric, and the real
-//! binary reloading on SIGHUP under load and draining on SIGTERM.
+//! binary reloading on SIGHUP under load and draining on SIGTERM, and the
+//! runbook walked across replicas behind nginx under load (`rolling`).
 
+mod rolling;
 mod sighup;
 
 use crate::helpers::{Auth, ConfigDir, TestApp, dev_local_kid, footer_kid, spawn_app_in, unique};
