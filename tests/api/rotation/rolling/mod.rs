@@ -20,6 +20,8 @@
 //!    counts none under the old key;
 //! 4. the old key is `retired`, one replica at a time.
 //!
+//! (The runbook's section 3 holds steps 3 and 4: watch, then retire.)
+//!
 //! At the end no request may have failed (every non-2xx counts, 401s
 //! included), every cart read through nginx must be its shopper's record,
 //! and every token in use must name the new keys. The walk runs for the
