@@ -37,8 +37,20 @@ impl CartStore for TokenStore {
             metrics::counter!("cartseal_token_rejections_total", "reason" => e.label())
                 .increment(1);
         })?;
-        metrics::counter!("cartseal_tokens_opened_total", "kid" => opened.key_id.clone())
-            .increment(1);
+        // `kid` names the key that opened the token (the signing key in the
+        // jwt format); `cart_kid` the local key that encrypted the cart (the
+        // same key in the paseto format), so that a rotation of either can be
+        // watched until the old key opens nothing (docs/key-rotation.md).
+        let cart_kid = opened
+            .cart_key_id
+            .clone()
+            .unwrap_or_else(|| opened.key_id.clone());
+        metrics::counter!(
+            "cartseal_tokens_opened_total",
+            "kid" => opened.key_id.clone(),
+            "cart_kid" => cart_kid
+        )
+        .increment(1);
         Ok(Loaded {
             session: Session {
                 cart: opened.cart,

@@ -58,8 +58,10 @@ const NO_HANG: Duration = Duration::from_secs(5);
 /// A request that takes longer than this has hung: it fails, and is counted.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The three failover tests take turns.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The tests that run a cluster take turns: these three, and the rolling
+/// rotation tests (rotation/rolling), each run 3 replicas, nginx and 50
+/// users on 2 cores.
+pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 // ---------------------------------------------------------------------------
 // The three designs
