@@ -42,6 +42,8 @@ pub struct Settings {
     #[serde(default)]
     pub admin: AdminConfig,
     #[serde(default)]
+    pub cache: CacheConfig,
+    #[serde(default)]
     pub demo: DemoConfig,
     /// The folder relative paths start from: the config file's.
     #[serde(skip)]
@@ -127,6 +129,26 @@ impl Default for AdminConfig {
             enabled: true,
             host: "127.0.0.1".into(),
             port: 9464,
+        }
+    }
+}
+
+/// `[cache]`: the verified-token cache of the token store
+/// ([`crate::token::cache`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Most tokens kept; 0 turns the cache off.
+    pub max_entries: usize,
+    /// Most bytes kept; 0 turns the cache off.
+    pub max_bytes: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            max_entries: 10_000,
+            max_bytes: 32 * 1024 * 1024,
         }
     }
 }

@@ -16,17 +16,22 @@ pub mod redis;
 pub mod token;
 pub mod value;
 
+use std::sync::Arc;
+
 use crate::cart::Cart;
 use crate::config::{Settings, StoreKind};
 use crate::expiry::{Expiry, TimeError};
 use crate::ids;
 use crate::keys::KeyringHandle;
+use crate::token::cache::TokenCache;
 use crate::token::{OpenError, Oversize, ResealReason, SealError, TokenCodec};
 
 /// The state of one cart between requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Session {
-    pub cart: Cart,
+    /// Shared: a request that only reads the cart never copies it, and a
+    /// write copies it once, on its first change (`Arc::make_mut`).
+    pub cart: Arc<Cart>,
     /// Raised by every write.
     pub revision: u64,
     /// The absolute expiry, once the cart exists.
@@ -161,11 +166,10 @@ impl AnyStore {
         let expiry = settings.token.expiry();
         let limits = settings.limits.clone();
         Ok(match settings.store.kind {
-            StoreKind::Token => Self::Token(token::TokenStore::new(TokenCodec::new(
-                settings.token.clone(),
-                limits,
-                keys.clone(),
-            ))),
+            StoreKind::Token => Self::Token(token::TokenStore::new(
+                TokenCodec::new(settings.token.clone(), limits, keys.clone()),
+                TokenCache::new(settings.cache.max_entries, settings.cache.max_bytes),
+            )),
             StoreKind::Redis => {
                 Self::Redis(redis::RedisStore::new(&settings.redis, expiry, limits)?)
             }
