@@ -14,7 +14,7 @@
 //! gets `401 token_expired`, exactly as if the session had expired. Every
 //! first change of a cart stores a new item, so a flood of new carts can
 //! push out the carts of other shoppers (the memory store refuses new carts
-//! instead, and Redis, as run here, has no eviction policy). Give
+//! instead, and Redis as the tests run it has no `maxmemory`). Give
 //! Memcached room for the carts held at peak and watch `evictions` in its
 //! `stats`; with `-M` it refuses writes instead (`503 store_unavailable`
 //! here) and evicts nothing. A cart that is read now and then is less likely
@@ -24,7 +24,7 @@
 //! # Round trips
 //! - `load`: one `mg key v t T<idle>` (read and slide the TTL: a
 //!   get-and-touch). Only in the last idle window before the absolute
-//!   expiry does a second `mg key T<abs - now>` pull the TTL back to it;
+//!   expiry does a second `mg key t T<abs - now>` pull the TTL back to it;
 //!   past it, an `md key`.
 //! - `save`: one `ms key <len> T<ttl>`, `ttl = min(idle, abs - now)`.
 //! - `ready`: one `version`.
