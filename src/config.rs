@@ -263,7 +263,8 @@ pub struct MemcachedConfig {
     pub timeout_ms: u64,
     /// Prefix of every key.
     pub key_prefix: String,
-    /// Connections per actix worker: each carries one request at a time.
+    /// Connections per actix worker: each carries one request at a time, so
+    /// a worker makes at most `pool_size` calls per round trip.
     pub pool_size: usize,
     /// Largest value written; a larger cart is refused (413) before it is
     /// sent. Keep it below the server's item size limit (`-I`) less the
@@ -285,7 +286,7 @@ impl Default for MemcachedConfig {
             url: "tcp://127.0.0.1:11211".into(),
             timeout_ms: 250,
             key_prefix: "cartseal:cart:".into(),
-            pool_size: 4,
+            pool_size: 16,
             max_value_bytes: Self::DEFAULT_ITEM_SIZE - Self::ITEM_OVERHEAD,
         }
     }

@@ -43,7 +43,9 @@
 //! # Connections and failures
 //! An `async_memcached::Client` is one connection that carries one request
 //! at a time (`&mut self`). Each store (one per actix worker) keeps a small
-//! pool: `memcached.pool_size` slots, and a stack of idle connections. A
+//! pool: `memcached.pool_size` slots, and a stack of idle connections. The
+//! pool bounds a worker's calls to `pool_size` per round trip, which is
+//! what sizes it (config.toml says by how much). A
 //! call takes a connection out of the pool for its exchange and puts it back
 //! only after a complete, successful one. Every call is bounded by one hard
 //! deadline, `memcached.timeout_ms`, that covers waiting for a slot,

@@ -6,11 +6,11 @@ use cartseal::config::{Settings, StoreKind};
 use crate::helpers::{ConfigDir, MemcachedTarget, RedisTarget, TestApp, spawn_app_in};
 
 /// `memcached.timeout_ms` of the rig. A Memcached connection carries one
-/// request at a time, so a call can wait for one of the worker's 4 pooled
+/// request at a time, so a call can wait for one of the worker's pooled
 /// connections, and that wait counts against the deadline; with the 50
 /// shoppers of `fifty_concurrent_carts_are_all_kept` on a 2-core machine
-/// busy with other builds, the shipped 250 ms was sometimes not enough (1 run
-/// in 15). Redis multiplexes every request over one connection and has no
+/// busy with other builds, and 4 connections per worker, the shipped 250 ms
+/// was sometimes not enough (1 run in 15). Redis multiplexes every request over one connection and has no
 /// such wait. The scenarios here are about what a store keeps, not about
 /// latency; the outage tests (tests/api/memcached_store, failover) set
 /// their own timeout.
