@@ -7,14 +7,15 @@
 //! ```
 //!
 //! For each mode (`token-paseto`, `token-jwt`, `redis`, `redis+rtt`,
-//! `memory`, `none`) it starts `target/release/cartseal` (and, for the redis
-//! modes, a private `redis-server` and, for `redis+rtt`, a TCP delay proxy),
-//! pins the server to CPU 0 and itself to CPU 1, builds one cart per virtual
-//! user, then measures peak throughput (closed loop) and latency at a fixed
-//! offered rate (open loop, latency from the scheduled send time). It writes
-//! the section between `<!-- http-bench:start -->` and
-//! `<!-- http-bench:end -->` of docs/benchmarks.md, the raw results as JSON,
-//! and the chart docs/img/http-bench.svg.
+//! `memcached`, `memcached+rtt`, `memory`, `none`) it starts
+//! `target/release/cartseal` (and, for the redis and memcached modes, a
+//! private `redis-server` or `memcached` and, for the `+rtt` modes, a TCP
+//! delay proxy), pins the server to CPU 0 and itself to CPU 1, builds one
+//! cart per virtual user, then measures peak throughput (closed loop) and
+//! latency at a fixed offered rate (open loop, latency from the scheduled
+//! send time). It writes the section between `<!-- http-bench:start -->`
+//! and `<!-- http-bench:end -->` of docs/benchmarks.md, the raw results as
+//! JSON, and the chart docs/img/http-bench.svg.
 //!
 //! Options (flags win over the `CARTSEAL_BENCH_*` environment variables):
 //!
@@ -26,8 +27,8 @@
 //! | `--pool N` | `CARTSEAL_BENCH_POOL` | 64 open-loop VUs (at least `--concurrency`) |
 //! | `--lines N` | `CARTSEAL_BENCH_LINES` | 20 lines per cart |
 //! | `--rate R` | `CARTSEAL_BENCH_RATE` | 50% of token-paseto's closed-loop peak in this run |
-//! | `--modes a,b` | `CARTSEAL_BENCH_MODES` | all six |
-//! | `--rtt-ms MS` | `CARTSEAL_BENCH_RTT_MS` | 0.5 ms each way (`redis+rtt`) |
+//! | `--modes a,b` | `CARTSEAL_BENCH_MODES` | all eight |
+//! | `--rtt-ms MS` | `CARTSEAL_BENCH_RTT_MS` | 0.5 ms each way (`redis+rtt`, `memcached+rtt`) |
 //! | `--settle SECS` | `CARTSEAL_BENCH_SETTLE` | wait up to 30 s (0 with `--quick`) for the machine to go quiet before each mode |
 //! | `--quick` | `CARTSEAL_BENCH_QUICK=1` | off |
 //! | `--out PATH` | `CARTSEAL_BENCH_OUT` | docs/benchmarks.md |
@@ -35,9 +36,10 @@
 //! | `--bin PATH` | `CARTSEAL_BENCH_BIN` | target/release/cartseal |
 //! | `--no-pin` | | pinning on when there are 2+ CPUs |
 //!
-//! `REDIS_URL` makes the redis modes use that Redis instead of a private one
-//! (its CPU is then not counted). Unknown arguments (such as the `--bench`
-//! that cargo passes) are ignored.
+//! `REDIS_URL` makes the redis modes use that Redis instead of a private one,
+//! and `MEMCACHED_URL` the memcached modes that Memcached (its CPU is then
+//! not counted). Unknown arguments (such as the `--bench` that cargo passes)
+//! are ignored.
 
 #[path = "http/args.rs"]
 mod args;
@@ -130,7 +132,7 @@ async fn run() -> i32 {
                 generator_cpu = Some(1);
                 println!("taskset: {out}");
                 pinning.push(format!(
-                    "Server pinned to CPU 0 (`taskset -c 0` on its command line, {SERVER_WORKERS} actix worker); redis-server, when used, also on CPU 0, so it shares the server's core; the load generator (the benchmark process, with its delay proxy) pinned to CPU 1 (`taskset -a -p -c 1 <its pid>`)."
+                    "Server pinned to CPU 0 (`taskset -c 0` on its command line, {SERVER_WORKERS} actix worker); redis-server or memcached, when used, also on CPU 0, so it shares the server's core; the load generator (the benchmark process, with its delay proxy) pinned to CPU 1 (`taskset -a -p -c 1 <its pid>`)."
                 ));
             }
             Err(e) => pinning.push(format!(

@@ -2,11 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-pub const ALL_MODES: [&str; 6] = [
+pub const ALL_MODES: [&str; 8] = [
     "token-paseto",
     "token-jwt",
     "redis",
     "redis+rtt",
+    "memcached",
+    "memcached+rtt",
     "memory",
     "none",
 ];
@@ -30,7 +32,7 @@ pub struct Args {
     pub command: String,
 }
 
-const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--rate R] [--modes token-paseto,token-jwt,redis,redis+rtt,memory,none] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]";
+const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--rate R] [--modes token-paseto,token-jwt,redis,redis+rtt,memcached,memcached+rtt,memory,none] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]";
 
 fn usage_error(msg: &str) -> ! {
     eprintln!("http bench: {msg}\n{USAGE}");

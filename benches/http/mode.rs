@@ -1,5 +1,5 @@
-//! One mode's run: its Redis (and delay proxy) and the server started, the
-//! workload run against them, and a failure to start reported.
+//! One mode's run: its Redis or Memcached (and delay proxy) and the server
+//! started, the workload run against them, and a failure to start reported.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use crate::vu::Target;
 use crate::workload::{known, workload};
 use crate::{SERVER_WORKERS, client, process, procs, proxy};
 
-fn mode_env(mode: &str, redis_url: Option<&str>, lines: usize) -> Vec<(String, String)> {
+fn mode_env(mode: &str, store_url: Option<&str>, lines: usize) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = vec![
         ("CARTSEAL__COOKIE__SECURE".into(), "false".into()),
         (
@@ -33,7 +33,14 @@ fn mode_env(mode: &str, redis_url: Option<&str>, lines: usize) -> Vec<(String, S
         }
         "redis" | "redis+rtt" => {
             env.push(kv("CARTSEAL__STORE__KIND", "redis"));
-            env.push(kv("CARTSEAL__REDIS__URL", redis_url.unwrap_or_default()));
+            env.push(kv("CARTSEAL__REDIS__URL", store_url.unwrap_or_default()));
+        }
+        "memcached" | "memcached+rtt" => {
+            env.push(kv("CARTSEAL__STORE__KIND", "memcached"));
+            env.push(kv(
+                "CARTSEAL__MEMCACHED__URL",
+                store_url.unwrap_or_default(),
+            ));
         }
         "memory" => env.push(kv("CARTSEAL__STORE__KIND", "memory")),
         _ => {
@@ -117,12 +124,13 @@ pub async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
         rep.notes.push(note);
     }
 
-    // Redis and the delay proxy.
-    let needs_redis = mode.starts_with("redis");
+    // Redis or Memcached, and the delay proxy.
     let mut redis = None;
+    let mut memcached = None;
     let mut proxy = None;
-    let mut redis_url = None;
-    if needs_redis {
+    let mut store_url = None;
+    let mut store_addr = None;
+    if mode.starts_with("redis") {
         match start_redis(ctx) {
             Ok(r) => {
                 match r.server() {
@@ -142,7 +150,7 @@ pub async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
                         ));
                     }
                 }
-                redis_url = Some(r.url().to_owned());
+                store_url = Some(r.url().to_owned());
                 redis = Some(r);
             }
             Err(e) => return fail_start(rep, &e),
@@ -151,25 +159,73 @@ pub async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
         let Some(redis_addr) = r.addr() else {
             return fail_start(rep, &format!("cannot parse the Redis URL {:?}", r.url()));
         };
-        rep.redis_ping_direct_us = proxy::redis_ping_median_us(redis_addr, 200);
-        if mode == "redis+rtt" {
+        store_addr = Some(redis_addr);
+    } else if mode.starts_with("memcached") {
+        match start_memcached(ctx) {
+            Ok(m) => {
+                match m.server() {
+                    Some(server) => {
+                        println!(
+                            "  private memcached pid {} at {}{}",
+                            server.pid(),
+                            m.url(),
+                            ctx.server_cpu
+                                .map(|c| format!(", pinned to CPU {c}"))
+                                .unwrap_or_default()
+                        );
+                        rep.notes.push(
+                            "the store CPU shown as redis-server's is the private memcached's"
+                                .into(),
+                        );
+                    }
+                    None => {
+                        println!(
+                            "  using MEMCACHED_URL {} (its CPU is not measured)",
+                            m.url()
+                        );
+                        rep.notes.push(format!(
+                            "external Memcached from MEMCACHED_URL ({}): its CPU is not counted",
+                            m.url()
+                        ));
+                    }
+                }
+                store_url = Some(m.url().to_owned());
+                memcached = Some(m);
+            }
+            Err(e) => return fail_start(rep, &e),
+        }
+        let m = memcached.as_ref().expect("memcached set above");
+        let Some(addr) = m.addr() else {
+            return fail_start(
+                rep,
+                &format!("cannot parse the Memcached URL {:?}", m.url()),
+            );
+        };
+        store_addr = Some(addr);
+    }
+    if let Some(store_addr) = store_addr {
+        // Memcached answers the probe's `PING` line with one `ERROR` line:
+        // the same one-line round trip.
+        rep.redis_ping_direct_us = proxy::redis_ping_median_us(store_addr, 200);
+        if mode.ends_with("+rtt") {
             let delay = Duration::from_secs_f64(ctx.args.rtt_ms / 1000.0);
-            match proxy::DelayProxy::start(redis_addr, delay) {
+            match proxy::DelayProxy::start(store_addr, delay) {
                 Ok(p) => {
-                    let (direct, via) = p.calibrate(redis_addr, delay);
+                    let (direct, via) = p.calibrate(store_addr, delay);
                     rep.redis_ping_direct_us = direct;
                     rep.redis_ping_via_proxy_us = via;
                     rep.proxy_hold_us = Some(p.hold().as_secs_f64() * 1e6);
                     println!(
                         "  delay proxy 127.0.0.1:{} -> {} for {} ms each way (hold calibrated to {:.0} µs per chunk); PING median {} µs direct, {} µs via proxy",
                         p.addr.port(),
-                        redis_addr,
+                        store_addr,
                         ctx.args.rtt_ms,
                         p.hold().as_secs_f64() * 1e6,
                         known(rep.redis_ping_direct_us, 0),
                         known(rep.redis_ping_via_proxy_us, 0),
                     );
-                    redis_url = Some(format!("redis://127.0.0.1:{}", p.addr.port()));
+                    let scheme = if memcached.is_some() { "tcp" } else { "redis" };
+                    store_url = Some(format!("{scheme}://127.0.0.1:{}", p.addr.port()));
                     proxy = Some(p);
                 }
                 Err(e) => return fail_start(rep, &format!("cannot start the delay proxy: {e}")),
@@ -178,7 +234,7 @@ pub async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
     }
 
     // The server.
-    let env = mode_env(mode, redis_url.as_deref(), ctx.args.lines);
+    let env = mode_env(mode, store_url.as_deref(), ctx.args.lines);
     rep.env = env.clone();
     let log_path = ctx
         .log_dir
@@ -195,7 +251,12 @@ pub async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
     );
     let pids = CpuPids {
         server: server.proc.pid(),
-        redis: redis.as_ref().and_then(|r| r.server()).map(|s| s.pid()),
+        // The central store's process, Redis or Memcached.
+        redis: redis
+            .as_ref()
+            .and_then(|r| r.server())
+            .map(|s| s.pid())
+            .or_else(|| memcached.as_ref().and_then(|m| m.server()).map(|s| s.pid())),
     };
     let target = Arc::new(Target {
         addr: server.addr(),
@@ -225,6 +286,7 @@ pub async fn run_mode(ctx: &mut Ctx, mode: &str) -> ModeReport {
     drop(server);
     drop(proxy);
     drop(redis);
+    drop(memcached);
     rep
 }
 
@@ -236,6 +298,21 @@ fn start_redis(ctx: &Ctx) -> Result<process::Redis, String> {
     process::Redis::from_env_or(|| {
         process::RedisServer::start_with(
             move || procs::pinned_command(Path::new("redis-server"), cpu),
+            Some(&log),
+        )
+    })
+}
+
+/// A private `memcached` on the server's CPU, or the Memcached of
+/// `MEMCACHED_URL`.
+fn start_memcached(ctx: &Ctx) -> Result<process::Memcached, String> {
+    let cpu = ctx.server_cpu;
+    // Not `memcached-server.log`: the memcached mode's server log.
+    let log = ctx.log_dir.join("memcached.log");
+    process::Memcached::from_env_or(|| {
+        process::MemcachedServer::start_with(
+            move || procs::pinned_command(Path::new("memcached"), cpu),
+            &[],
             Some(&log),
         )
     })

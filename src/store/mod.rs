@@ -2,6 +2,8 @@
 //!
 //! - [`token::TokenStore`]: sealed into the client's token (the product).
 //! - [`redis::RedisStore`]: in Redis; the client holds a random session id.
+//! - [`memcached::MemcachedStore`]: in Memcached, the same way; Memcached
+//!   may evict a cart before it expires.
 //! - [`memory::MemoryStore`]: in this process; needs sticky sessions.
 //! - [`none::NoneStore`]: no session layer, the benchmark's ceiling.
 //!
@@ -10,6 +12,7 @@
 //! what a store cannot do is a [`Capabilities`] flag, never a skipped test
 //! (docs/architecture.md, "The store interface").
 
+pub mod memcached;
 pub mod memory;
 pub mod none;
 pub mod redis;
@@ -153,6 +156,7 @@ pub enum AnyStore {
     /// Sealed tokens.
     Token(token::TokenStore),
     Redis(redis::RedisStore),
+    Memcached(memcached::MemcachedStore),
     /// In-process.
     Memory(memory::MemoryStore),
     /// No session layer.
@@ -173,6 +177,11 @@ impl AnyStore {
             StoreKind::Redis => {
                 Self::Redis(redis::RedisStore::new(&settings.redis, expiry, limits)?)
             }
+            StoreKind::Memcached => Self::Memcached(memcached::MemcachedStore::new(
+                &settings.memcached,
+                expiry,
+                limits,
+            )?),
             StoreKind::Memory => {
                 Self::Memory(memory::MemoryStore::new(&settings.memory, expiry, limits))
             }
@@ -194,7 +203,7 @@ impl AnyStore {
         keys: &KeyringHandle,
     ) -> Result<Self, SetupError> {
         match self {
-            Self::Redis(_) => Self::from_settings(settings, keys),
+            Self::Redis(_) | Self::Memcached(_) => Self::from_settings(settings, keys),
             shared => Ok(shared.clone()),
         }
     }
@@ -205,6 +214,7 @@ macro_rules! dispatch {
         match $self {
             AnyStore::Token($store) => $call,
             AnyStore::Redis($store) => $call,
+            AnyStore::Memcached($store) => $call,
             AnyStore::Memory($store) => $call,
             AnyStore::None($store) => $call,
         }
