@@ -93,7 +93,7 @@ impl Default for ServerConfig {
             client_disconnect_timeout_ms: 1_000,
             keep_alive_secs: 30,
             body_timeout_ms: 5_000,
-            max_connections: 25_000,
+            max_connections: 4_096,
             allow_dev_keys: false,
         }
     }

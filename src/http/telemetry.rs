@@ -4,7 +4,7 @@
 //! status and the latency.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::Error;
 use actix_web::body::MessageBody;
@@ -15,10 +15,17 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
-/// Installs the process-wide Prometheus recorder once.
+/// How often histogram samples are folded into their buckets.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Installs the process-wide Prometheus recorder once, with a thread that
+/// keeps its memory bounded: the recorder keeps every histogram sample until
+/// it is folded into buckets, which a scrape of `/metrics` does, so a
+/// service nobody scrapes (the admin listener off, or no Prometheus) would
+/// otherwise grow with every request.
 pub fn install() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
-        PrometheusBuilder::new()
+        let handle = PrometheusBuilder::new()
             .set_buckets_for_metric(
                 Matcher::Suffix("seconds".into()),
                 &[
@@ -36,7 +43,18 @@ pub fn install() -> &'static PrometheusHandle {
             })
             .expect("bucket lists are not empty")
             .install_recorder()
-            .expect("the metrics recorder is installed once")
+            .expect("the metrics recorder is installed once");
+        let upkeep = handle.clone();
+        std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                }
+            })
+            .expect("a thread starts");
+        handle
     })
 }
 
