@@ -52,6 +52,8 @@ use serde_json::Value;
 
 #[path = "codec/instructions.rs"]
 mod instructions;
+#[path = "codec/levels.rs"]
+mod levels;
 
 const SIZES: [usize; 3] = [1, 20, 100];
 const FORMATS: [&str; 3] = ["paseto", "jwt-eddsa", "jwt-hs256"];
@@ -663,6 +665,10 @@ fn main() {
     let setup = Setup::new();
     if std::env::args().any(|a| a == "--instructions") {
         instructions::run(&setup, cart(20));
+        return;
+    }
+    if std::env::args().any(|a| a == "--levels") {
+        levels::run();
         return;
     }
     let mut c = Criterion::default().configure_from_args();

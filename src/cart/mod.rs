@@ -11,6 +11,7 @@
 
 mod line;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
@@ -215,7 +216,7 @@ impl Cart {
             lines: Vec::with_capacity(raw.len().min(limits.max_lines)),
         };
         for raw in raw {
-            let line = Line::parse(&raw.sku, i64::from(raw.quantity), raw.properties, limits)?;
+            let line = Line::parse(&raw.sku.0, i64::from(raw.quantity), raw.properties, limits)?;
             if cart.position(line.key().as_str()).is_some() {
                 return Err(CartError::Invalid("duplicate line".into()));
             }
@@ -245,21 +246,44 @@ impl Serialize for Cart {
 }
 
 /// A line as it stands in the compact form, before it is checked.
-struct RawLine {
-    sku: String,
+struct RawLine<'de> {
+    sku: Text<'de>,
     quantity: u32,
     properties: BTreeMap<String, String>,
 }
 
-impl<'de> Deserialize<'de> for RawLine {
+/// Text borrowed from the JSON when it holds no escape: a sku is copied
+/// once, into its [`Sku`], not twice.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawLine<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct RawLineVisitor;
         impl<'de> Visitor<'de> for RawLineVisitor {
-            type Value = RawLine;
+            type Value = RawLine<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("[sku, quantity] or [sku, quantity, {properties}]")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawLine, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawLine<'de>, A::Error> {
                 let sku = seq
                     .next_element()?
                     .ok_or_else(|| de::Error::invalid_length(0, &self))?;

@@ -60,10 +60,25 @@ pub fn deflate(input: &[u8], level: u32) -> Vec<u8> {
     })
 }
 
-/// Deflates a cart's compact JSON for a token or a store value, refusing a
-/// cart that [`inflate_capped`] would then refuse to open under `limits`: a
-/// cart is never saved in a form it cannot be read back from.
+/// Carts of less compact JSON than this deflate at level 1 (or 0, when the
+/// configured level is 0), whatever the configured level: measured on
+/// realistic carts (`cargo bench --bench codec -- --levels`,
+/// docs/benchmarks.md, "Deflate level"), every level above 1 costs a fixed
+/// reset of the compressor's tables worth several microseconds, which a
+/// small cart does not repay, while on a 100-line cart level 6 halves the
+/// token.
+pub const FAST_DEFLATE_BELOW: usize = 2048;
+
+/// Deflates a cart's compact JSON for a token or a store value, at `level`
+/// (at most level 1 below [`FAST_DEFLATE_BELOW`] bytes), refusing a cart
+/// that [`inflate_capped`] would then refuse to open under `limits`: a cart
+/// is never saved in a form it cannot be read back from.
 pub fn pack(json: &[u8], level: u32, limits: &Limits) -> Result<Vec<u8>, Oversize> {
+    let level = if json.len() < FAST_DEFLATE_BELOW {
+        level.min(1)
+    } else {
+        level
+    };
     let packed = deflate(json, level);
     let cap = limits.inflate_cap(packed.len());
     if json.len() > cap {

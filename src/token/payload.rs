@@ -8,6 +8,9 @@ use super::{InflateError, InvalidReason, OpenError, Oversize, inflate_capped, pa
 use crate::base64url;
 use crate::cart::{Cart, Limits};
 
+/// Carts of less compact JSON than this go into the claims as they are.
+const PLAIN_BELOW: usize = 64;
+
 /// The cart as it goes into the claims.
 pub(crate) enum CartClaim {
     /// `c`: the compact JSON.
@@ -22,16 +25,26 @@ impl CartClaim {
     /// be shorter: such a cart is far over the token budget anyway.
     pub fn encode(cart: &Cart, level: u32, limits: &Limits) -> Result<Self, Oversize> {
         let json = cart.to_compact_json();
+        // A cart this short cannot be shortened by deflate and base64 (a
+        // raw deflate stream has a few bytes of framing, and base64 adds a
+        // third): skip the compressor.
+        if json.len() < PLAIN_BELOW {
+            return Ok(Self::plain(json));
+        }
         let packed = pack(&json, level, limits)?;
         // `"cz":"…"` costs 3 characters more than `"c":…`.
         Ok(
             if base64::encoded_len(packed.len(), false).unwrap_or(usize::MAX) + 3 < json.len() {
                 Self::Deflated(base64url::encode(packed))
             } else {
-                let text = String::from_utf8(json).expect("serde_json writes UTF-8");
-                Self::Plain(RawValue::from_string(text).expect("serde_json writes valid JSON"))
+                Self::plain(json)
             },
         )
+    }
+
+    fn plain(json: Vec<u8>) -> Self {
+        let text = String::from_utf8(json).expect("serde_json writes UTF-8");
+        Self::Plain(RawValue::from_string(text).expect("serde_json writes valid JSON"))
     }
 
     /// The pair of optional claims.

@@ -5,8 +5,8 @@
 //! says `CARTSEAL_REGEN_VECTORS=1` (do that only for an intended format
 //! change, and say so in the commit). The `cz` claim holds raw deflate
 //! output, which depends on the deflate implementation (flate2 with
-//! zlib-rs, level 6): a change of backend changes those bytes, not the
-//! format.
+//! zlib-rs; level 1 below 2,048 bytes of cart JSON, else level 6): a change
+//! of backend changes those bytes, not the format.
 
 use std::path::PathBuf;
 
@@ -203,7 +203,7 @@ fn paseto_vectors() -> Value {
     json!({
         "name": "cartseal paseto format (PASETO v4.local) known-answer vectors",
         "note": "payload is the exact claims JSON that is encrypted; the implicit assertion is \
-                 cartseal:v1:<audience>; cz holds raw deflate (flate2/zlib-rs, level 6). \
+                 cartseal:v1:<audience>; cz holds raw deflate (flate2/zlib-rs, level 1 below 2048 bytes of cart JSON, else level 6). \
                  Regenerate with CARTSEAL_REGEN_VECTORS=1 cargo test --lib vectors.",
         "tests": tests,
     })
