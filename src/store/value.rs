@@ -28,8 +28,9 @@ use crate::token::{InvalidReason, OpenError, inflate_capped, pack};
 const LAYOUT_V1: u8 = 1;
 /// Bytes before the compressed cart.
 const HEADER_LEN: usize = 1 + 8 + 8;
-/// Deflate level of stored carts: level 6 beat level 1 by about 15% on a
-/// 1 KB cart, and 9 added nothing (docs/benchmarks.md, "Deflate level").
+/// Deflate level of stored carts of 2 KiB or more of JSON; smaller ones
+/// deflate at level 1, as in tokens ([`crate::token::pack`];
+/// docs/benchmarks.md, "Deflate level").
 const DEFLATE_LEVEL: u32 = 6;
 
 /// A value read back.
