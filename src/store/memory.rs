@@ -16,14 +16,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    Capabilities, CartStore, Loaded, Saved, Session, StoreError, fresh_load, fresh_save,
+    Capabilities, CartStore, Loaded, Saved, Session, StoreError, fresh_save, session_id,
     session_id_for, value,
 };
 use crate::cart::Limits;
 use crate::config::MemoryConfig;
 use crate::expiry::Expiry;
-use crate::ids;
-use crate::token::{InvalidReason, OpenError};
+use crate::token::OpenError;
 
 /// What a stored cart costs beyond its value and id: the map entry, the
 /// expiry index and the session's fields, rounded up.
@@ -129,12 +128,9 @@ impl CartStore for MemoryStore {
     }
 
     async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
-        if let Some(fresh) = fresh_load(credential) {
-            return Ok(fresh);
-        }
-        if !ids::is_random(credential) {
-            return Err(OpenError::Invalid(InvalidReason::Format).into());
-        }
+        let Some(credential) = session_id(credential)? else {
+            return Ok(Loaded::fresh());
+        };
         let mut inner = self.lock();
         let Some(entry) = inner.carts.get_mut(credential) else {
             return Err(OpenError::Expired.into());

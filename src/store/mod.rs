@@ -251,16 +251,32 @@ impl CartStore for AnyStore {
 /// first change stores the cart under a fresh session id.
 const FRESH_PREFIX: &str = "new.";
 
-/// For a central store: the empty session a fresh credential stands for, or
-/// `None` for any other credential.
-pub(crate) fn fresh_load(credential: &str) -> Option<Loaded> {
-    credential
+/// The session id a credential names, for a store that keeps carts:
+/// `Ok(None)` for a fresh credential (an empty cart that names no state),
+/// and an invalid credential for anything that is not a session id, so that
+/// no store key is ever built from other text.
+pub(crate) fn session_id(credential: &str) -> Result<Option<&str>, StoreError> {
+    if credential
         .strip_prefix(FRESH_PREFIX)
         .is_some_and(ids::is_random)
-        .then(|| Loaded {
+    {
+        return Ok(None);
+    }
+    if ids::is_random(credential) {
+        Ok(Some(credential))
+    } else {
+        Err(OpenError::Invalid(crate::token::InvalidReason::Format).into())
+    }
+}
+
+impl Loaded {
+    /// The empty cart a fresh credential stands for.
+    pub(crate) fn fresh() -> Self {
+        Self {
             session: Session::default(),
             reseal: None,
-        })
+        }
+    }
 }
 
 /// For a central store: a fresh credential, instead of a stored session,

@@ -41,15 +41,15 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, RedisError};
 
+use super::value::Write;
 use super::{
-    Capabilities, CartStore, Loaded, Saved, Session, SetupError, StoreError, fresh_load,
-    fresh_save, session_id_for, value,
+    Capabilities, CartStore, Loaded, Saved, Session, SetupError, StoreError, session_id,
+    session_id_for, value,
 };
 use crate::cart::Limits;
 use crate::config::RedisConfig;
 use crate::expiry::Expiry;
-use crate::ids;
-use crate::token::{InvalidReason, OpenError};
+use crate::token::OpenError;
 
 /// Reconnection attempts per outage detection, after the first.
 const RECONNECT_RETRIES: usize = 1;
@@ -117,7 +117,7 @@ impl RedisStore {
     }
 
     /// The Redis key of a session id. Only called with ids that passed
-    /// [`ids::is_random`].
+    /// [`crate::ids::is_random`].
     fn key(&self, id: &str) -> String {
         [self.settings.key_prefix.as_str(), id].concat()
     }
@@ -167,13 +167,9 @@ impl CartStore for RedisStore {
     }
 
     async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
-        if let Some(fresh) = fresh_load(credential) {
-            return Ok(fresh);
-        }
-        // No key is ever built from text that is not a session id.
-        if !ids::is_random(credential) {
-            return Err(OpenError::Invalid(InvalidReason::Format).into());
-        }
+        let Some(credential) = session_id(credential)? else {
+            return Ok(Loaded::fresh());
+        };
         let settings = &*self.settings;
         let key = self.key(credential);
         let idle = settings.expiry.idle_secs();
@@ -202,15 +198,7 @@ impl CartStore for RedisStore {
                 .await;
         }
         let stored = value::decode(&stored, &settings.limits, "redis")?;
-        Ok(Loaded {
-            session: Session {
-                cart: Arc::new(stored.cart),
-                revision: stored.revision,
-                absolute_expiry: Some(absolute),
-                expires_at: Some(expires_at),
-            },
-            reseal: None,
-        })
+        Ok(stored.into_loaded(expires_at))
     }
 
     async fn save(
@@ -220,16 +208,11 @@ impl CartStore for RedisStore {
         now: i64,
     ) -> Result<Saved, StoreError> {
         let settings = &*self.settings;
-        if let Some(fresh) = fresh_save(session, &settings.expiry, now) {
-            return Ok(fresh);
-        }
-        let lifetimes = settings.expiry.on_write(now, session.absolute_expiry)?;
-        let stored = value::encode(
-            &session.cart,
-            session.revision,
-            lifetimes.absolute_expiry,
-            &settings.limits,
-        )?;
+        let (lifetimes, stored) =
+            match value::prepare(session, &settings.expiry, &settings.limits, now)? {
+                Write::Fresh(fresh) => return Ok(fresh),
+                Write::Value { lifetimes, bytes } => (lifetimes, bytes),
+            };
         let id = session_id_for(credential);
         let ttl = lifetimes.expires_at.saturating_sub(now).max(1);
         self.call::<()>(

@@ -20,8 +20,11 @@
 //! rolling deploy must not be destroyed by an older one; it expires with its
 //! TTL.
 
-use super::StoreError;
+use std::sync::Arc;
+
+use super::{Loaded, Saved, Session, StoreError, fresh_save};
 use crate::cart::{Cart, Limits};
+use crate::expiry::{Expiry, Lifetimes};
 use crate::token::{InvalidReason, OpenError, inflate_capped, pack};
 
 /// The layout version in a value's first byte.
@@ -41,6 +44,54 @@ pub struct Stored {
     pub revision: u64,
     /// The cart's absolute expiry, Unix seconds.
     pub absolute_expiry: i64,
+}
+
+/// What a central store writes for a session.
+pub(crate) enum Write {
+    /// Nothing: a new cart with no line, and the fresh credential that
+    /// stands for it.
+    Fresh(Saved),
+    /// This value, with these lifetimes.
+    Value {
+        lifetimes: Lifetimes,
+        bytes: Vec<u8>,
+    },
+}
+
+/// What a central store writes for `session` at `now`, under the shared
+/// expiry policy and value cap.
+pub(crate) fn prepare(
+    session: &Session,
+    expiry: &Expiry,
+    limits: &Limits,
+    now: i64,
+) -> Result<Write, StoreError> {
+    if let Some(fresh) = fresh_save(session, expiry, now) {
+        return Ok(Write::Fresh(fresh));
+    }
+    let lifetimes = expiry.on_write(now, session.absolute_expiry)?;
+    let bytes = encode(
+        &session.cart,
+        session.revision,
+        lifetimes.absolute_expiry,
+        limits,
+    )?;
+    Ok(Write::Value { lifetimes, bytes })
+}
+
+impl Stored {
+    /// The session a load answers, with the idle expiry the load set.
+    pub(crate) fn into_loaded(self, expires_at: i64) -> Loaded {
+        Loaded {
+            session: Session {
+                cart: Arc::new(self.cart),
+                revision: self.revision,
+                absolute_expiry: Some(self.absolute_expiry),
+                expires_at: Some(expires_at),
+            },
+            reseal: None,
+        }
+    }
 }
 
 /// The value for a cart, refused when it could not be read back under

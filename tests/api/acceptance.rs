@@ -1,4 +1,4 @@
-//! One acceptance suite, run against every store (DESIGN section 7).
+//! One acceptance suite, run against every store (docs/architecture.md, "The store interface").
 //!
 //! Each scenario is an `async fn(Store)` written once; [`acceptance_suite!`]
 //! expands it into a `#[tokio::test]` in one module per store (`token`,

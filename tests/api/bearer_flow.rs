@@ -1,6 +1,6 @@
 //! The mobile flow: the cart travels in `Authorization: Bearer`, and every
 //! response that changes or re-seals the cart carries the new token in
-//! `Cart-Token` (DESIGN section 5, "Transports: Bearer").
+//! `Cart-Token` (README, "Bearer flow (mobile)").
 
 use reqwest::Method;
 

@@ -1,5 +1,5 @@
-//! The SPA flow: the cart travels in an HttpOnly cookie (DESIGN section 5,
-//! "Transports: Cookie"). Every write answers with a new cookie whose
+//! The SPA flow: the cart travels in an HttpOnly cookie (README,
+//! "Cookie flow (SPA)"). Every write answers with a new cookie whose
 //! attributes are HttpOnly, SameSite=Lax, Path=/ and Max-Age equal to the
 //! token's remaining lifetime.
 

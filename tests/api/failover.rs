@@ -1,4 +1,4 @@
-//! Failover behind a real load balancer (DESIGN section 8; issue 4, item 5).
+//! Failover behind a real load balancer (docs/benchmarks.md, "Failover behind nginx").
 //!
 //! Three `cartseal` replicas (the binary, `serve --port 0`, one worker each)
 //! run behind Debian's nginx on a free port, with a generated config in a

@@ -1,4 +1,4 @@
-//! The header, body and token-length limits of DESIGN section 6, each at
+//! The header, body and token-length limits of src/limits.rs, each at
 //! its exact edge: the limit itself passes, one byte over fails.
 
 use reqwest::Method;

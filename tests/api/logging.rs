@@ -1,5 +1,5 @@
 //! The logs and the metrics never hold a token, a cookie, an Authorization
-//! value or cart contents (DESIGN section 5; issue 3, "Logging").
+//! value or cart contents (docs/security.md, "Secrets stay out of logs, errors and metrics").
 //!
 //! The real binary runs with `RUST_LOG=debug` (every debug line of every
 //! crate, the service's own included) and its stdout and stderr are

@@ -1,4 +1,4 @@
-//! CSRF and CORS (DESIGN section 5).
+//! CSRF and CORS (docs/security.md, "Cross-site requests").
 //!
 //! CSRF: cookie-mode writes follow the Fetch-Metadata/Origin rule of Go 1.25's
 //! `CrossOriginProtection`; bearer requests are exempt (a browser never

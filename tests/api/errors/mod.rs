@@ -1,4 +1,4 @@
-//! Every stable error code of DESIGN section 5, as RFC 9457 problem+json:
+//! Every stable error code of the API (src/http/error.rs), as RFC 9457 problem+json:
 //! at least one test per code, the 401 rules of each transport, "a refused
 //! write never changes the cart the client holds", and no 500 anywhere.
 

@@ -160,7 +160,7 @@ impl SetCookie {
         })
     }
 
-    /// Asserts the attributes every cart cookie carries (DESIGN section 5):
+    /// Asserts the attributes every cart cookie carries (docs/architecture.md, "The request path"):
     /// HttpOnly; SameSite=Lax; Path=/; Secure exactly when `secure`; no
     /// Domain (a `__Host-` cookie must not have one).
     pub fn assert_cart_attributes(&self, secure: bool) {

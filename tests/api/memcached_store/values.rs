@@ -205,13 +205,13 @@ async fn over_the_value_limit_a_client_gets_413_and_keeps_its_cart() {
         s.store.kind = StoreKind::Memcached;
         s.memcached.url = target.url().to_owned();
         s.memcached.key_prefix = target.prefix.clone();
-        s.memcached.max_value_bytes = 1024;
+        s.memcached.max_value_bytes = 1500;
         s.catalog.file = String::new();
     })
     .await;
-    // Each line holds two properties of 256 characters that do not
-    // compress: about 400 bytes stored, so two lines fit in 1 KiB and three
-    // do not.
+    // Each line holds two properties of 256 characters that hardly
+    // compress: about 550 bytes stored, so two lines fit in 1,500 bytes and
+    // three do not.
     let add = async |auth: &Auth, line: u64| {
         let (a, b) = (noise(2 * line, 256), noise(2 * line + 1, 256));
         app.add_with(auth, &format!("SKU-{line}"), 1, &[("a", &a), ("b", &b)])
@@ -226,7 +226,7 @@ async fn over_the_value_limit_a_client_gets_413_and_keeps_its_cart() {
     let refused = add(&auth, 2).await;
     refused.assert_problem(413, "cart_too_large");
     let detail = refused.body["detail"].as_str().unwrap_or_default();
-    assert!(detail.contains("over the 1024"), "{detail}");
+    assert!(detail.contains("over the 1500"), "{detail}");
     assert!(
         app.issued(&auth, &refused).is_none(),
         "no new credential on a refused write"

@@ -1,4 +1,4 @@
-//! Key rotation through HTTP (DESIGN section 4): the staged states
+//! Key rotation through HTTP (docs/key-rotation.md): the staged states
 //! (`pending` → `active` → `decrypt-only` → `retired`), reload through the
 //! [`Reloader`](cartseal::http::Reloader) that SIGHUP drives, a refused
 //! reload that keeps the running keyring, the per-kid metric, and the real

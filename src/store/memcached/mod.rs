@@ -78,21 +78,26 @@
 //! driven by its own current-thread runtime.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use async_memcached::{Client, Error as McError, ErrorKind, MetaProtocol, MetaValue, Status};
+use async_memcached::{Client, Error as McError, ErrorKind, Status};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use super::value::Write;
 use super::{
-    Capabilities, CartStore, Loaded, Saved, Session, SetupError, StoreError, fresh_load,
-    fresh_save, session_id_for, value,
+    Capabilities, CartStore, Loaded, Saved, Session, SetupError, StoreError, session_id,
+    session_id_for, value,
 };
 use crate::cart::Limits;
 use crate::config::{MemcachedConfig, is_memcached_url};
 use crate::expiry::Expiry;
-use crate::ids;
-use crate::token::{InvalidReason, OpenError, Oversize};
+use crate::token::{OpenError, Oversize};
+
+mod wire;
+
+pub use wire::wire_ttl;
+use wire::{Answer, Command, Failed, connect, describe, is_stale, ttl_flag, unavailable};
 
 /// The store's name in metrics and logs.
 const STORE: &str = "memcached";
@@ -138,62 +143,6 @@ impl std::fmt::Debug for MemcachedStore {
     }
 }
 
-/// The commands the store sends.
-#[derive(Clone, Copy)]
-enum Command<'a> {
-    /// `mg key <flags>`.
-    Get { key: &'a str, flags: &'a [&'a str] },
-    /// `ms key <len> <flags>`.
-    Set {
-        key: &'a str,
-        value: &'a [u8],
-        flags: &'a [&'a str],
-    },
-    /// `md key`; a missing key is not an error.
-    Delete { key: &'a str },
-    /// `version`.
-    Version,
-}
-
-/// What a command got back.
-enum Answer {
-    /// A get's item, or `None` for a miss.
-    Found(Option<MetaValue>),
-    /// Done (set, delete, version).
-    Done,
-}
-
-impl Command<'_> {
-    /// Sends it on `client` and reads the answer. A plain method rather
-    /// than a closure per call site, so that every store future stays
-    /// `Send`.
-    async fn run(self, client: &mut Client) -> Result<Answer, McError> {
-        match self {
-            Self::Get { key, flags } => client
-                .meta_get(key, false, None, Some(flags))
-                .await
-                .map(Answer::Found),
-            Self::Set { key, value, flags } => client
-                .meta_set(key, value, false, None, Some(flags))
-                .await
-                .map(|_| Answer::Done),
-            Self::Delete { key } => match client.meta_delete(key, false, None, None).await {
-                Ok(_) | Err(McError::Protocol(Status::NotFound)) => Ok(Answer::Done),
-                Err(e) => Err(e),
-            },
-            Self::Version => client.version().await.map(|_| Answer::Done),
-        }
-    }
-}
-
-/// Why a call got no usable answer.
-enum Failed {
-    /// Memcached answered with an error status.
-    Status(Status),
-    /// No answer: the reason, for the log.
-    NoAnswer(String),
-}
-
 impl MemcachedStore {
     /// A store on `config.url`. It does not connect: the first call does,
     /// so this succeeds while Memcached is down.
@@ -225,7 +174,7 @@ impl MemcachedStore {
     }
 
     /// The key of a session id. Only called with ids that passed
-    /// [`ids::is_random`]: 22 base64url characters, so the key holds no
+    /// [`crate::ids::is_random`]: 22 base64url characters, so the key holds no
     /// space or control byte and stays under Memcached's 250 bytes.
     fn key(&self, id: &str) -> String {
         [self.inner.key_prefix.as_str(), id].concat()
@@ -312,93 +261,6 @@ impl MemcachedStore {
         }
     }
 }
-
-/// A new connection. The caller's deadline bounds it.
-async fn connect(dsn: &str) -> Result<Client, Failed> {
-    Client::new(dsn)
-        .await
-        .map_err(|e| Failed::NoAnswer(describe(&e)))
-}
-
-/// Counts and logs a failed call; the 503 it is.
-fn unavailable(op: &'static str, failed: Failed) -> StoreError {
-    let reason = match failed {
-        Failed::Status(status) => describe_status(&status),
-        Failed::NoAnswer(reason) => reason,
-    };
-    super::unavailable(STORE, op, reason)
-}
-
-/// Whether an error is what a connection that Memcached closed while it sat
-/// idle gives on its first use.
-fn is_stale(e: &McError) -> bool {
-    use std::io::ErrorKind::{
-        BrokenPipe, ConnectionAborted, ConnectionReset, NotConnected, UnexpectedEof,
-    };
-    match e {
-        McError::Io(io) => matches!(
-            io.kind(),
-            UnexpectedEof | ConnectionReset | BrokenPipe | ConnectionAborted | NotConnected
-        ),
-        McError::ConnectionClosed => true,
-        _ => false,
-    }
-}
-
-/// An error's class, for logs: never a key or a value.
-fn describe(e: &McError) -> String {
-    match e {
-        McError::Connect(io) => format!("connect: {:?}", io.kind()),
-        McError::ConnectionClosed => "connection closed".into(),
-        McError::Io(io) => format!("io: {:?}", io.kind()),
-        McError::Protocol(status) => describe_status(status),
-        McError::ParseError(kind) => format!("parse error {kind:?}"),
-    }
-}
-
-fn describe_status(status: &Status) -> String {
-    match status {
-        // Memcached's own text ("object too large for cache", "out of
-        // memory storing object"): it names no key.
-        Status::Error(ErrorKind::Server(text)) => format!("server error: {text}"),
-        // The client's own texts may quote what was sent: not kept.
-        Status::Error(ErrorKind::Client(_)) => "client error".into(),
-        Status::Error(ErrorKind::Generic(_)) => "error".into(),
-        Status::Error(ErrorKind::NonexistentCommand) => "unknown command".into(),
-        Status::Error(ErrorKind::Protocol(_)) => "protocol error".into(),
-        Status::Error(ErrorKind::KeyTooLong) => "key too long".into(),
-        Status::Error(ErrorKind::OpaqueTooLong) => "opaque too long".into(),
-        other => format!("unexpected status {other:?}"),
-    }
-}
-
-/// The `T` flag of a TTL of `ttl` seconds.
-fn ttl_flag(ttl: i64) -> String {
-    format!("T{}", wire_ttl(ttl, unix_now()))
-}
-
-/// The expiry to send for a TTL of `ttl` seconds. Memcached reads a value
-/// over 30 days (2,592,000) as a Unix time, so a longer TTL is sent as
-/// `unix_now + ttl`. A TTL below 1 is sent as 1: 0 would mean "never
-/// expires", and a negative one expires the item at once.
-pub fn wire_ttl(ttl: i64, unix_now: i64) -> i64 {
-    let ttl = ttl.max(1);
-    if ttl <= MAX_RELATIVE_TTL {
-        ttl
-    } else {
-        unix_now.saturating_add(ttl)
-    }
-}
-
-/// The wall clock in Unix seconds: Memcached compares an absolute expiry
-/// with its own wall clock, so this is never the app's (possibly manual)
-/// clock.
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 impl CartStore for MemcachedStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
@@ -412,13 +274,9 @@ impl CartStore for MemcachedStore {
     }
 
     async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
-        if let Some(fresh) = fresh_load(credential) {
-            return Ok(fresh);
-        }
-        // No key is ever built from text that is not a session id.
-        if !ids::is_random(credential) {
-            return Err(OpenError::Invalid(InvalidReason::Format).into());
-        }
+        let Some(credential) = session_id(credential)? else {
+            return Ok(Loaded::fresh());
+        };
         let inner = &*self.inner;
         let key = self.key(credential);
         let idle = inner.expiry.idle_secs();
@@ -454,15 +312,7 @@ impl CartStore for MemcachedStore {
             self.touch("load", &key, absolute.saturating_sub(now)).await;
         }
         let stored = value::decode(&stored, &inner.limits, STORE)?;
-        Ok(Loaded {
-            session: Session {
-                cart: Arc::new(stored.cart),
-                revision: stored.revision,
-                absolute_expiry: Some(absolute),
-                expires_at: Some(expires_at),
-            },
-            reseal: None,
-        })
+        Ok(stored.into_loaded(expires_at))
     }
 
     async fn save(
@@ -472,16 +322,11 @@ impl CartStore for MemcachedStore {
         now: i64,
     ) -> Result<Saved, StoreError> {
         let inner = &*self.inner;
-        if let Some(fresh) = fresh_save(session, &inner.expiry, now) {
-            return Ok(fresh);
-        }
-        let lifetimes = inner.expiry.on_write(now, session.absolute_expiry)?;
-        let stored = value::encode(
-            &session.cart,
-            session.revision,
-            lifetimes.absolute_expiry,
-            &inner.limits,
-        )?;
+        let (lifetimes, stored) = match value::prepare(session, &inner.expiry, &inner.limits, now)?
+        {
+            Write::Fresh(fresh) => return Ok(fresh),
+            Write::Value { lifetimes, bytes } => (lifetimes, bytes),
+        };
         let length = stored.len();
         if length > inner.max_value_bytes {
             // Memcached would delete the cart the key holds: refused here.
@@ -523,51 +368,5 @@ impl CartStore for MemcachedStore {
             .await
             .map(drop)
             .map_err(|failed| unavailable("ready", failed))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ttls_over_30_days_are_sent_as_unix_times() {
-        assert_eq!(wire_ttl(1, 1_000), 1);
-        assert_eq!(wire_ttl(0, 1_000), 1, "0 would never expire");
-        assert_eq!(wire_ttl(-5, 1_000), 1, "a negative TTL expires at once");
-        assert_eq!(wire_ttl(MAX_RELATIVE_TTL, 1_000), MAX_RELATIVE_TTL);
-        assert_eq!(
-            wire_ttl(MAX_RELATIVE_TTL + 1, 1_700_000_000),
-            1_700_000_000 + MAX_RELATIVE_TTL + 1
-        );
-    }
-
-    #[test]
-    fn a_url_other_than_tcp_host_port_is_refused() {
-        let config = MemcachedConfig {
-            url: "127.0.0.1:11211".into(),
-            ..MemcachedConfig::default()
-        };
-        let err =
-            MemcachedStore::new(&config, Expiry::new(60, 60, 0, 0), Limits::default()).unwrap_err();
-        assert!(!err.to_string().contains("11211"), "{err}");
-    }
-
-    #[test]
-    fn reasons_name_no_key() {
-        let status = Status::Error(ErrorKind::Client("bad key cartseal:cart:AAAA".into()));
-        assert!(!describe_status(&status).contains("AAAA"));
-    }
-
-    /// `CartStore: Send + Sync`, the store is shared by clones inside a
-    /// worker, and its futures can move between threads.
-    #[allow(dead_code)]
-    fn send_and_sync(store: MemcachedStore, session: Session) {
-        fn send<T: Send>(_: T) {}
-        fn shared<T: Send + Sync + Clone + 'static>(_: &T) {}
-        shared(&store);
-        send(store.load("id", 0));
-        send(store.save(None, &session, 0));
-        send(store.ready());
     }
 }
