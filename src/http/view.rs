@@ -1,11 +1,9 @@
 //! CartView: the cart as clients see it, with titles and prices from the
 //! catalog resolved at read time.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
-use crate::cart::Cart;
+use crate::cart::{Cart, Properties};
 use crate::catalog::Catalog;
 
 /// One line of the view.
@@ -15,7 +13,8 @@ pub struct ItemView<'a> {
     pub line: &'a str,
     pub sku: &'a str,
     pub quantity: u32,
-    pub properties: BTreeMap<&'a str, &'a str>,
+    /// Serialized as the line keeps them (sorted by key), not copied.
+    pub properties: &'a Properties,
     /// From the catalog.
     pub title: Option<&'a str>,
     /// From the catalog, minor units.
@@ -81,7 +80,7 @@ pub fn render<'a>(cart: &'a Cart, catalog: Option<&'a Catalog>, meta: ViewMeta) 
                 line: line.key().as_str(),
                 sku: line.sku().as_str(),
                 quantity,
-                properties: line.properties().iter().collect(),
+                properties: line.properties(),
                 title: product.map(|p| p.title.as_str()),
                 unit_price: product.map(|p| p.unit_price),
                 line_price,
