@@ -20,7 +20,7 @@ mod service;
 
 pub use child::ChildGuard;
 pub use chromedriver::{CHROMIUM, Chromedriver};
-pub use nginx::{Nginx, Routing};
+pub use nginx::{Nginx, Routing, Tuning};
 pub use redis_server::{Redis, RedisServer};
 pub use service::Service;
 
