@@ -1,7 +1,6 @@
 //! The Markdown section of docs/benchmarks.md.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use crate::load::OP_KINDS;
 use crate::report::{
@@ -114,8 +113,14 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
     );
     let _ = writeln!(
         md,
-        "- req/s counts successful (2xx) responses only; latency percentiles include every request. Bytes per request are counted on the wire by the load generator's own HTTP/1.1 client: request line, headers (with the cookie) and body; status line, headers (with any `Set-Cookie`) and body. Server CPU is utime+stime from `/proc/<pid>/stat` over the measured window, divided by the requests; **for `redis` and `redis+rtt` it includes the private redis-server's CPU** (shown separately in the JSON).",
+        "- req/s counts successful (2xx) responses only; latency percentiles include every request. Bytes per request are counted on the wire by the load generator's own HTTP/1.1 client: request line, headers (with the cookie) and body; status line, headers (with any `Set-Cookie`) and body. Server CPU is utime+stime from `/proc/<pid>/stat` over the measured window, divided by the requests; **for `redis`, `redis+rtt` and `actix-session-redis` it includes the private redis-server's CPU** (shown separately in the JSON).",
     );
+    if r.modes.iter().any(|m| m.mode.starts_with("actix-session")) {
+        let _ = writeln!(
+            md,
+            "- `actix-session-cookie`, `actix-session-redis`: the same routes and checks on actix-session 0.11 (`benches/http/peer/`), served by this benchmark's binary started again with `--serve-peer`, one actix worker, pinned like the server.",
+        );
+    }
     if r.modes.iter().any(|m| m.mode == "redis+rtt") {
         let _ = writeln!(
             md,
@@ -358,25 +363,4 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
         let _ = writeln!(md, "- {n}");
     }
     md
-}
-
-/// Replaces the text between the markers, or appends a marked section,
-/// or creates the file.
-pub fn write_section(path: &Path, section: &str) -> std::io::Result<()> {
-    const START: &str = "<!-- http-bench:start -->";
-    const END: &str = "<!-- http-bench:end -->";
-    let block = format!("{START}\n{section}\n{END}");
-    let text = match std::fs::read_to_string(path) {
-        Ok(old) => match (old.find(START), old.find(END)) {
-            (Some(a), Some(b)) if b > a => {
-                format!("{}{}{}", &old[..a], block, &old[b + END.len()..])
-            }
-            _ => format!("{}\n\n{}\n", old.trim_end(), block),
-        },
-        Err(_) => format!("# Benchmarks\n\n{block}\n"),
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text)
 }
