@@ -232,7 +232,9 @@ async fn run() -> i32 {
         reports = scale::run(&mut ctx, &modes, n).await;
     } else {
         // The main size first: the open-loop rate derives from its peak.
-        for lines in ctx.args.sizes.clone() {
+        let mut sizes = ctx.args.sizes.clone();
+        sizes.sort_by_key(|n| *n != ctx.args.lines);
+        for lines in sizes {
             ctx.lines = lines;
             let full = lines == ctx.args.lines;
             for mode in &modes {

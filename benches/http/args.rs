@@ -227,6 +227,8 @@ pub fn parse_args(crate_root: &Path) -> Args {
     if !sizes.contains(&lines) {
         sizes.insert(0, lines);
     }
+    let mut seen = std::collections::HashSet::new();
+    sizes.retain(|n| seen.insert(*n));
     if !positive(duration)
         || !positive(sample)
         || concurrency == 0

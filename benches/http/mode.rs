@@ -125,16 +125,20 @@ pub async fn run_mode(ctx: &mut Ctx, mode: &str, replicas: usize, full: bool) ->
 }
 
 pub fn fail_start(mut rep: ModeReport, why: &str) -> ModeReport {
-    let hint = if why.contains("cache") && rep.mode.ends_with("-nocache") {
-        "\n(this build has no [cache] section: the mode needs the verified-token cache)"
+    // The first line of a failure is what the tables show: put the cause
+    // there when it is known.
+    let why = if why.contains("unknown field `cache`") && rep.mode.ends_with("-nocache") {
+        format!(
+            "this build has no `[cache]` section (the verified-token cache), so `CARTSEAL__CACHE__MAX_ENTRIES` is refused\n{why}"
+        )
     } else {
-        ""
+        why.to_string()
     };
     loud(&format!(
-        "mode {} FAILED TO START; skipping it.\n{why}{hint}",
+        "mode {} FAILED TO START; skipping it.\n{why}",
         rep.mode
     ));
     rep.status = "failed to start".into();
-    rep.failure = Some(format!("{why}{hint}"));
+    rep.failure = Some(why);
     rep
 }

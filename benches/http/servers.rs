@@ -58,10 +58,12 @@ pub fn mode_env(mode: &str, redis_url: Option<&str>, lines: usize) -> Vec<(Strin
         "memory" => env.push(kv("CARTSEAL__STORE__KIND", "memory")),
         _ => {
             env.push(kv("CARTSEAL__STORE__KIND", "none"));
-            // The fixed cart every request sees: as many lines as the VUs'.
+            // The fixed cart every request sees: as many lines as the VUs',
+            // but one short of `limits.max_lines` (100), or every add would
+            // be refused as one line too many.
             env.push(kv(
                 "CARTSEAL__STORE__NONE_TEMPLATE_LINES",
-                &lines.to_string(),
+                &lines.min(99).to_string(),
             ));
         }
     }

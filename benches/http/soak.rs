@@ -114,7 +114,10 @@ pub async fn run(
     let t0 = Instant::now();
     let mut series: Vec<Vec<Sample>> = vec![Vec::new(); stacks.len()];
     let mut next = t0;
-    while t0.elapsed().as_secs_f64() < secs {
+    // Samples at 0, every `sample_s`, and one just before the load ends.
+    let mut last = false;
+    while !last {
+        last = t0.elapsed().as_secs_f64() >= secs - 0.5;
         for (i, (_, stack)) in stacks.iter().enumerate() {
             let pids = stack.pids();
             let pid = pids.servers[0];
@@ -147,7 +150,8 @@ pub async fn run(
             );
         }
         next += Duration::from_secs_f64(sample_s);
-        tokio::time::sleep_until(next.into()).await;
+        let end = t0 + Duration::from_secs_f64(secs - 0.5);
+        tokio::time::sleep_until(next.min(end).into()).await;
     }
     for (i, ((mode, mut stack), handle)) in stacks.into_iter().zip(loads).enumerate() {
         let mut m = summarize(mode, std::mem::take(&mut series[i]), warm);
