@@ -47,6 +47,7 @@
 //! | `--slow-conns N` | `CARTSEAL_BENCH_SLOW_CONNS` | 500 slowloris connections |
 //! | `--soak SECS` | `CARTSEAL_BENCH_SOAK` | off: the soak run, this long |
 //! | `--sample SECS` | `CARTSEAL_BENCH_SAMPLE` | 5 s between the soak's samples |
+//! | `--scrape SECS` | `CARTSEAL_BENCH_SCRAPE` | off: the soak reads every `/metrics` this often, as Prometheus would |
 //! | `--quick` | `CARTSEAL_BENCH_QUICK=1` | off |
 //! | `--out PATH` | `CARTSEAL_BENCH_OUT` | docs/benchmarks.md |
 //! | `--json PATH` | `CARTSEAL_BENCH_JSON` | docs/benchmarks-http.json |

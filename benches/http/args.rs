@@ -66,6 +66,9 @@ pub struct Args {
     pub slow_conns: usize,
     /// Seconds between the soak's samples.
     pub sample: f64,
+    /// Seconds between the soak's reads of every `/metrics`, as a
+    /// Prometheus server would scrape them (`None`: never).
+    pub scrape: Option<f64>,
     pub rate: Option<f64>,
     pub modes: Vec<String>,
     pub rtt_ms: f64,
@@ -78,7 +81,7 @@ pub struct Args {
     pub command: String,
 }
 
-const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--sizes N,N,..] [--rate R] [--modes a,b,..] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]\n       [--replicas N | --slowloris [--slow-conns N] | --soak SECS [--sample SECS]]\nmodes: token-paseto, token-jwt, redis, redis+rtt, memory, none, actix-session-cookie, actix-session-redis, token-paseto-nocache";
+const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--sizes N,N,..] [--rate R] [--modes a,b,..] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]\n       [--replicas N | --slowloris [--slow-conns N] | --soak SECS [--sample SECS] [--scrape SECS]]\nmodes: token-paseto, token-jwt, redis, redis+rtt, memory, none, actix-session-cookie, actix-session-redis, token-paseto-nocache";
 
 fn usage_error(msg: &str) -> ! {
     eprintln!("http bench: {msg}\n{USAGE}");
@@ -101,6 +104,7 @@ pub fn parse_args(crate_root: &Path) -> Args {
         "--slow-conns",
         "--soak",
         "--sample",
+        "--scrape",
         "--rate",
         "--modes",
         "--rtt-ms",
@@ -212,6 +216,10 @@ pub fn parse_args(crate_root: &Path) -> Args {
     )
     .unwrap_or(500);
     let sample: f64 = num(get("--sample", "CARTSEAL_BENCH_SAMPLE"), "--sample").unwrap_or(5.0);
+    let scrape: Option<f64> = num(get("--scrape", "CARTSEAL_BENCH_SCRAPE"), "--scrape");
+    if scrape.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+        usage_error("--scrape must be positive");
+    }
     for m in &modes {
         if !ALL_MODES.contains(&m.as_str()) {
             usage_error(&format!(
@@ -263,6 +271,7 @@ pub fn parse_args(crate_root: &Path) -> Args {
         command_kind,
         slow_conns,
         sample,
+        scrape,
         rate,
         modes,
         rtt_ms,

@@ -64,7 +64,7 @@ pub async fn scrape(admins: &[SocketAddr]) -> Option<CacheCounters> {
     found.then_some(total)
 }
 
-async fn fetch_metrics(addr: SocketAddr) -> Option<String> {
+pub async fn fetch_metrics(addr: SocketAddr) -> Option<String> {
     let req = build_request("GET", "/metrics", &addr.to_string(), None, None);
     let res = tokio::time::timeout(Duration::from_secs(2), async {
         let mut conn = Conn::connect(addr).await.ok()?;

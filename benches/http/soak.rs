@@ -9,6 +9,10 @@
 //! the warm-up: growth is a leak, not data. Each VU drops its connection
 //! every `RECONNECT_EVERY` requests, so connections open and close all
 //! along.
+//!
+//! Nothing reads the servers' `/metrics` unless `--scrape SECS` says how
+//! often (as a Prometheus server would): a server must also stay flat when
+//! nobody scrapes it, or when its admin listener is off.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -23,7 +27,6 @@ use crate::vu::Vu;
 use crate::workload::{reduce, window};
 use crate::{load, output, procs};
 
-pub const MARKER: &str = "http-bench-soak";
 const RSS_GROWTH_TARGET: f64 = 0.10;
 const FD_SLACK: usize = 8;
 const RECONNECT_EVERY: u64 = 500;
@@ -60,6 +63,8 @@ pub struct SoakReport {
     pub sample_s: f64,
     pub vus_per_mode: usize,
     pub lines: usize,
+    /// Seconds between reads of every `/metrics`; `None`: never read.
+    pub scrape_s: Option<f64>,
     pub modes: Vec<SoakMode>,
 }
 
@@ -111,6 +116,17 @@ pub async fn run(
         stacks.len(),
         a.concurrency
     );
+    let scraper = a.scrape.map(|every| {
+        let admins: Vec<_> = stacks.iter().flat_map(|(_, s)| s.pids().admins).collect();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs_f64(every)).await;
+                for addr in &admins {
+                    let _ = crate::metrics::fetch_metrics(*addr).await;
+                }
+            }
+        })
+    });
     let t0 = Instant::now();
     let mut series: Vec<Vec<Sample>> = vec![Vec::new(); stacks.len()];
     let mut next = t0;
@@ -153,6 +169,9 @@ pub async fn run(
         let end = t0 + Duration::from_secs_f64(secs - 0.5);
         tokio::time::sleep_until(next.min(end).into()).await;
     }
+    if let Some(s) = scraper {
+        s.abort();
+    }
     for (i, ((mode, mut stack), handle)) in stacks.into_iter().zip(loads).enumerate() {
         let mut m = summarize(mode, std::mem::take(&mut series[i]), warm);
         match handle.await {
@@ -181,11 +200,20 @@ pub async fn run(
         sample_s,
         vus_per_mode: a.concurrency,
         lines: ctx.lines,
+        scrape_s: a.scrape,
         modes: results,
     };
     let section = markdown(&rep, machine, pinning);
-    let json = output::json_path(&a.json, "soak");
-    let code = output::publish(&a.out, MARKER, &section, &json, &rep, &ctx.crate_root);
+    // Its own section and JSON: `http-bench-soak`, or with `--scrape`
+    // `http-bench-soak-scraped`, so that both runs can stand side by side.
+    let kind = if a.scrape.is_some() {
+        "soak-scraped"
+    } else {
+        "soak"
+    };
+    let json = output::json_path(&a.json, kind);
+    let marker = format!("http-bench-{kind}");
+    let code = output::publish(&a.out, &marker, &section, &json, &rep, &ctx.crate_root);
     println!();
     for m in &rep.modes {
         println!(
@@ -260,15 +288,24 @@ fn verdict(m: &SoakMode) -> String {
 /// The section (without its markers).
 fn markdown(r: &SoakReport, machine: &Machine, pinning: &[String]) -> String {
     let mut md = String::new();
-    output::header(&mut md, "Soak", &r.date, &r.command, machine, pinning);
+    let title = if r.scrape_s.is_some() {
+        "Soak, with /metrics scraped"
+    } else {
+        "Soak"
+    };
+    output::header(&mut md, title, &r.date, &r.command, machine, pinning);
     let _ = writeln!(
         md,
-        "**Setup:** every mode at once, one server each (one actix worker, all on the server's CPU, sharing it), for {} s; {} VUs per mode in a closed loop of the main run's mix on carts of {} lines, each VU reconnecting every {RECONNECT_EVERY} requests. Every {} s: the server's VmRSS (`/proc/PID/status`) and open fds (`/proc/PID/fd`). RSS after the warm-up is the first sample at or after {} s. Targets: RSS at the end ≤ {:.0}% above it, fds within {FD_SLACK} of each other after the warm-up, no error.\n",
+        "**Setup:** every mode at once, one server each (one actix worker, all on the server's CPU, sharing it), for {} s; {} VUs per mode in a closed loop of the main run's mix on carts of {} lines, each VU reconnecting every {RECONNECT_EVERY} requests. Every {} s: the server's VmRSS (`/proc/PID/status`) and open fds (`/proc/PID/fd`). RSS after the warm-up is the first sample at or after {} s. {} Targets: RSS at the end ≤ {:.0}% above it, fds within {FD_SLACK} of each other after the warm-up, no error.\n",
         r.duration_s,
         r.vus_per_mode,
         r.lines,
         r.sample_s,
         r.warmup_s,
+        match r.scrape_s {
+            Some(s) => format!("Every server's `/metrics` was read every {s} s, as a Prometheus server would."),
+            None => "Nothing read the servers' `/metrics` (as when nobody scrapes them, or the admin listener is off).".to_string(),
+        },
         RSS_GROWTH_TARGET * 100.0
     );
     let _ = writeln!(
@@ -323,7 +360,8 @@ fn markdown(r: &SoakReport, machine: &Machine, pinning: &[String]) -> String {
     }
     let _ = writeln!(
         md,
-        "\nEvery sample: `docs/benchmarks-http-soak.json`. Server logs: `target/http-bench/soak-*-server.log`.\n"
+        "\nEvery sample: `docs/benchmarks-http-soak{}.json`. Server logs: `target/http-bench/soak-*-server.log`.\n",
+        if r.scrape_s.is_some() { "-scraped" } else { "" }
     );
     md
 }
