@@ -222,7 +222,12 @@ async fn run() -> i32 {
         if ctx.args.quick { " (quick)" } else { "" }
     );
     match ctx.args.command_kind {
-        Command::Slowloris => return slowloris::run(&mut ctx, &modes[0], &machine, &pinning).await,
+        Command::Slowloris => {
+            if modes.len() > 1 {
+                println!("slow clients: against {} only (the first mode)", modes[0]);
+            }
+            return slowloris::run(&mut ctx, &modes[0], &machine, &pinning).await;
+        }
         Command::Soak(secs) => return soak::run(&mut ctx, &modes, secs, &machine, &pinning).await,
         Command::Compare | Command::Scale(_) => {}
     }
