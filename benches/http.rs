@@ -11,17 +11,18 @@
 //! ```
 //!
 //! For each mode (`token-paseto`, `token-jwt`, `redis`, `redis+rtt`,
-//! `memory`, `none`, and `actix-session-cookie` and `actix-session-redis`,
-//! the same cart service on actix-session, which this binary serves itself
-//! when started with `--serve-peer`) it starts the server (and, for the
-//! redis modes, a private `redis-server` and, for `redis+rtt`, a TCP delay
-//! proxy), pins the server to CPU 0 and itself to CPU 1, builds one cart per
-//! virtual user, then measures peak throughput (closed loop) and latency at a
-//! fixed offered rate (open loop, latency from the scheduled send time). It
-//! writes the section between `<!-- http-bench:start -->` and
-//! `<!-- http-bench:end -->` of docs/benchmarks.md, the raw results as JSON,
-//! and the chart docs/img/http-bench.svg. `token-paseto-nocache` (the
-//! verified-token cache off) runs when named in `--modes`.
+//! `memcached`, `memcached+rtt`, `memory`, `none`, and `actix-session-cookie`
+//! and `actix-session-redis`, the same cart service on actix-session, which
+//! this binary serves itself when started with `--serve-peer`) it starts the
+//! server (and, for the redis and memcached modes, a private `redis-server`
+//! or `memcached` and, for the `+rtt` modes, a TCP delay proxy), pins the
+//! server to CPU 0 and itself to CPU 1, builds one cart per virtual user,
+//! then measures peak throughput (closed loop) and latency at a fixed offered
+//! rate (open loop, latency from the scheduled send time). It writes the
+//! section between `<!-- http-bench:start -->` and `<!-- http-bench:end -->`
+//! of docs/benchmarks.md, the raw results as JSON, and the chart
+//! docs/img/http-bench.svg. `token-paseto-nocache` (the verified-token cache
+//! off) runs when named in `--modes`.
 //!
 //! `--replicas`, `--slowloris` and `--soak` are runs of their own, each
 //! writing its own section (`<!-- http-bench-scale:start -->`,
@@ -39,8 +40,8 @@
 //! | `--lines N` | `CARTSEAL_BENCH_LINES` | 20 lines per cart |
 //! | `--sizes N,N` | `CARTSEAL_BENCH_SIZES` | none: also run the closed loop at these cart sizes |
 //! | `--rate R` | `CARTSEAL_BENCH_RATE` | 50% of token-paseto's closed-loop peak in this run |
-//! | `--modes a,b` | `CARTSEAL_BENCH_MODES` | all eight (per run: see args.rs) |
-//! | `--rtt-ms MS` | `CARTSEAL_BENCH_RTT_MS` | 0.5 ms each way (`redis+rtt`) |
+//! | `--modes a,b` | `CARTSEAL_BENCH_MODES` | all ten (per run: see args.rs) |
+//! | `--rtt-ms MS` | `CARTSEAL_BENCH_RTT_MS` | 0.5 ms each way (`redis+rtt`, `memcached+rtt`) |
 //! | `--settle SECS` | `CARTSEAL_BENCH_SETTLE` | wait up to 30 s (0 with `--quick`) for the machine to go quiet before each mode |
 //! | `--replicas N` | `CARTSEAL_BENCH_REPLICAS` | 1; more: the scale run behind nginx |
 //! | `--slowloris` | | off: the slow-client run |
@@ -54,9 +55,10 @@
 //! | `--bin PATH` | `CARTSEAL_BENCH_BIN` | target/release/cartseal |
 //! | `--no-pin` | | pinning on when there are 2+ CPUs |
 //!
-//! `REDIS_URL` makes the redis modes use that Redis instead of a private one
-//! (its CPU is then not counted). Unknown arguments (such as the `--bench`
-//! that cargo passes) are ignored.
+//! `REDIS_URL` makes the redis modes use that Redis instead of a private one,
+//! and `MEMCACHED_URL` the memcached modes that Memcached (its CPU is then
+//! not counted). Unknown arguments (such as the `--bench` that cargo passes)
+//! are ignored.
 
 #[path = "http/args.rs"]
 mod args;
@@ -162,7 +164,7 @@ fn pin(pin: bool, ncpu: usize) -> (Vec<String>, Option<usize>, Option<usize>) {
         Ok(out) => {
             println!("taskset: {out}");
             pinning.push(format!(
-                "Server pinned to CPU 0 (`taskset -c 0` on its command line, {SERVER_WORKERS} actix worker; every replica and the actix-session peer too); redis-server, when used, also on CPU 0, so it shares the server's core; the load generator (the benchmark process, with its delay proxy) pinned to CPU 1 (`taskset -a -p -c 1 <its pid>`), and nginx with it when there are replicas."
+                "Server pinned to CPU 0 (`taskset -c 0` on its command line, {SERVER_WORKERS} actix worker; every replica and the actix-session peer too); redis-server or memcached, when used, also on CPU 0, so it shares the server's core; the load generator (the benchmark process, with its delay proxy) pinned to CPU 1 (`taskset -a -p -c 1 <its pid>`), and nginx with it when there are replicas."
             ));
             (pinning, Some(0), Some(1))
         }

@@ -20,6 +20,17 @@
 //!
 //! It prints each step and exits non-zero on any unexpected status. It never
 //! prints a token: tokens are credentials.
+//!
+//! **Chain the writes.** A write starts from the token it is sent with, and
+//! its answer holds a token with that cart plus the change. Send each write
+//! on the token of the previous answer, never two writes on one token: both
+//! would be answered 200, but each answer's token would hold only its own
+//! change, and the one the app keeps last would drop the other
+//! (`tests/api/bearer_flow.rs` shows it). Here `Cart::call` takes
+//! `&mut self` and keeps the new token before it returns, so the next write
+//! cannot start before it. An app whose screens can write at the same time
+//! queues those writes behind one another, as `static/cartseal-client.js`
+//! does for the tabs of a browser.
 
 use std::process::ExitCode;
 
@@ -54,6 +65,8 @@ impl Cart {
     }
 
     /// One authenticated call; keeps the new token when one comes back.
+    /// `&mut self`: the next call waits for this one and is sent on the
+    /// token it kept.
     async fn call(
         &mut self,
         method: Method,

@@ -38,9 +38,13 @@ pub struct Settings {
     #[serde(default)]
     pub redis: RedisConfig,
     #[serde(default)]
+    pub memcached: MemcachedConfig,
+    #[serde(default)]
     pub memory: MemoryConfig,
     #[serde(default)]
     pub admin: AdminConfig,
+    #[serde(default)]
+    pub cache: CacheConfig,
     #[serde(default)]
     pub demo: DemoConfig,
     /// The folder relative paths start from: the config file's.
@@ -131,6 +135,26 @@ impl Default for AdminConfig {
     }
 }
 
+/// `[cache]`: the verified-token cache of the token store
+/// ([`crate::token::cache`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Most tokens kept; 0 turns the cache off.
+    pub max_entries: usize,
+    /// Most bytes kept; 0 turns the cache off.
+    pub max_bytes: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            max_entries: 10_000,
+            max_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
 /// `[demo]`: the demo shop page at `/`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -154,6 +178,8 @@ pub enum StoreKind {
     Token,
     /// In Redis, under a random session id.
     Redis,
+    /// In Memcached, under a random session id.
+    Memcached,
     /// In this process.
     Memory,
     /// Nowhere: the benchmark ceiling.
@@ -166,6 +192,7 @@ impl StoreKind {
         match self {
             Self::Token => "token",
             Self::Redis => "redis",
+            Self::Memcached => "memcached",
             Self::Memory => "memory",
             Self::None => "none",
         }
@@ -246,6 +273,47 @@ impl Default for RedisConfig {
     }
 }
 
+/// `[memcached]`: used only by `store.kind = "memcached"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemcachedConfig {
+    /// `tcp://host:port`: the client refuses a bare `host:port`, and opens
+    /// IPv4 sockets only.
+    pub url: String,
+    /// Hard deadline of every call, in milliseconds: waiting for a pooled
+    /// connection, connecting, and the exchange.
+    pub timeout_ms: u64,
+    /// Prefix of every key.
+    pub key_prefix: String,
+    /// Connections per actix worker: each carries one request at a time, so
+    /// a worker makes at most `pool_size` calls per round trip.
+    pub pool_size: usize,
+    /// Largest value written; a larger cart is refused (413) before it is
+    /// sent. Keep it below the server's item size limit (`-I`) less the
+    /// item header and key.
+    pub max_value_bytes: usize,
+}
+
+impl MemcachedConfig {
+    /// memcached's default item size limit (`-I 1m`).
+    pub const DEFAULT_ITEM_SIZE: usize = 1 << 20;
+    /// What an item needs beside its value: the item header (about 60
+    /// bytes on 1.6) and a key of up to 250 bytes, rounded up.
+    pub const ITEM_OVERHEAD: usize = 1024;
+}
+
+impl Default for MemcachedConfig {
+    fn default() -> Self {
+        Self {
+            url: "tcp://127.0.0.1:11211".into(),
+            timeout_ms: 250,
+            key_prefix: "cartseal:cart:".into(),
+            pool_size: 16,
+            max_value_bytes: Self::DEFAULT_ITEM_SIZE - Self::ITEM_OVERHEAD,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MemoryConfig {
@@ -262,6 +330,58 @@ impl Default for MemoryConfig {
             max_bytes: 256 * 1024 * 1024,
         }
     }
+}
+
+impl MemcachedConfig {
+    /// One line per problem.
+    fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !is_memcached_url(&self.url) {
+            // The URL is not echoed: it names a host of the deployment.
+            problems.push(
+                "memcached.url must be tcp://host:port (an IPv4 address or a host name)".into(),
+            );
+        }
+        if self.timeout_ms == 0 || self.timeout_ms > 10_000 {
+            problems.push("memcached.timeout_ms must be 1..=10000".into());
+        }
+        // Keys are the prefix and a 22-character session id; memcached takes
+        // keys of at most 250 bytes, without spaces or control characters.
+        if self.key_prefix.len() > 200
+            || self
+                .key_prefix
+                .bytes()
+                .any(|b| b <= b' ' || b == 0x7f || !b.is_ascii())
+        {
+            problems.push(
+                "memcached.key_prefix must be at most 200 printable ASCII characters, without spaces"
+                    .into(),
+            );
+        }
+        if !(1..=64).contains(&self.pool_size) {
+            problems.push("memcached.pool_size must be 1..=64".into());
+        }
+        // memcached's own item size limit is 1k..=1024m.
+        if !(1024..=1 << 30).contains(&self.max_value_bytes) {
+            problems.push("memcached.max_value_bytes must be 1024..=1073741824".into());
+        }
+        problems
+    }
+}
+
+/// True for `tcp://host:port` with a port, and nothing after it.
+pub fn is_memcached_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("tcp://") else {
+        return false;
+    };
+    let Some((host, port)) = rest.rsplit_once(':') else {
+        return false;
+    };
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+        && port.parse::<u16>().is_ok_and(|p| p > 0)
 }
 
 /// Why settings were refused: one line per problem.
@@ -344,6 +464,7 @@ impl Settings {
         if self.redis.timeout_ms == 0 || self.redis.timeout_ms > 10_000 {
             problems.push("redis.timeout_ms must be 1..=10000".into());
         }
+        problems.extend(self.memcached.validate());
         if self.memory.max_carts == 0 {
             problems.push("memory.max_carts must be at least 1".into());
         }
@@ -415,6 +536,38 @@ mod tests {
             settings.load_keyring().is_ok(),
             "an explicit development flag"
         );
+    }
+
+    #[test]
+    fn memcached_settings_are_checked() {
+        let mut settings = shipped();
+        assert!(settings.validate().is_empty());
+        for good in ["tcp://127.0.0.1:11211", "tcp://cache-1.internal:11311"] {
+            settings.memcached.url = good.into();
+            assert!(settings.validate().is_empty(), "{good}");
+        }
+        for bad in [
+            "127.0.0.1:11211",
+            "tcp://127.0.0.1",
+            "tcp://127.0.0.1:0",
+            "tcp://[::1]:11211",
+            "tcp://user:pw@host:11211",
+            "unix:///run/memcached.sock",
+            "tcp://host:11211/x",
+        ] {
+            settings.memcached.url = bad.into();
+            let problems = settings.validate();
+            assert_eq!(problems.len(), 1, "{bad}: {problems:?}");
+            assert!(!problems[0].contains(bad), "the URL is not echoed");
+        }
+        settings.memcached = MemcachedConfig {
+            timeout_ms: 0,
+            key_prefix: "has space:".into(),
+            pool_size: 0,
+            max_value_bytes: 100,
+            ..MemcachedConfig::default()
+        };
+        assert_eq!(settings.validate().len(), 4);
     }
 
     #[test]

@@ -3,6 +3,9 @@
 // The cart lives in a sealed HttpOnly cookie that this script never sees: every
 // request goes out with `credentials: "include"` and the browser attaches the
 // cookie. Everything the page shows comes from the CartView the server returns.
+// Every cart call goes through cartseal-client.js (loaded before this script),
+// which runs the writes of all open tabs one at a time, so none is lost, and
+// tells every tab about the new cart, so each shows it without a reload.
 //
 // The API base defaults to this page's origin (relative URLs). `?api=http://host:port`
 // points the page at a cartseal on another origin, but only at one that the
@@ -14,7 +17,8 @@
 
   const API = apiBase(new URLSearchParams(window.location.search).get("api"));
 
-  // Readable messages per stable problem code (DESIGN.md section 5).
+  // Readable messages per stable problem code (the error table in
+  // src/http/error.rs), and per code cartseal-client.js gives when no answer came.
   const MESSAGES = {
     cart_too_large: "Your cart is full.",
     csrf_rejected: "The request was refused as cross-site. Open the shop from its own address and try again.",
@@ -28,6 +32,9 @@
     store_unavailable: "The cart service is temporarily unavailable. Please try again in a moment.",
     credentials_ambiguous: "Two different carts were sent (a cookie and a bearer token). Clear one of them.",
     header_too_large: "Your cart cookie is too large to be read. Clear this site's cookies and reload.",
+    network: "Could not reach the cart service. Check your connection and try again.",
+    timeout: "The cart service did not answer in time. Check your connection and try again.",
+    unexpected_response: "The cart service sent an unexpected answer.",
   };
 
   const el = {
@@ -55,13 +62,21 @@
     expires_at: null, token_length: null, token_budget: null,
   };
 
-  let lastView = null; // the last CartView the server accepted
+  let lastView = null; // the newest CartView the server accepted, from any tab
   let problem = null; // { code, message } of the last failed request, or null
-  let queue = Promise.resolve(); // writes run one at a time: each builds on the previous token
   let pending = 0;
   let renders = 0;
 
   // ---- API -----------------------------------------------------------------
+
+  const cart = CartsealClient.create({ api: API });
+
+  // A newer cart, from this tab's calls or another tab's writes. While this
+  // tab's own writes are under way, the last of them renders it.
+  cart.onChange((view) => {
+    lastView = view;
+    if (pending === 0) renderCart();
+  });
 
   function apiBase(raw) {
     if (!raw) return "";
@@ -76,60 +91,47 @@
     }
   }
 
-  class ApiError extends Error {
-    constructor(status, code, message, body) {
-      super(message);
-      this.status = status;
-      this.code = code;
-      this.body = body || null;
-    }
+  // Runs one write (the client sends it after every earlier write of every
+  // tab has been answered), then renders either the new CartView or, on an
+  // error, the last good one with the message.
+  function write(send) {
+    pending += 1;
+    setBusy();
+    return send().then(
+      () => {
+        problem = null;
+      },
+      (err) => {
+        problem = errorOf(err);
+      },
+    ).finally(() => {
+      pending -= 1;
+      setBusy();
+      renderCart();
+    });
   }
 
-  async function request(method, path, body) {
-    const init = {
-      method,
-      credentials: "include",
-      cache: "no-store",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-    };
-    if (body !== undefined) init.body = JSON.stringify(body);
-
-    let res;
-    try {
-      res = await fetch(API + path, init);
-    } catch (_) {
-      throw new ApiError(0, "network", "Could not reach the cart service. Check your connection and try again.");
-    }
-
-    const type = res.headers.get("Content-Type") || "";
-    let data = null;
-    if (type.includes("json")) {
-      try {
-        data = await res.json();
-      } catch (_) {
-        data = null;
-      }
-    }
-    if (!res.ok) throw toApiError(res.status, data);
-    return data;
+  function errorOf(err) {
+    if (err instanceof CartsealClient.CartsealError) return { code: err.code, message: messageOf(err) };
+    return { code: "client_error", message: "Something went wrong in the page: " + err };
   }
 
-  function toApiError(status, body) {
-    const code = body && typeof body.code === "string" ? body.code : "http_" + status;
+  function messageOf(err) {
+    const body = err.problem;
     const detail = body && typeof body.detail === "string" && body.detail ? body.detail : "";
-    let message = MESSAGES[code];
-    if (code === "cart_too_large") {
+    let message = MESSAGES[err.code];
+    if (err.code === "cart_too_large") {
       message += " " + fullHint(body, detail);
-    } else if (code === "cart_invalid" && detail) {
+    } else if (err.code === "cart_invalid" && detail) {
       message += " " + sentence(detail);
     } else if (!message) {
       message = detail
         ? sentence(detail)
         : body && body.title
           ? sentence(body.title)
-          : "Something went wrong (HTTP " + status + ").";
+          : "Something went wrong (HTTP " + err.status + ").";
     }
-    return new ApiError(status, code, message, body);
+    return message;
   }
 
   // The token budget case names both sizes; the line limit case says why in `detail`.
@@ -149,42 +151,10 @@
     return /[.!?]$/.test(t) ? t : t + ".";
   }
 
-  function isCartView(v) {
-    return v && typeof v === "object" && Array.isArray(v.items);
-  }
-
-  // Runs one write after the previous one has finished, then renders either the
-  // new CartView or, on an error, the last good one with the message.
-  function write(method, path, body) {
-    pending += 1;
-    setBusy();
-    queue = queue.then(async () => {
-      try {
-        let view = await request(method, path, body);
-        if (!isCartView(view)) view = await request("GET", "/cart");
-        lastView = view;
-        problem = null;
-      } catch (err) {
-        problem = errorOf(err);
-      } finally {
-        pending -= 1;
-        setBusy();
-        renderCart();
-      }
-    });
-    return queue;
-  }
-
-  function errorOf(err) {
-    if (err instanceof ApiError) return { code: err.code, message: err.message };
-    return { code: "client_error", message: "Something went wrong in the page: " + err };
-  }
-
-  const addItem = (sku, quantity) => write("POST", "/cart/items", { sku, quantity });
-  const setQuantity = (line, quantity) =>
-    write("PATCH", "/cart/items/" + encodeURIComponent(line), { quantity });
-  const removeLine = (line) => write("DELETE", "/cart/items/" + encodeURIComponent(line));
-  const clearCart = () => write("DELETE", "/cart");
+  const addItem = (sku, quantity) => write(() => cart.add(sku, quantity));
+  const setQuantity = (line, quantity) => write(() => cart.setQuantity(line, quantity));
+  const removeLine = (line) => write(() => cart.remove(line));
+  const clearCart = () => write(() => cart.clear());
 
   // ---- rendering -----------------------------------------------------------
 
@@ -395,26 +365,17 @@
   el.clear.addEventListener("click", () => clearCart());
 
   async function start() {
-    const [products, cart] = await Promise.allSettled([
-      request("GET", "/products"),
-      request("GET", "/cart"),
-    ]);
+    const [products, current] = await Promise.allSettled([cart.products(), cart.get()]);
 
-    if (products.status === "fulfilled" && Array.isArray(products.value)) {
+    if (products.status === "fulfilled") {
       renderProducts(products.value);
     } else {
-      el.catalogNote.textContent = products.status === "rejected"
-        ? "The catalog could not be loaded: " + products.reason.message
-        : "The catalog could not be loaded.";
+      el.catalogNote.textContent = "The catalog could not be loaded: " + errorOf(products.reason).message;
     }
 
-    if (cart.status === "fulfilled" && isCartView(cart.value)) {
-      lastView = cart.value;
-    } else {
-      problem = cart.status === "rejected"
-        ? errorOf(cart.reason)
-        : { code: "client_error", message: "The cart service sent an unexpected answer." };
-    }
+    // The cart itself arrived through onChange, unless another tab's newer
+    // cart came first.
+    if (current.status === "rejected") problem = errorOf(current.reason);
     renderCart();
     document.body.dataset.ready = "1";
   }

@@ -3,11 +3,13 @@
 use std::path::{Path, PathBuf};
 
 /// Every mode the benchmark knows.
-pub const ALL_MODES: [&str; 9] = [
+pub const ALL_MODES: [&str; 11] = [
     "token-paseto",
     "token-jwt",
     "redis",
     "redis+rtt",
+    "memcached",
+    "memcached+rtt",
     "memory",
     "none",
     "actix-session-cookie",
@@ -17,11 +19,13 @@ pub const ALL_MODES: [&str; 9] = [
 
 /// The modes of a plain run. `token-paseto-nocache` is asked for by name:
 /// it needs a build whose config has the `[cache]` section.
-pub const DEFAULT_MODES: [&str; 8] = [
+pub const DEFAULT_MODES: [&str; 10] = [
     "token-paseto",
     "token-jwt",
     "redis",
     "redis+rtt",
+    "memcached",
+    "memcached+rtt",
     "memory",
     "none",
     "actix-session-cookie",
@@ -37,7 +41,7 @@ pub const SCALE_MODES: [&str; 4] = [
 ];
 
 /// The modes of a soak (`--soak`): one per store.
-pub const SOAK_MODES: [&str; 3] = ["token-paseto", "redis", "memory"];
+pub const SOAK_MODES: [&str; 4] = ["token-paseto", "redis", "memcached", "memory"];
 
 /// What one command runs.
 #[derive(Clone, Copy, PartialEq)]
@@ -81,7 +85,7 @@ pub struct Args {
     pub command: String,
 }
 
-const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--sizes N,N,..] [--rate R] [--modes a,b,..] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]\n       [--replicas N | --slowloris [--slow-conns N] | --soak SECS [--sample SECS] [--scrape SECS]]\nmodes: token-paseto, token-jwt, redis, redis+rtt, memory, none, actix-session-cookie, actix-session-redis, token-paseto-nocache";
+const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--sizes N,N,..] [--rate R] [--modes a,b,..] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]\n       [--replicas N | --slowloris [--slow-conns N] | --soak SECS [--sample SECS] [--scrape SECS]]\nmodes: token-paseto, token-jwt, redis, redis+rtt, memcached, memcached+rtt, memory, none, actix-session-cookie, actix-session-redis, token-paseto-nocache";
 
 fn usage_error(msg: &str) -> ! {
     eprintln!("http bench: {msg}\n{USAGE}");

@@ -1,6 +1,7 @@
-//! A mode's processes: its Redis (and delay proxy), its servers (cartseal,
-//! or the actix-session peer, which is this benchmark's own binary started
-//! again), and nginx in front of them when there is more than one replica.
+//! A mode's processes: its Redis or Memcached (and delay proxy), its servers
+//! (cartseal, or the actix-session peer, which is this benchmark's own binary
+//! started again), and nginx in front of them when there is more than one
+//! replica.
 //! Everything server-side is pinned to the server's CPU; nginx to the load
 //! generator's.
 
@@ -28,8 +29,13 @@ pub fn needs_redis(mode: &str) -> bool {
     mode.starts_with("redis") || mode == "actix-session-redis"
 }
 
-/// The cartseal server's environment for a mode.
-pub fn mode_env(mode: &str, redis_url: Option<&str>, lines: usize) -> Vec<(String, String)> {
+pub fn needs_memcached(mode: &str) -> bool {
+    mode.starts_with("memcached")
+}
+
+/// The cartseal server's environment for a mode; `store_url` is its Redis
+/// or Memcached.
+pub fn mode_env(mode: &str, store_url: Option<&str>, lines: usize) -> Vec<(String, String)> {
     let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
     let mut env = vec![
         kv("CARTSEAL__COOKIE__SECURE", "false"),
@@ -53,7 +59,14 @@ pub fn mode_env(mode: &str, redis_url: Option<&str>, lines: usize) -> Vec<(Strin
         }
         "redis" | "redis+rtt" => {
             env.push(kv("CARTSEAL__STORE__KIND", "redis"));
-            env.push(kv("CARTSEAL__REDIS__URL", redis_url.unwrap_or_default()));
+            env.push(kv("CARTSEAL__REDIS__URL", store_url.unwrap_or_default()));
+        }
+        "memcached" | "memcached+rtt" => {
+            env.push(kv("CARTSEAL__STORE__KIND", "memcached"));
+            env.push(kv(
+                "CARTSEAL__MEMCACHED__URL",
+                store_url.unwrap_or_default(),
+            ));
         }
         "memory" => env.push(kv("CARTSEAL__STORE__KIND", "memory")),
         _ => {
@@ -84,10 +97,11 @@ pub struct Stack {
     pub redis_ping_direct_us: Option<f64>,
     pub redis_ping_via_proxy_us: Option<f64>,
     pub proxy_hold_us: Option<f64>,
-    // Dropped in this order: nginx, servers (above), proxy, Redis.
+    // Dropped in this order: nginx, servers (above), proxy, the store.
     nginx: Option<process::Nginx>,
     proxy: Option<proxy::DelayProxy>,
     redis: Option<process::Redis>,
+    memcached: Option<process::Memcached>,
 }
 
 impl Drop for Stack {
@@ -96,6 +110,7 @@ impl Drop for Stack {
         self.servers.clear();
         self.proxy.take();
         self.redis.take();
+        self.memcached.take();
     }
 }
 
@@ -114,10 +129,13 @@ impl Stack {
             nginx: None,
             proxy: None,
             redis: None,
+            memcached: None,
         };
-        let mut redis_url = None;
+        let mut store_url = None;
         if needs_redis(mode) {
-            redis_url = Some(stack.start_redis(ctx, mode).await?);
+            store_url = Some(stack.start_redis(ctx, mode).await?);
+        } else if needs_memcached(mode) {
+            store_url = Some(stack.start_memcached(ctx, mode).await?);
         }
         let tag = tag.replace('+', "-");
         for i in 0..replicas.max(1) {
@@ -134,14 +152,14 @@ impl Stack {
                         "--workers".to_string(),
                         SERVER_WORKERS.to_string(),
                     ];
-                    if let Some(url) = &redis_url {
+                    if let Some(url) = &store_url {
                         args.extend(["--redis-url".to_string(), url.clone()]);
                     }
                     stack.env = vec![("argv".into(), args.join(" "))];
                     start_peer(ctx, args, &log).await?
                 }
                 None => {
-                    stack.env = mode_env(mode, redis_url.as_deref(), ctx.lines);
+                    stack.env = mode_env(mode, store_url.as_deref(), ctx.lines);
                     start_server(ctx, stack.env.clone(), &log).await?
                 }
             };
@@ -193,7 +211,8 @@ impl Stack {
         })
     }
 
-    /// The processes whose CPU is counted.
+    /// The processes whose CPU is counted. The central store's, Redis or
+    /// Memcached, goes where Redis's does.
     pub fn pids(&self) -> CpuPids {
         CpuPids {
             servers: self.servers.iter().map(|s| s.proc.pid()).collect(),
@@ -201,7 +220,13 @@ impl Stack {
                 .redis
                 .as_ref()
                 .and_then(|r| r.server())
-                .map(|s| s.pid()),
+                .map(|s| s.pid())
+                .or_else(|| {
+                    self.memcached
+                        .as_ref()
+                        .and_then(|m| m.server())
+                        .map(|s| s.pid())
+                }),
             nginx: self.nginx.as_ref().map(|n| n.pid()),
             admins: self
                 .servers
@@ -257,32 +282,98 @@ impl Stack {
                 ));
             }
         }
-        let mut url = r.url().to_owned();
+        let url = r.url().to_owned();
         let addr = r
             .addr()
             .ok_or_else(|| format!("cannot parse the Redis URL {:?}", r.url()))?;
         self.redis = Some(r);
-        self.redis_ping_direct_us = proxy::redis_ping_median_us(addr, 200);
-        if mode == "redis+rtt" {
-            let delay = Duration::from_secs_f64(ctx.args.rtt_ms / 1000.0);
-            let p = proxy::DelayProxy::start(addr, delay)
-                .map_err(|e| format!("cannot start the delay proxy: {e}"))?;
-            let (direct, via) = p.calibrate(addr, delay);
-            self.redis_ping_direct_us = direct;
-            self.redis_ping_via_proxy_us = via;
-            self.proxy_hold_us = Some(p.hold().as_secs_f64() * 1e6);
-            println!(
-                "  delay proxy 127.0.0.1:{} -> {} for {} ms each way (hold calibrated to {:.0} µs per chunk); PING median {} µs direct, {} µs via proxy",
-                p.addr.port(),
-                addr,
-                ctx.args.rtt_ms,
-                p.hold().as_secs_f64() * 1e6,
-                known(direct, 0),
-                known(via, 0),
-            );
-            url = format!("redis://127.0.0.1:{}", p.addr.port());
-            self.proxy = Some(p);
+        self.delay_store(ctx, mode, "redis", url, addr)
+    }
+
+    /// A private memcached (or `MEMCACHED_URL`'s), and for `memcached+rtt`
+    /// the delay proxy in front of it; returns the URL the servers use.
+    async fn start_memcached(&mut self, ctx: &Ctx, mode: &str) -> Result<String, String> {
+        let cpu = ctx.server_cpu;
+        // Not `memcached-server.log`: the memcached mode's server log.
+        let log = ctx.log_dir.join("memcached.log");
+        let m = tokio::task::spawn_blocking(move || {
+            process::Memcached::from_env_or(|| {
+                process::MemcachedServer::start_with(
+                    move || procs::pinned_command(Path::new("memcached"), cpu),
+                    &[],
+                    Some(&log),
+                )
+            })
+        })
+        .await
+        .map_err(|e| format!("the memcached start panicked: {e}"))??;
+        match m.server() {
+            Some(server) => {
+                println!(
+                    "  private memcached pid {} at {}{}",
+                    server.pid(),
+                    m.url(),
+                    cpu.map(|c| format!(", pinned to CPU {c}"))
+                        .unwrap_or_default()
+                );
+                self.notes.push(
+                    "the private memcached's CPU is reported where redis-server's would be (`redis_cpu_*` in the JSON)".into(),
+                );
+            }
+            None => {
+                println!(
+                    "  using MEMCACHED_URL {} (its CPU is not measured)",
+                    m.url()
+                );
+                self.notes.push(format!(
+                    "external Memcached from MEMCACHED_URL ({}): its CPU is not counted",
+                    m.url()
+                ));
+            }
         }
+        let url = m.url().to_owned();
+        let addr = m
+            .addr()
+            .ok_or_else(|| format!("cannot parse the Memcached URL {:?}", m.url()))?;
+        self.memcached = Some(m);
+        self.delay_store(ctx, mode, "tcp", url, addr)
+    }
+
+    /// Measures the store's round trip and, for a `+rtt` mode, puts the
+    /// delay proxy in front of it; returns the URL the servers use (`url`,
+    /// or the proxy's with `scheme`).
+    fn delay_store(
+        &mut self,
+        ctx: &Ctx,
+        mode: &str,
+        scheme: &str,
+        url: String,
+        addr: SocketAddr,
+    ) -> Result<String, String> {
+        // Memcached answers the probe's `PING` line with one `ERROR` line:
+        // the same one-line round trip.
+        self.redis_ping_direct_us = proxy::redis_ping_median_us(addr, 200);
+        if !mode.ends_with("+rtt") {
+            return Ok(url);
+        }
+        let delay = Duration::from_secs_f64(ctx.args.rtt_ms / 1000.0);
+        let p = proxy::DelayProxy::start(addr, delay)
+            .map_err(|e| format!("cannot start the delay proxy: {e}"))?;
+        let (direct, via) = p.calibrate(addr, delay);
+        self.redis_ping_direct_us = direct;
+        self.redis_ping_via_proxy_us = via;
+        self.proxy_hold_us = Some(p.hold().as_secs_f64() * 1e6);
+        println!(
+            "  delay proxy 127.0.0.1:{} -> {} for {} ms each way (hold calibrated to {:.0} µs per chunk); PING median {} µs direct, {} µs via proxy",
+            p.addr.port(),
+            addr,
+            ctx.args.rtt_ms,
+            p.hold().as_secs_f64() * 1e6,
+            known(direct, 0),
+            known(via, 0),
+        );
+        let url = format!("{scheme}://127.0.0.1:{}", p.addr.port());
+        self.proxy = Some(p);
         Ok(url)
     }
 }

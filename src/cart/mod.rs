@@ -182,6 +182,25 @@ impl Cart {
         Ok(())
     }
 
+    /// About how many bytes of memory the cart holds: its strings, and a
+    /// fixed cost per line and per property. For budgets, not accounting.
+    pub fn approx_bytes(&self) -> usize {
+        const PER_LINE: usize = 96;
+        const PER_PROPERTY: usize = 64;
+        self.lines
+            .iter()
+            .map(|l| {
+                PER_LINE
+                    + l.sku().as_str().len()
+                    + l.key().as_str().len()
+                    + l.properties()
+                        .iter()
+                        .map(|(k, v)| PER_PROPERTY + k.len() + v.len())
+                        .sum::<usize>()
+            })
+            .sum()
+    }
+
     /// Serializes the cart in its compact form.
     pub fn to_compact_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a cart always serializes")

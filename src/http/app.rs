@@ -196,16 +196,22 @@ pub fn run(settings: Settings, config_path: PathBuf) -> Result<(), StartError> {
         let admin_host = settings.admin.host.clone();
         let app = Application::build(settings, Some(config_path))?;
         let reloader = app.reloader();
-        actix_web::rt::spawn(async move {
-            use tokio::signal::unix::{SignalKind, signal};
-            let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-                log::error!("cannot listen for SIGHUP; reload is unavailable");
-                return;
-            };
-            while hangups.recv().await.is_some() {
-                let _ = reloader.reload();
+        // The handler is installed here, before the listening line: a task
+        // spawned to install it runs only once this future first yields,
+        // after the line is printed, and until then SIGHUP's default action
+        // ends the process. A script that reloads as soon as it reads the
+        // line (a key rollout, tests/api/rotation) would kill the replica.
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangups) => {
+                actix_web::rt::spawn(async move {
+                    while hangups.recv().await.is_some() {
+                        let _ = reloader.reload();
+                    }
+                });
             }
-        });
+            Err(e) => log::error!("cannot listen for SIGHUP ({e}); reload is unavailable"),
+        }
         // The admin line first: scripts that wait for "listening on" then
         // have both.
         if let Some(port) = app.admin_port() {

@@ -114,7 +114,8 @@ impl CartRequest {
             Some(token) => store.load(token, self.now).await?.session,
             None => Session::default(),
         };
-        change(&mut session.cart, self.limits()).map_err(|e| ApiError::from(e).with_room(room))?;
+        change(Arc::make_mut(&mut session.cart), self.limits())
+            .map_err(|e| ApiError::from(e).with_room(room))?;
         session.revision = session.revision.saturating_add(1);
         let saved = store
             .save(token, &session, self.now)

@@ -218,6 +218,17 @@ impl From<StoreError> for ApiError {
                 token_length: None,
                 room: None,
             },
+            StoreError::TooLarge(Oversize::Stored { length, cap }) => Self::CartTooLarge {
+                detail: format!(
+                    "The cart would be stored as {length} bytes, {} the cart store takes; remove a line or shorten its properties.",
+                    match cap {
+                        Some(cap) => format!("over the {cap}"),
+                        None => "more than".into(),
+                    }
+                ),
+                token_length: None,
+                room: None,
+            },
             StoreError::Unavailable(reason) => {
                 log::warn!("store unavailable: {reason}");
                 Self::StoreUnavailable

@@ -201,7 +201,13 @@ pub struct Keyring {
     active_signing: Option<usize>,
     /// The ids of the development keys in use (not retired).
     dev_keys: Vec<String>,
+    /// Unique to this keyring among all loaded in the process: what a cache
+    /// of opened tokens keys on, so that a reload invalidates it.
+    generation: u64,
 }
+
+/// The next keyring's generation.
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A problem that does not stop start-up, but that an operator should see.
 pub type Warning = String;
@@ -306,6 +312,7 @@ impl Keyring {
                 active_local,
                 active_signing,
                 dev_keys,
+                generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             },
             warnings,
         ))
@@ -331,6 +338,12 @@ impl Keyring {
     /// The signing key with this kid, whatever its state.
     pub fn signing_by_kid(&self, kid: &str) -> Option<&Key<SigningMaterial>> {
         self.signing.iter().find(|k| k.material.kid() == kid)
+    }
+
+    /// This keyring's generation: no other keyring loaded by the process
+    /// has the same one.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The ids of the shipped development keys this keyring uses.

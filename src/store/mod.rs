@@ -2,6 +2,8 @@
 //!
 //! - [`token::TokenStore`]: sealed into the client's token (the product).
 //! - [`redis::RedisStore`]: in Redis; the client holds a random session id.
+//! - [`memcached::MemcachedStore`]: in Memcached, the same way; Memcached
+//!   may evict a cart before it expires.
 //! - [`memory::MemoryStore`]: in this process; needs sticky sessions.
 //! - [`none::NoneStore`]: no session layer, the benchmark's ceiling.
 //!
@@ -10,23 +12,29 @@
 //! what a store cannot do is a [`Capabilities`] flag, never a skipped test
 //! (docs/architecture.md, "The store interface").
 
+pub mod memcached;
 pub mod memory;
 pub mod none;
 pub mod redis;
 pub mod token;
 pub mod value;
 
+use std::sync::Arc;
+
 use crate::cart::Cart;
 use crate::config::{Settings, StoreKind};
 use crate::expiry::{Expiry, TimeError};
 use crate::ids;
 use crate::keys::KeyringHandle;
+use crate::token::cache::TokenCache;
 use crate::token::{OpenError, Oversize, ResealReason, SealError, TokenCodec};
 
 /// The state of one cart between requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Session {
-    pub cart: Cart,
+    /// Shared: a request that only reads the cart never copies it, and a
+    /// write copies it once, on its first change (`Arc::make_mut`).
+    pub cart: Arc<Cart>,
     /// Raised by every write.
     pub revision: u64,
     /// The absolute expiry, once the cart exists.
@@ -148,6 +156,7 @@ pub enum AnyStore {
     /// Sealed tokens.
     Token(token::TokenStore),
     Redis(redis::RedisStore),
+    Memcached(memcached::MemcachedStore),
     /// In-process.
     Memory(memory::MemoryStore),
     /// No session layer.
@@ -161,14 +170,18 @@ impl AnyStore {
         let expiry = settings.token.expiry();
         let limits = settings.limits.clone();
         Ok(match settings.store.kind {
-            StoreKind::Token => Self::Token(token::TokenStore::new(TokenCodec::new(
-                settings.token.clone(),
-                limits,
-                keys.clone(),
-            ))),
+            StoreKind::Token => Self::Token(token::TokenStore::new(
+                TokenCodec::new(settings.token.clone(), limits, keys.clone()),
+                TokenCache::new(settings.cache.max_entries, settings.cache.max_bytes),
+            )),
             StoreKind::Redis => {
                 Self::Redis(redis::RedisStore::new(&settings.redis, expiry, limits)?)
             }
+            StoreKind::Memcached => Self::Memcached(memcached::MemcachedStore::new(
+                &settings.memcached,
+                expiry,
+                limits,
+            )?),
             StoreKind::Memory => {
                 Self::Memory(memory::MemoryStore::new(&settings.memory, expiry, limits))
             }
@@ -190,7 +203,7 @@ impl AnyStore {
         keys: &KeyringHandle,
     ) -> Result<Self, SetupError> {
         match self {
-            Self::Redis(_) => Self::from_settings(settings, keys),
+            Self::Redis(_) | Self::Memcached(_) => Self::from_settings(settings, keys),
             shared => Ok(shared.clone()),
         }
     }
@@ -201,6 +214,7 @@ macro_rules! dispatch {
         match $self {
             AnyStore::Token($store) => $call,
             AnyStore::Redis($store) => $call,
+            AnyStore::Memcached($store) => $call,
             AnyStore::Memory($store) => $call,
             AnyStore::None($store) => $call,
         }

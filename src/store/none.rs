@@ -35,7 +35,7 @@ impl NoneStore {
         }
         Self {
             template: Arc::new(Session {
-                cart,
+                cart: Arc::new(cart),
                 ..Session::default()
             }),
             expiry,

@@ -204,7 +204,7 @@ impl CartStore for RedisStore {
         let stored = value::decode(&stored, &settings.limits, "redis")?;
         Ok(Loaded {
             session: Session {
-                cart: stored.cart,
+                cart: Arc::new(stored.cart),
                 revision: stored.revision,
                 absolute_expiry: Some(absolute),
                 expires_at: Some(expires_at),

@@ -104,6 +104,16 @@ pub enum Oversize {
         /// What opening would accept from its compressed form.
         cap: usize,
     },
+    /// A central store's value would exceed what the store takes
+    /// (`memcached.max_value_bytes`, or Memcached's own item size limit).
+    #[error("the cart's stored value of {length} bytes is more than the store takes")]
+    Stored {
+        /// The value's size, in bytes.
+        length: usize,
+        /// The largest value the store takes, when the store says (a
+        /// server's refusal does not).
+        cap: Option<usize>,
+    },
 }
 
 /// Why a cart could not be sealed.

@@ -19,7 +19,7 @@ use super::{
     pack,
 };
 use crate::base64url;
-use crate::keys::KeyState;
+use crate::keys::{KeyState, Keyring};
 use crate::limits::MAX_JTI_CHARS;
 
 const NONCE_LEN: usize = 24;
@@ -99,10 +99,10 @@ pub(crate) fn pae(pieces: &[&[u8]]) -> Vec<u8> {
 /// Seals a JWT. `nonce` is fixed only by known-answer tests.
 pub(crate) fn seal(
     codec: &TokenCodec,
+    ring: &Keyring,
     input: &SealInput<'_>,
     nonce: Option<[u8; NONCE_LEN]>,
 ) -> Result<String, SealError> {
-    let ring = codec.keys().load();
     let signing = ring.active_signing().ok_or(SealError::NoKey)?;
     let local = ring.active_local();
     let nonce = nonce.unwrap_or_else(rand::random);
@@ -260,7 +260,7 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
         .map_err(|_| invalid(InvalidReason::Payload))?;
     let all_active = signing.state == KeyState::Active && local.state == KeyState::Active;
     Ok(Opened {
-        cart,
+        cart: std::sync::Arc::new(cart),
         revision: claims.rev,
         lifetimes: Lifetimes {
             issued_at: claims.iat,
@@ -273,5 +273,6 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
         key_state: signing.state,
         cart_key_id: Some(local.id.clone()),
         reseal: (!all_active).then_some(ResealReason::KeyNotActive),
+        generation: ring.generation(),
     })
 }

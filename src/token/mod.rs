@@ -17,6 +17,7 @@
 //! [`OpenError::Invalid`]; its [`InvalidReason`] goes to logs and metric
 //! labels only.
 
+pub mod cache;
 mod compress;
 mod config;
 mod error;
@@ -24,6 +25,7 @@ mod jwt;
 mod paseto;
 mod payload;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::cart::{Cart, Limits};
@@ -39,18 +41,27 @@ pub use crate::expiry::Lifetimes;
 /// The payload version written into every token (`v`).
 pub const PAYLOAD_VERSION: u8 = 1;
 
-/// A sealed token.
+/// A sealed token, and what opening it would give besides its cart.
 #[derive(Debug, Clone)]
 pub struct Sealed {
     /// The token text.
     pub token: String,
     pub lifetimes: Lifetimes,
+    pub jti: String,
+    /// The config id of the key that sealed it (the signing key for JWT).
+    pub key_id: String,
+    /// The config id of the key that encrypted the cart claim (JWT only).
+    pub cart_key_id: Option<String>,
+    /// The generation of the keyring that sealed it.
+    pub generation: u64,
 }
 
 /// An opened token.
 #[derive(Debug, Clone)]
 pub struct Opened {
-    pub cart: Cart,
+    /// Shared, so that a cache of opened tokens and the request that reads
+    /// the cart hold one copy.
+    pub cart: Arc<Cart>,
     /// `rev`: raised by every write.
     pub revision: u64,
     pub lifetimes: Lifetimes,
@@ -63,6 +74,8 @@ pub struct Opened {
     pub cart_key_id: Option<String>,
     /// Set when the caller should re-seal the token on its response.
     pub reseal: Option<ResealReason>,
+    /// The generation of the keyring that opened it.
+    pub generation: u64,
 }
 
 /// Seals and opens cart tokens under the current keyring.
@@ -131,9 +144,20 @@ impl TokenCodec {
             lifetimes,
             jti: &jti,
         };
-        let token = match self.config.format {
-            Format::Paseto => paseto::seal(self, &input)?,
-            Format::Jwt => jwt::seal(self, &input, None)?,
+        // One keyring for the whole seal: the ids reported are those of
+        // the keys that sealed.
+        let ring = self.keys.load();
+        let (token, key_id, cart_key_id) = match self.config.format {
+            Format::Paseto => (
+                paseto::seal(self, &ring, &input)?,
+                ring.active_local().id.clone(),
+                None,
+            ),
+            Format::Jwt => (
+                jwt::seal(self, &ring, &input, None)?,
+                ring.active_signing().ok_or(SealError::NoKey)?.id.clone(),
+                Some(ring.active_local().id.clone()),
+            ),
         };
         metrics::histogram!("cartseal_token_seal_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("cartseal_token_length_chars").record(token.len() as f64);
@@ -144,23 +168,38 @@ impl TokenCodec {
             }
             .into());
         }
-        Ok(Sealed { token, lifetimes })
+        Ok(Sealed {
+            token,
+            lifetimes,
+            jti,
+            key_id,
+            cart_key_id,
+            generation: ring.generation(),
+        })
     }
 
-    /// Opens a token at time `now` (Unix seconds).
+    /// Opens a token at time `now` (Unix seconds): [`Self::authenticate`],
+    /// then [`Self::check_lifetimes`].
     pub fn open(&self, token: &str, now: i64) -> Result<Opened, OpenError> {
+        self.check_lifetimes(self.authenticate(token)?, now)
+    }
+
+    /// Steps 1 to 7: everything about a token that does not depend on the
+    /// clock, which is what a cache of opened tokens may keep
+    /// ([`crate::token::cache`]).
+    pub fn authenticate(&self, token: &str) -> Result<Opened, OpenError> {
         let started = Instant::now();
-        let result = self.open_inner(token, now);
+        let result = check_shape(token, &self.limits).and_then(|()| match self.config.format {
+            Format::Paseto => paseto::open(self, token),
+            Format::Jwt => jwt::open(self, token),
+        });
         metrics::histogram!("cartseal_token_open_seconds").record(started.elapsed().as_secs_f64());
         result
     }
 
-    fn open_inner(&self, token: &str, now: i64) -> Result<Opened, OpenError> {
-        check_shape(token, &self.limits)?;
-        let mut opened = match self.config.format {
-            Format::Paseto => paseto::open(self, token)?,
-            Format::Jwt => jwt::open(self, token)?,
-        };
+    /// Step 8: the lifetimes against the clock, with `token.leeway_secs`,
+    /// and a re-seal asked for when the token nears its idle expiry.
+    pub fn check_lifetimes(&self, mut opened: Opened, now: i64) -> Result<Opened, OpenError> {
         self.expiry.check(&opened.lifetimes, now)?;
         if opened.reseal.is_none() && self.expiry.near_expiry(&opened.lifetimes, now) {
             opened.reseal = Some(ResealReason::NearExpiry);

@@ -19,7 +19,7 @@ use super::{
     SealInput, TokenCodec,
 };
 use crate::base64url;
-use crate::keys::KeyState;
+use crate::keys::{KeyState, Keyring};
 use crate::limits::{MAX_FOOTER_BYTES, MAX_JTI_CHARS};
 
 /// The header of every token of this format.
@@ -88,8 +88,11 @@ pub(crate) fn footer(kid: &str) -> String {
     format!(r#"{{"kid":"{kid}"}}"#)
 }
 
-pub(super) fn seal(codec: &TokenCodec, input: &SealInput<'_>) -> Result<String, SealError> {
-    let ring = codec.keys().load();
+pub(super) fn seal(
+    codec: &TokenCodec,
+    ring: &Keyring,
+    input: &SealInput<'_>,
+) -> Result<String, SealError> {
     let key = ring.active_local();
     let claims = claims_json(codec, input)?;
     let footer = footer(key.material.kid());
@@ -160,7 +163,7 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
     }
     let cart = payload::decode(claims.c, claims.cz.as_deref(), codec.limits())?;
     Ok(Opened {
-        cart,
+        cart: std::sync::Arc::new(cart),
         revision: claims.rev,
         lifetimes: Lifetimes {
             issued_at: claims.iat.0,
@@ -173,6 +176,7 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
         key_state: key.state,
         cart_key_id: None,
         reseal: (key.state != KeyState::Active).then_some(ResealReason::KeyNotActive),
+        generation: ring.generation(),
     })
 }
 

@@ -8,7 +8,8 @@
 //! - `paseto_attacks`, `jwt_attacks`: tampered, malformed and confused tokens;
 //! - `key_states`: rotation states, re-seal and reload;
 //! - `lifetimes`: `exp`, `nbf`, `abs` around the leeway;
-//! - `payloads`: wrong claim types, malformed payloads, deflate bombs.
+//! - `payloads`: wrong claim types, malformed payloads, deflate bombs;
+//! - `cache`: the verified-token cache of the token store.
 
 use std::cell::Cell;
 
@@ -26,6 +27,7 @@ pub(crate) fn decrypt_attempts() -> u64 {
     DECRYPT_ATTEMPTS.with(Cell::get)
 }
 
+mod cache;
 mod jwt_attacks;
 mod key_states;
 mod lifetimes;

@@ -2,31 +2,38 @@
 //!
 //! Each scenario is an `async fn(Store)` written once; [`acceptance_suite!`]
 //! expands it into a `#[tokio::test]` in one module per store (`token`,
-//! `redis`, `memory`), as tower-sessions' `route_tests!` does. Everything goes
-//! through the HTTP API of a real server on port 0.
+//! `redis`, `memcached`, `memory`), as tower-sessions' `route_tests!` does.
+//! Everything goes through the HTTP API of a real server on port 0.
 //!
 //! What a store cannot do is a [`Facts`] flag that decides the expected
 //! outcome of a scenario, never a skipped test:
 //!
-//! - `revocation`: redis and memory can end a cart server-side. The token
-//!   store cannot: a token copied before a later write (which emptied the
-//!   cart) still opens, with the old lines, until it expires. That replay is
-//!   asserted as a fact.
+//! - `revocation`: redis and memcached can end a cart server-side (an
+//!   operator deletes its key); memory cannot. Nor can the token store: a
+//!   token copied before a later write (which emptied the cart) still opens,
+//!   with the old lines, until it expires. That replay is asserted as a
+//!   fact.
 //! - `survives_replica_loss`: a cart written on one instance is read on a
-//!   second one (same keys, same Redis) after the first is gone; the memory
-//!   store's second instance answers `token_expired`.
-//! - `survives_store_restart`: after Redis restarts without persistence, or
-//!   the memory store's process restarts, the cart is gone; a token store has
-//!   no store to restart, and a new instance with the same keys opens it.
+//!   second one (same keys, same Redis or Memcached) after the first is
+//!   gone; the memory store's second instance answers `token_expired`.
+//! - `survives_store_restart`: after Redis or Memcached restarts without
+//!   persistence, or the memory store's process restarts, the cart is gone;
+//!   a token store has no store to restart, and a new instance with the same
+//!   keys opens it.
 //!
-//! The redis variant uses `REDIS_URL` when it is set (under a random key
-//! prefix per test) or a private `redis-server` per test; the store-restart
-//! scenario always starts its own, since it kills it.
+//! Memcached may also evict a live cart when its memory is full; that fact
+//! is recorded by tests/api/memcached_store, which fills one until it does.
 //!
-//! Time is the app's manual clock. Redis keeps idle time on its own clock (a
-//! key's TTL), so [`Rig::time_passes`] also ages the test's keys by the same
-//! amount: a key whose TTL runs out in that time is deleted, the others lose
-//! that much TTL. That is how the suite moves Redis's clock.
+//! The redis and memcached variants use `REDIS_URL` or `MEMCACHED_URL` when
+//! it is set (under a random key prefix per test), or a private
+//! `redis-server` or `memcached` per test; the store-restart scenario always
+//! starts its own, since it kills it.
+//!
+//! Time is the app's manual clock. Redis and Memcached keep idle time on
+//! their own clock (a key's TTL), so [`Rig::time_passes`] also ages the
+//! test's keys by the same amount: a key whose TTL runs out in that time is
+//! deleted, the others lose that much TTL. That is how the suite moves the
+//! store's clock.
 
 mod support;
 
@@ -85,6 +92,7 @@ macro_rules! acceptance_suite {
 acceptance_suite! {
     token => cartseal::config::StoreKind::Token,
     redis => cartseal::config::StoreKind::Redis,
+    memcached => cartseal::config::StoreKind::Memcached,
     memory => cartseal::config::StoreKind::Memory,
 }
 

@@ -115,6 +115,53 @@ async fn a_mobile_client_creates_adds_reads_changes_and_merges_a_guest_cart() {
     assert_eq!(read.lines(), merged.lines(), "the merged token reads back");
 }
 
+/// Two writes sent on the same token, as an app that does not wait for one
+/// answer before the next write sends them: both are answered 200, each with
+/// a token that holds only its own change. The token kept last (the second
+/// answer) wins, and the first add is lost. Chained on the previous answer's
+/// token, as examples/mobile_client.rs does, both adds are kept.
+#[tokio::test]
+async fn two_writes_on_the_same_token_keep_only_the_second() {
+    let app = spawn_app().await;
+    let base = Auth::Bearer(app.create().await);
+
+    let (first, second) = tokio::join!(app.add(&base, "TEE-100", 1), app.add(&base, "MUG-104", 1));
+    let base_token = base.token().unwrap();
+    assert_bearer_write(&first, base_token, "first add");
+    let kept = assert_bearer_write(&second, base_token, "second add");
+    assert_eq!(
+        (first.lines(), first.revision()),
+        (vec![("TEE-100".to_owned(), 1)], 1),
+        "the first answer holds only the first add"
+    );
+    assert_eq!(
+        (second.lines(), second.revision()),
+        (vec![("MUG-104".to_owned(), 1)], 1),
+        "the second answer holds only the second add: it never saw the first"
+    );
+    let read = app.get_cart(&kept).await;
+    assert_eq!(
+        (read.lines(), read.revision()),
+        (vec![("MUG-104".to_owned(), 1)], 1),
+        "the second answer's token wins: the first add is lost"
+    );
+
+    // Chained, the same two adds are both kept.
+    let reply = app.add(&base, "TEE-100", 1).await;
+    let chained = app.next_auth(&base, &reply);
+    let reply = app.add(&chained, "MUG-104", 1).await;
+    let chained = app.next_auth(&chained, &reply);
+    let read = app.get_cart(&chained).await;
+    assert_eq!(
+        (read.lines(), read.revision()),
+        (
+            vec![("TEE-100".to_owned(), 1), ("MUG-104".to_owned(), 1)],
+            2
+        ),
+        "chained on the previous answer's token, no add is lost"
+    );
+}
+
 #[tokio::test]
 async fn another_devices_bearer_cart_merges_in() {
     let app = spawn_app().await;

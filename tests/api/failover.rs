@@ -14,6 +14,10 @@
 //!   `store_unavailable` promptly, none hangs; after SIGCONT every cart is
 //!   back. A Redis restart without persistence loses every cart: its single
 //!   point of failure, measured.
+//! - `memcached` (a private memcached): the same as Redis when a replica
+//!   dies. While Memcached is down (SIGKILL) every request gets 503
+//!   `store_unavailable` promptly; it restarts empty, since it keeps
+//!   nothing on disk, so every cart is lost.
 //! - `memory`: behind sticky routing, as such a design is deployed. nginx
 //!   OSS has no `sticky`, so affinity is a load-balancer cookie `lb` hashed
 //!   consistently. The carts pinned to the killed replica are lost (an
@@ -33,7 +37,7 @@
 //! with `CARTSEAL_WRITE_DOCS=1` it is also written into docs/benchmarks.md
 //! between `<!-- failover:start -->` and `<!-- failover:end -->`.
 //!
-//! nginx is required: a missing one fails the test loudly. The three tests
+//! nginx is required: a missing one fails the test loudly. The four tests
 //! take turns, since each runs 3 replicas, nginx and 50 users on 2 cores.
 
 mod cluster;
@@ -42,7 +46,7 @@ mod users;
 
 use std::time::{Duration, Instant};
 
-use crate::process::{RedisServer, Routing};
+use crate::process::{MemcachedServer, RedisServer, Routing};
 use cluster::Cluster;
 use report::{Row, ms, report};
 use users::Outcome;
@@ -52,17 +56,21 @@ const VUS: usize = 50;
 const LINES: usize = 8;
 /// `redis.timeout_ms` of the replicas.
 const REDIS_TIMEOUT_MS: u64 = 300;
+/// `memcached.timeout_ms` of the replicas.
+const MEMCACHED_TIMEOUT_MS: u64 = 300;
 /// No request may take longer while Redis is paused: a hang would blow it.
 /// Generous on purpose; the measured figure is reported.
 const NO_HANG: Duration = Duration::from_secs(5);
 /// A request that takes longer than this has hung: it fails, and is counted.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The three failover tests take turns.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The tests that run a cluster take turns: these four, and the rolling
+/// rotation tests (rotation/rolling), each run 3 replicas, nginx and 50
+/// users on 2 cores.
+pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 // ---------------------------------------------------------------------------
-// The three designs
+// The designs
 // ---------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,6 +184,78 @@ async fn failover_redis_survives_a_replica_not_its_own_restart() {
     });
     report("redis", rows);
     drop(redis);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_memcached_survives_a_replica_not_its_own_restart() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut memcached = tokio::task::spawn_blocking(MemcachedServer::start)
+        .await
+        .unwrap();
+    let rig = Cluster::start("memcached", Some(memcached.url()), Routing::RoundRobin);
+    let mut rows = Vec::new();
+
+    // 1. A replica dies: the carts are in Memcached.
+    let run = rig.run_with_a_replica_killed(1).await;
+    assert_eq!(
+        run.lost(),
+        0,
+        "memcached: a replica's death loses no cart\n{}",
+        run.describe()
+    );
+    rows.push(run.row("memcached", "a replica SIGKILLed mid-run"));
+
+    // 2. Memcached killed: every request is a prompt 503, none hangs.
+    memcached.kill();
+    let down = rig.while_the_store_is_down(&run.users).await;
+    assert_eq!(
+        down.unavailable, down.requests,
+        "memcached killed: every request is 503 store_unavailable; got {:?}",
+        down.others
+    );
+    assert!(
+        down.slowest < NO_HANG,
+        "memcached killed: no request may hang; the slowest took {:?}",
+        down.slowest
+    );
+    assert_eq!(down.ready_status, 503, "memcached killed: /readyz fails");
+
+    // 3. Memcached restarts, empty: every cart is gone.
+    let restarted_at = {
+        let mut moved = memcached;
+        let (back, at) = tokio::task::spawn_blocking(move || {
+            moved.restart();
+            let at = Instant::now();
+            (moved, at)
+        })
+        .await
+        .unwrap();
+        memcached = back;
+        at
+    };
+    let (recovery, failed) = rig.first_new_cart(restarted_at).await;
+    let outcome = rig.after_the_store_lost_everything(&run.users).await;
+    assert_eq!(
+        outcome.expired, VUS,
+        "memcached restarted: every cart is lost (401 token_expired); got {:?}",
+        outcome.others
+    );
+    rows.push(Row {
+        mode: "memcached",
+        event: "Memcached SIGKILLed, then restarted (it keeps nothing on disk)".into(),
+        lost: outcome.expired,
+        failed: down.requests + failed + outcome.unavailable,
+        refused: outcome.expired,
+        recovery: format!("{} to the first new cart after the restart", ms(recovery)),
+        notes: format!(
+            "while it was down every request was 503 `store_unavailable`, slowest {} \
+             (timeout {MEMCACHED_TIMEOUT_MS} ms); after the restart every client got 401 \
+             `token_expired`: Memcached is the single point of failure",
+            ms(down.slowest)
+        ),
+    });
+    report("memcached", rows);
+    drop(memcached);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

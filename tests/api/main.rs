@@ -15,6 +15,7 @@ mod failover;
 mod helpers;
 mod limits;
 mod logging;
+mod memcached_store;
 mod process;
 mod redis_store;
 mod rotation;

@@ -16,6 +16,7 @@ use crate::config::CorsConfig;
 
 const INDEX_HTML: &str = include_str!("../../../static/index.html");
 const APP_JS: &str = include_str!("../../../static/app.js");
+const CLIENT_JS: &str = include_str!("../../../static/cartseal-client.js");
 const STYLE_CSS: &str = include_str!("../../../static/style.css");
 
 /// Where the page's list of allowed API origins goes.
@@ -78,6 +79,11 @@ pub async fn index(demo: web::Data<DemoPage>) -> HttpResponse {
 /// Its script.
 pub async fn app_js() -> HttpResponse {
     page("text/javascript; charset=utf-8", APP_JS)
+}
+
+/// The cart client it uses, which a shop may copy for its own pages.
+pub async fn client_js() -> HttpResponse {
+    page("text/javascript; charset=utf-8", CLIENT_JS)
 }
 
 /// Its style sheet.

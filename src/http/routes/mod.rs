@@ -24,6 +24,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, demo: Option<&demo::DemoPage>) {
             .service(resource("/", [on(Method::GET, demo::index)]))
             .service(resource("/static/app.js", [on(Method::GET, demo::app_js)]))
             .service(resource(
+                "/static/cartseal-client.js",
+                [on(Method::GET, demo::client_js)],
+            ))
+            .service(resource(
                 "/static/style.css",
                 [on(Method::GET, demo::style_css)],
             ));

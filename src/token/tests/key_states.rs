@@ -40,7 +40,7 @@ fn a_decrypt_only_key_opens_and_asks_for_a_reseal_under_the_active_key() {
     codec.keys().replace(ring.keyring());
 
     let opened = open(&codec, &old);
-    assert_eq!(opened.cart, cart(2));
+    assert_eq!(*opened.cart, cart(2));
     assert_eq!(opened.key_id, "local-a");
     assert_eq!(opened.key_state, KeyState::DecryptOnly);
     assert_eq!(opened.reseal, Some(ResealReason::KeyNotActive));
@@ -69,7 +69,7 @@ fn a_pending_key_opens_but_never_seals() {
     ring.set_state("local-b", KeyState::Pending);
     let behind = ring.codec(Format::Paseto);
     let opened = open(&behind, &token);
-    assert_eq!(opened.cart, cart(2));
+    assert_eq!(*opened.cart, cart(2));
     assert_eq!(opened.key_id, "local-b");
     assert_eq!(opened.key_state, KeyState::Pending);
     assert_eq!(opened.reseal, Some(ResealReason::KeyNotActive));

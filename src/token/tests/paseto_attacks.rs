@@ -30,7 +30,7 @@ fn the_untouched_token_opens() {
     // they all start from.
     let codec = Ring::standard(JwtAlgorithm::EdDSA).codec(Format::Paseto);
     let token = seal(&codec, &cart(3));
-    assert_eq!(open(&codec, &token).cart, cart(3));
+    assert_eq!(*open(&codec, &token).cart, cart(3));
 }
 
 #[test]
@@ -459,7 +459,7 @@ fn a_token_of_another_audience_does_not_open() {
         Limits::default(),
     );
     let token = seal(&theirs, &cart(2));
-    assert_eq!(open(&theirs, &token).cart, cart(2));
+    assert_eq!(*open(&theirs, &token).cart, cart(2));
     check_cases(
         &ours,
         &[Case::new("another audience", token, invalid(Crypto), true)],

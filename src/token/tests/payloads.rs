@@ -38,7 +38,7 @@ fn the_forged_control_opens() {
     let codec = Ring::standard(JwtAlgorithm::EdDSA).codec(Format::Paseto);
     for lines in [0, 2, 20] {
         let claims = paseto_claims(&codec, &cart(lines), super::support::NOW).to_string();
-        assert_eq!(open(&codec, &paseto_of(&codec, &claims)).cart, cart(lines));
+        assert_eq!(*open(&codec, &paseto_of(&codec, &claims)).cart, cart(lines));
     }
     let json = cart(2).to_compact_json();
     assert_eq!(
@@ -47,7 +47,7 @@ fn the_forged_control_opens() {
             &paseto_of(&codec, &with_cz(&codec, &b64(&deflate(&json))))
         )
         .cart,
-        cart(2)
+        cart(2).into()
     );
 }
 
@@ -401,7 +401,7 @@ fn malformed_jwt_cart_claims_are_refused_after_verification() {
         })
     };
     // The control: a cart claim made this way opens.
-    assert_eq!(open(&codec, &with_ct(&packed)).cart, cart(2));
+    assert_eq!(*open(&codec, &with_ct(&packed)).cart, cart(2));
 
     let mut trailing = packed.clone();
     trailing.extend_from_slice(b"garbage");

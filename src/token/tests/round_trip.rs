@@ -27,7 +27,7 @@ fn carts_of_0_1_20_and_100_lines_round_trip_in_every_format() {
                 "{label}, {lines} lines: budget"
             );
             let opened = open(&codec, &sealed.token);
-            assert_eq!(opened.cart, cart, "{label}, {lines} lines: cart");
+            assert_eq!(*opened.cart, cart, "{label}, {lines} lines: cart");
             assert_eq!(opened.cart.lines().len(), lines, "{label}, {lines} lines");
             assert_eq!(opened.revision, 7, "{label}, {lines} lines: revision");
             assert_eq!(
@@ -258,7 +258,7 @@ mod sealed_opens {
                         label,
                         opened.err()
                     );
-                    prop_assert_eq!(&opened.unwrap().cart, cart, "{}", label);
+                    prop_assert_eq!(&*opened.unwrap().cart, cart, "{}", label);
                 }
                 Err(SealError::TooLarge { .. }) => {}
                 Err(e) => prop_assert!(false, "{}: {:?}", label, e),

@@ -502,7 +502,7 @@ pub fn deflate_bomb() -> &'static [u8] {
 
 /// Seals a JWT with a fixed nonce (the known-answer seam).
 pub fn seal_jwt_fixed(codec: &TokenCodec, input: &SealInput<'_>, nonce: [u8; 24]) -> String {
-    jwt::seal(codec, input, Some(nonce)).expect("the cart seals")
+    jwt::seal(codec, &codec.keys().load(), input, Some(nonce)).expect("the cart seals")
 }
 
 // ---------------------------------------------------------------------------

@@ -257,7 +257,7 @@ fn paseto_vectors_match_and_open() {
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let cart_json = serde_json::to_vec(&case["cart"]).expect("JSON");
         assert_eq!(
-            opened.cart,
+            *opened.cart,
             Cart::from_compact_json(&cart_json, &Limits::default()).expect("a valid cart"),
             "{name}: cart"
         );
@@ -487,7 +487,7 @@ fn jwt_vectors_match_and_open() {
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let cart_json = serde_json::to_vec(&case["cart"]).expect("JSON");
         assert_eq!(
-            opened.cart,
+            *opened.cart,
             Cart::from_compact_json(&cart_json, &Limits::default()).expect("a valid cart"),
             "{name}: cart"
         );
@@ -531,5 +531,5 @@ fn jwt_sealing_is_deterministic_given_the_nonce() {
     let a = seal_jwt_fixed(&codec, &input, [1; 24]);
     assert_eq!(a, seal_jwt_fixed(&codec, &input, [1; 24]));
     assert_ne!(a, seal_jwt_fixed(&codec, &input, [2; 24]));
-    assert_eq!(open(&codec, &a).cart, cart);
+    assert_eq!(*open(&codec, &a).cart, cart);
 }

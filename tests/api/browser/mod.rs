@@ -4,8 +4,10 @@
 //! against the real `cartseal` binary, started as a black box on port 0. These
 //! tests check what only a browser can show: that the HttpOnly cookie really is
 //! invisible to scripts, that the cart survives reloads and a killed replica, that
-//! the page reports a full cart, and that the browser's own CORS and CSRF
-//! behaviour keeps a foreign page from changing the cart.
+//! the page reports a full cart, that the browser's own CORS and CSRF
+//! behaviour keeps a foreign page from changing the cart, and that two tabs
+//! adding at once lose adds unless their writes go through
+//! `static/cartseal-client.js`.
 //!
 //! chromium, chromedriver and nginx are required: a missing tool fails the test
 //! loudly instead of skipping it. Browser tests run one at a time (a 2-core
@@ -17,6 +19,7 @@ mod cart;
 mod driver;
 mod origins;
 mod page;
+mod tabs;
 
 use std::time::Duration;
 

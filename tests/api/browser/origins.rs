@@ -139,6 +139,9 @@ impl Site {
                 let file = match path {
                     "/" | "/index.html" => Some(("index.html", HTML)),
                     "/static/app.js" => Some(("app.js", "text/javascript; charset=utf-8")),
+                    "/static/cartseal-client.js" => {
+                        Some(("cartseal-client.js", "text/javascript; charset=utf-8"))
+                    }
                     "/static/style.css" => Some(("style.css", "text/css; charset=utf-8")),
                     _ => None,
                 };

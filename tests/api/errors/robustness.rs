@@ -8,11 +8,19 @@ use super::*;
 
 #[tokio::test]
 async fn a_store_that_does_not_answer_is_503_store_unavailable_not_a_hang() {
+    for kind in [StoreKind::Redis, StoreKind::Memcached] {
+        a_dead_store_is_503(kind).await;
+    }
+}
+
+async fn a_dead_store_is_503(kind: StoreKind) {
     let port = free_port();
     let app = spawn_app_with(|s| {
-        s.store.kind = StoreKind::Redis;
+        s.store.kind = kind;
         s.redis.url = format!("redis://127.0.0.1:{port}");
         s.redis.timeout_ms = 200;
+        s.memcached.url = format!("tcp://127.0.0.1:{port}");
+        s.memcached.timeout_ms = 200;
     })
     .await;
     let session_id = "AAAAAAAAAAAAAAAAAAAAAA".to_owned();
@@ -51,17 +59,17 @@ async fn a_store_that_does_not_answer_is_503_store_unavailable_not_a_hang() {
         let reply =
             tokio::time::timeout(Duration::from_secs(30), app.send(method, path, &auth, body))
                 .await
-                .unwrap_or_else(|_| panic!("{what}: the request hung"));
+                .unwrap_or_else(|_| panic!("{kind:?}, {what}: the request hung"));
         reply.assert_problem(503, "store_unavailable");
         reply.assert_no_new_credential();
         assert!(
             !reply.text.contains(&port.to_string()),
-            "{what}: no store address in the body: {}",
+            "{kind:?}, {what}: no store address in the body: {}",
             reply.text
         );
     }
     let ready = app.send(Method::GET, "/readyz", &Auth::None, None).await;
-    assert_eq!(ready.status, 503, "/readyz: {}", ready.text);
+    assert_eq!(ready.status, 503, "{kind:?}, /readyz: {}", ready.text);
 }
 
 // ---------------------------------------------------------------------------

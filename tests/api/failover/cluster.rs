@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::report::{Check, Run};
 use super::users::{Fate, Stats, User};
-use super::{LINES, REDIS_TIMEOUT_MS, REPLICAS, REQUEST_TIMEOUT, VUS};
+use super::{LINES, MEMCACHED_TIMEOUT_MS, REDIS_TIMEOUT_MS, REPLICAS, REQUEST_TIMEOUT, VUS};
 use crate::helpers::{Auth, BinaryServer, Client, ConfigDir};
 use crate::process::{Nginx, Routing};
 
@@ -26,18 +26,30 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    pub fn start(store: &str, redis_url: Option<String>, routing: Routing) -> Self {
+    /// `store_url` is the central store's URL: Redis's for `redis`,
+    /// Memcached's for `memcached`.
+    pub fn start(store: &str, store_url: Option<String>, routing: Routing) -> Self {
         let config = ConfigDir::new();
-        let timeout = REDIS_TIMEOUT_MS.to_string();
+        let redis_timeout = REDIS_TIMEOUT_MS.to_string();
+        let memcached_timeout = MEMCACHED_TIMEOUT_MS.to_string();
         let mut env = vec![
             ("CARTSEAL__STORE__KIND", store),
-            ("CARTSEAL__REDIS__TIMEOUT_MS", timeout.as_str()),
+            ("CARTSEAL__REDIS__TIMEOUT_MS", redis_timeout.as_str()),
+            (
+                "CARTSEAL__MEMCACHED__TIMEOUT_MS",
+                memcached_timeout.as_str(),
+            ),
             ("CARTSEAL__SERVER__WORKERS", "1"),
             // No catalog: any well-formed sku is accepted.
             ("CARTSEAL__CATALOG__FILE", ""),
         ];
-        if let Some(url) = &redis_url {
-            env.push(("CARTSEAL__REDIS__URL", url.as_str()));
+        if let Some(url) = &store_url {
+            let var = match store {
+                "redis" => "CARTSEAL__REDIS__URL",
+                "memcached" => "CARTSEAL__MEMCACHED__URL",
+                other => panic!("the {other} store has no URL"),
+            };
+            env.push((var, url.as_str()));
         }
         let replicas: Vec<BinaryServer> = (0..REPLICAS)
             .map(|_| BinaryServer::spawn(&config, &env))

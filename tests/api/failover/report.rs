@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::users::{Outcome, User};
-use super::{LINES, REDIS_TIMEOUT_MS, REPLICAS, VUS};
+use super::{LINES, MEMCACHED_TIMEOUT_MS, REDIS_TIMEOUT_MS, REPLICAS, VUS};
 use crate::helpers::repo;
 
 pub struct Check {
@@ -137,7 +137,7 @@ pub fn ms(d: Duration) -> String {
 
 const TABLE_HEAD: &str =
     "| mode | event | carts lost | failed requests | recovery | notes |\n|---|---|---|---|---|---|";
-const MODES: [&str; 3] = ["token", "redis", "memory"];
+const MODES: [&str; 4] = ["token", "redis", "memcached", "memory"];
 const START: &str = "<!-- failover:start -->";
 const END: &str = "<!-- failover:end -->";
 
@@ -193,7 +193,8 @@ fn docs_intro() -> String {
          through nginx and compared with its record. nginx retries on another replica only on \
          `error timeout`, never a non-idempotent request already sent: a write in flight at the \
          kill fails, the client reads its cart to learn whether it was applied, and retries if \
-         not. Redis runs without persistence, with `redis.timeout_ms = {REDIS_TIMEOUT_MS}`. \
+         not. Redis runs without persistence, with `redis.timeout_ms = {REDIS_TIMEOUT_MS}`; \
+         Memcached (which keeps nothing on disk) with `memcached.timeout_ms = {MEMCACHED_TIMEOUT_MS}`. \
          Recovery is the time from the fault until the last client that saw a failure succeeded again.\n"
     )
 }

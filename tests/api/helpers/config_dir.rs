@@ -53,6 +53,19 @@ impl ConfigDir {
         key.kid().to_owned()
     }
 
+    /// Makes an Ed25519 signing key as `cartseal keygen --purpose signing`
+    /// does and returns its kid.
+    pub fn keygen_signing(&self, id: &str) -> String {
+        let paserk = cartseal::keys::generate_ed25519_paserk();
+        let path = self.path().join("keys").join(format!("{id}.paserk"));
+        std::fs::write(&path, paserk.as_bytes()).unwrap();
+        set_private(&path);
+        cartseal::keys::SigningMaterial::from_paserk(&paserk)
+            .expect("a fresh Ed25519 key parses")
+            .kid()
+            .to_owned()
+    }
+
     /// Replaces the `[[keys]]` of the config with `keys` (id, purpose, state),
     /// files under keys/<id>.paserk.
     pub fn set_keys(&self, keys: &[(&str, &str, &str)]) {

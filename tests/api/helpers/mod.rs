@@ -1,6 +1,7 @@
 //! What the integration tests share: the server in this test's runtime
 //! ([`spawn_app`]), the real binary ([`BinaryServer`]), the HTTP client and
-//! its [`Reply`], config directories, Redis targets, and small helpers.
+//! its [`Reply`], config directories, Redis and Memcached targets, and small
+//! helpers.
 
 // Not every test module uses every helper.
 #![allow(dead_code)]
@@ -9,6 +10,7 @@ mod app;
 mod binary;
 mod client;
 mod config_dir;
+mod memcached;
 mod redis;
 mod reply;
 
@@ -21,6 +23,7 @@ pub use app::{TestApp, spawn_app, spawn_app_in, spawn_app_with};
 pub use binary::BinaryServer;
 pub use client::{Auth, Client};
 pub use config_dir::ConfigDir;
+pub use memcached::MemcachedTarget;
 pub use redis::RedisTarget;
 pub use reply::Reply;
 

@@ -1,6 +1,7 @@
 //! The child processes of the tests and of the load benchmark: a guard that
 //! kills a child with its process group, the service binary, a private
-//! `redis-server`, nginx in front of replicas, chromedriver, and free ports.
+//! `redis-server` and `memcached`, nginx in front of replicas, chromedriver,
+//! and free ports.
 //!
 //! One copy serves two targets: the `api` test binary (`mod process;`) and
 //! `benches/http.rs` (`#[path = "../tests/api/process/mod.rs"] mod process;`).
@@ -9,17 +10,19 @@
 //! program (such as the benchmark's `taskset -c 0`) as parameters.
 
 // Each target uses its own part of this module: the benchmark, for one,
-// starts no nginx and no browser.
+// starts no browser.
 #![allow(dead_code, unused_imports)]
 
 mod child;
 mod chromedriver;
+mod memcached;
 mod nginx;
 mod redis_server;
 mod service;
 
 pub use child::ChildGuard;
 pub use chromedriver::{CHROMIUM, Chromedriver};
+pub use memcached::{Memcached, MemcachedServer};
 pub use nginx::{Nginx, Routing, Tuning};
 pub use redis_server::{Redis, RedisServer};
 pub use service::Service;

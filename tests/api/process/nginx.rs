@@ -150,10 +150,14 @@ fn nginx_conf(
     tuning: Tuning,
 ) -> String {
     let d = dir.display();
+    // The location always speaks HTTP/1.1 upstream (below: a second
+    // `proxy_http_version` would stop nginx as a duplicate directive);
+    // keep-alive also needs the `Connection: close` nginx sends upstream by
+    // default cleared.
     let (keepalive, upstream_http) = match tuning.upstream_keepalive {
         Some(n) => (
             format!("        keepalive {n};\n"),
-            "            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n",
+            "            proxy_set_header Connection \"\";\n",
         ),
         None => (String::new(), ""),
     };
@@ -198,6 +202,12 @@ http {{
         listen 127.0.0.1:{port};
         location / {{
             proxy_pass http://cartseal;
+            # nginx speaks HTTP/1.0 to upstreams by default, and passes a
+            # bodiless POST (a bearer client's `POST /cart`) on without a
+            # Content-Length, which actix-web refuses as an HTTP/1.0 request
+            # (400, before any handler). HTTP/1.1 is what a production
+            # proxy speaks anyway.
+            proxy_http_version 1.1;
             # A browser's Origin names this host: pass it on unchanged.
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-Host $http_host;

@@ -115,7 +115,7 @@ fn session(lines: usize) -> Session {
         cart.add(line, &limits).unwrap();
     }
     Session {
-        cart,
+        cart: cart.into(),
         revision: 7,
         absolute_expiry: None,
         expires_at: None,

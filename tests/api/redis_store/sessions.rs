@@ -20,7 +20,7 @@ async fn save_then_load_round_trips() {
     // A write under the same id keeps it, and keeps the absolute expiry.
     let mut next = loaded.session.clone();
     next.revision += 1;
-    next.cart.clear();
+    std::sync::Arc::make_mut(&mut next.cart).clear();
     let again = store
         .save(Some(&saved.credential), &next, now + 5)
         .await

@@ -2,8 +2,10 @@
 //! (`pending` → `active` → `decrypt-only` → `retired`), reload through the
 //! [`Reloader`](cartseal::http::Reloader) that SIGHUP drives, a refused
 //! reload that keeps the running keyring, the per-kid metric, and the real
-//! binary reloading on SIGHUP under load and draining on SIGTERM.
+//! binary reloading on SIGHUP under load and draining on SIGTERM, and the
+//! runbook walked across replicas behind nginx under load (`rolling`).
 
+mod rolling;
 mod sighup;
 
 use crate::helpers::{Auth, ConfigDir, TestApp, dev_local_kid, footer_kid, spawn_app_in, unique};
@@ -229,4 +231,58 @@ async fn the_tokens_opened_metric_counts_by_key() {
     }
     let after = count(&app.metrics().await);
     assert_eq!(after - before, 3.0, "three opens under {new_id}");
+}
+
+/// The `cartseal_tokens_opened_total` sample labelled `kid` and `cart_kid`.
+fn opened(metrics: &str, kid: &str, cart_kid: &str) -> f64 {
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("cartseal_tokens_opened_total{"))
+        .filter_map(|l| l.split_once("} "))
+        .find(|(labels, _)| {
+            let mut labels: Vec<&str> = labels.split(',').collect();
+            labels.sort_unstable();
+            labels == [format!("cart_kid=\"{cart_kid}\""), format!("kid=\"{kid}\"")]
+        })
+        .and_then(|(_, value)| value.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn in_the_jwt_format_opened_tokens_are_counted_by_signing_key_and_by_cart_key() {
+    // A rotation of the cart key alone leaves the signing key, the `kid`
+    // label, as it was: only `cart_kid` shows which cart key opens what.
+    let config = ConfigDir::new();
+    config.replace("format = \"paseto\"", "format = \"jwt\"");
+    let new_id = unique("rot");
+    config.keygen_local(&new_id);
+    stage(&config, "active", &new_id, "pending");
+    let app = spawn_app_in(config, |_| {}).await;
+    let old_token = app.create().await;
+    stage(&app.config, "decrypt-only", &new_id, "active");
+    app.reloader.reload().expect("step 2 reloads");
+
+    let before = app.metrics().await;
+    let read = app.get_cart(&Auth::Bearer(old_token)).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    let new_token = read
+        .cart_token()
+        .expect("an old cart key's token is re-sealed");
+    for _ in 0..2 {
+        let read = app.get_cart(&Auth::Bearer(new_token.clone())).await;
+        assert_eq!(read.status, 200, "{}", read.text);
+    }
+    let after = app.metrics().await;
+    let opened_since =
+        |cart_kid: &str| opened(&after, SIGNING, cart_kid) - opened(&before, SIGNING, cart_kid);
+    assert_eq!(
+        opened_since(OLD),
+        1.0,
+        "one open under the old cart key:\n{after}"
+    );
+    assert_eq!(
+        opened_since(&new_id),
+        2.0,
+        "two under the new one:\n{after}"
+    );
 }

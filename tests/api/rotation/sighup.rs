@@ -226,3 +226,40 @@ async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_ex
         server.output()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sighup_as_soon_as_the_binary_says_it_listens_reloads_it() {
+    // A script (or an orchestrator rolling a key out) reloads a replica as
+    // soon as it reads the listening line. Until the SIGHUP handler is
+    // installed, the signal's default action ends the process.
+    let config = ConfigDir::new();
+    let new = unique("hup");
+    let new_kid = config.keygen_local(&new);
+    let mut server = BinaryServer::spawn(&config, &[]);
+    config.set_keys(&[
+        (OLD, "local", "decrypt-only"),
+        (&new, "local", "active"),
+        (SIGNING, "signing", "active"),
+    ]);
+    server.signal("HUP");
+    let client = server.client();
+    let deadline = Instant::now() + BinaryServer::PATIENCE;
+    loop {
+        if let Some(status) = server.wait_exit(Duration::from_millis(1)) {
+            panic!(
+                "the server died of a SIGHUP sent right after its listening line ({status}); output:\n{}",
+                server.output()
+            );
+        }
+        let reloads = server.metrics().await;
+        if reloads.contains("cartseal_reloads_total{result=\"ok\"} 1") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reload never happened:\n{reloads}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wait_for_kid(&client, &server, &new_kid).await;
+}

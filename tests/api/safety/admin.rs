@@ -46,23 +46,36 @@ async fn the_admin_listener_can_be_turned_off() {
 
 #[tokio::test]
 async fn readyz_names_no_internal_error() {
-    let port = free_port();
-    let app = spawn_app_with(|s| {
-        s.store.kind = StoreKind::Redis;
-        s.redis.url = format!("redis://127.0.0.1:{port}");
-        s.redis.timeout_ms = 200;
-    })
-    .await;
-    let reply = app.get("/readyz").send().await;
-    reply.assert_problem(503, "not_ready");
-    for internal in ["redis", "refused", "127.0.0.1", &port.to_string(), "ready:"] {
-        assert!(
-            !reply.body["detail"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(internal),
-            "the detail shows {internal:?}: {}",
-            reply.text
-        );
+    for kind in [StoreKind::Redis, StoreKind::Memcached] {
+        let port = free_port();
+        let app = spawn_app_with(|s| {
+            s.store.kind = kind;
+            s.redis.url = format!("redis://127.0.0.1:{port}");
+            s.redis.timeout_ms = 200;
+            s.memcached.url = format!("tcp://127.0.0.1:{port}");
+            s.memcached.timeout_ms = 200;
+        })
+        .await;
+        let reply = app.get("/readyz").send().await;
+        reply.assert_problem(503, "not_ready");
+        let port = port.to_string();
+        for internal in [
+            "redis",
+            "memcached",
+            "refused",
+            "Refused",
+            "127.0.0.1",
+            &port,
+            "ready:",
+        ] {
+            assert!(
+                !reply.body["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(internal),
+                "{kind:?}: the detail shows {internal:?}: {}",
+                reply.text
+            );
+        }
     }
 }

@@ -33,8 +33,50 @@ async fn the_demo_page_may_connect_only_to_itself_and_the_configured_origins() {
 #[tokio::test]
 async fn the_demo_page_can_be_turned_off() {
     let app = spawn_app_with(|s| s.demo.enabled = false).await;
-    for path in ["/", "/static/app.js", "/static/style.css"] {
+    for path in [
+        "/",
+        "/static/app.js",
+        "/static/cartseal-client.js",
+        "/static/style.css",
+    ] {
         app.get(path).send().await.assert_problem(404, "not_found");
     }
     assert_eq!(app.get("/cart").send().await.status, 200);
+}
+
+#[tokio::test]
+async fn the_demo_pages_files_are_served_with_their_type_and_never_sniffed() {
+    let app = spawn_app().await;
+    for (path, kind) in [
+        ("/", "text/html; charset=utf-8"),
+        ("/static/app.js", "text/javascript; charset=utf-8"),
+        (
+            "/static/cartseal-client.js",
+            "text/javascript; charset=utf-8",
+        ),
+        ("/static/style.css", "text/css; charset=utf-8"),
+    ] {
+        let reply = app.get(path).send().await;
+        assert_eq!(reply.status, 200, "{path}");
+        assert_eq!(reply.header("content-type"), Some(kind), "{path}");
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(reply.header("cache-control"), Some("no-cache"), "{path}");
+    }
+    let page = app.get("/").send().await;
+    let client = page
+        .text
+        .find("/static/cartseal-client.js")
+        .expect("the page loads the cart client");
+    let app_js = page
+        .text
+        .find("/static/app.js")
+        .expect("the page loads app.js");
+    assert!(
+        client < app_js,
+        "the cart client loads before the script that uses it"
+    );
 }

@@ -1,12 +1,14 @@
 //! Anonymous clients cannot evict other users' carts or push a store past
 //! its budget: `POST /cart` stores nothing, and a full memory store refuses
-//! new carts instead of evicting live ones.
+//! new carts instead of evicting live ones. Memcached is the exception the
+//! comparison records: it is a cache, and a flood of first changes evicts
+//! live carts (tests/api/memcached_store/eviction.rs).
 
 use cartseal::config::StoreKind;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Auth, RedisTarget, spawn_app_with};
+use crate::helpers::{Auth, MemcachedTarget, RedisTarget, spawn_app_with};
 
 #[tokio::test]
 async fn anonymous_post_cart_never_evicts_a_cart_in_memory_mode() {
@@ -32,12 +34,15 @@ async fn anonymous_post_cart_never_evicts_a_cart_in_memory_mode() {
 
 #[tokio::test]
 async fn a_fresh_bearer_cart_works_and_is_stored_on_its_first_change() {
-    for kind in [StoreKind::Memory, StoreKind::Redis] {
+    for kind in [StoreKind::Memory, StoreKind::Redis, StoreKind::Memcached] {
         let redis = RedisTarget::shared_or_private("flood");
+        let memcached = MemcachedTarget::shared_or_private("flood");
         let app = spawn_app_with(|s| {
             s.store.kind = kind;
             s.redis.url = redis.url().to_owned();
             s.redis.key_prefix = redis.prefix.clone();
+            s.memcached.url = memcached.url().to_owned();
+            s.memcached.key_prefix = memcached.prefix.clone();
         })
         .await;
         let fresh = Auth::Bearer(app.create().await);
@@ -60,6 +65,10 @@ async fn a_fresh_bearer_cart_works_and_is_stored_on_its_first_change() {
                 .query_async(&mut redis.connection().await)
                 .await
                 .expect("KEYS");
+            assert_eq!(keys.len(), 1, "only the changed cart is stored: {keys:?}");
+        }
+        if kind == StoreKind::Memcached {
+            let keys = memcached.connection().await.keys(&memcached.prefix).await;
             assert_eq!(keys.len(), 1, "only the changed cart is stored: {keys:?}");
         }
     }

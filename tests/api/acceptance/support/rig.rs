@@ -3,7 +3,18 @@
 
 use cartseal::config::{Settings, StoreKind};
 
-use crate::helpers::{ConfigDir, RedisTarget, TestApp, spawn_app_in};
+use crate::helpers::{ConfigDir, MemcachedTarget, RedisTarget, TestApp, spawn_app_in};
+
+/// `memcached.timeout_ms` of the rig. A Memcached connection carries one
+/// request at a time, so a call can wait for one of the worker's pooled
+/// connections, and that wait counts against the deadline; with the 50
+/// shoppers of `fifty_concurrent_carts_are_all_kept` on a 2-core machine
+/// busy with other builds, and 4 connections per worker, the shipped 250 ms
+/// was sometimes not enough (1 run in 15). Redis multiplexes every request over one connection and has no
+/// such wait. The scenarios here are about what a store keeps, not about
+/// latency; the outage tests (tests/api/memcached_store, failover) set
+/// their own timeout.
+const MEMCACHED_TIMEOUT_MS: u64 = 1000;
 
 /// The store a scenario runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +55,16 @@ impl Store {
                 survives_store_restart: false,
                 tampered_code: "token_expired",
             },
+            // As Redis: the cart lives in the store, which keeps nothing
+            // across a restart. Eviction is a fact of its own, recorded by
+            // tests/api/memcached_store (a full Memcached drops a live cart).
+            StoreKind::Memcached => Facts {
+                server_side: true,
+                revocation: true,
+                survives_replica_loss: true,
+                survives_store_restart: false,
+                tampered_code: "token_expired",
+            },
             StoreKind::Memory => Facts {
                 server_side: true,
                 // Nothing reaches into the process to end one cart, and a
@@ -64,24 +85,40 @@ impl Store {
     }
 
     pub async fn spawn_with(self, adjust: impl FnOnce(&mut Settings)) -> Rig {
-        let redis =
-            (self.0 == StoreKind::Redis).then(|| RedisTarget::shared_or_private("acceptance"));
-        Rig::start(self, redis, adjust).await
+        let central = match self.0 {
+            StoreKind::Redis => Central::Redis(RedisTarget::shared_or_private("acceptance")),
+            StoreKind::Memcached => {
+                Central::Memcached(MemcachedTarget::shared_or_private("acceptance"))
+            }
+            _ => Central::None,
+        };
+        Rig::start(self, central, adjust).await
     }
 
-    /// With a redis-server of its own even when `REDIS_URL` is set: for the
-    /// scenarios that restart it.
+    /// With a redis-server or memcached of its own even when `REDIS_URL` or
+    /// `MEMCACHED_URL` is set: for the scenarios that restart it.
     pub async fn spawn_private(self) -> Rig {
-        let redis = (self.0 == StoreKind::Redis).then(|| RedisTarget::private("acceptance"));
-        Rig::start(self, redis, |_| {}).await
+        let central = match self.0 {
+            StoreKind::Redis => Central::Redis(RedisTarget::private("acceptance")),
+            StoreKind::Memcached => Central::Memcached(MemcachedTarget::private("acceptance")),
+            _ => Central::None,
+        };
+        Rig::start(self, central, |_| {}).await
     }
+}
+
+/// The central store a rig's instances share, if any.
+enum Central {
+    None,
+    Redis(RedisTarget),
+    Memcached(MemcachedTarget),
 }
 
 /// A running server on one store, and what the scenario may do to it.
 pub struct Rig {
     app: TestApp,
     store: Store,
-    redis: Option<RedisTarget>,
+    central: Central,
 }
 
 impl std::ops::Deref for Rig {
@@ -93,24 +130,30 @@ impl std::ops::Deref for Rig {
 }
 
 impl Rig {
-    async fn start(
-        store: Store,
-        redis: Option<RedisTarget>,
-        adjust: impl FnOnce(&mut Settings),
-    ) -> Self {
-        let app = spawn_instance(store, redis.as_ref(), adjust).await;
-        Self { app, store, redis }
+    async fn start(store: Store, central: Central, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let app = spawn_instance(store, &central, adjust).await;
+        Self {
+            app,
+            store,
+            central,
+        }
     }
 
-    /// Another instance of the service: the same keys, the same Redis.
+    /// Another instance of the service: the same keys, the same Redis or
+    /// Memcached.
     pub async fn replica(&self) -> TestApp {
-        spawn_instance(self.store, self.redis.as_ref(), |_| {}).await
+        spawn_instance(self.store, &self.central, |_| {}).await
     }
 
-    /// `secs` pass: on the app's clock, and for Redis on its own clock.
+    /// `secs` pass: on the app's clock, and for Redis or Memcached on its
+    /// own clock.
     pub async fn time_passes(&self, secs: i64) {
         self.app.clock.advance(secs);
-        let Some(redis) = &self.redis else { return };
+        let redis = match &self.central {
+            Central::None => return,
+            Central::Memcached(memcached) => return memcached.age(secs).await,
+            Central::Redis(redis) => redis,
+        };
         let mut conn = redis.connection().await;
         let keys: Vec<String> = ::redis::cmd("KEYS")
             .arg(format!("{}*", redis.prefix))
@@ -137,15 +180,25 @@ impl Rig {
     }
 
     /// Ends a cart server-side, the only way each store can, and says
-    /// whether it could: an operator deletes the Redis key; nothing ends one
+    /// whether it could: an operator deletes the Redis or Memcached key;
+    /// nothing ends one
     /// cart in the memory store (no interface reaches into the process, and
     /// a full store refuses new carts instead of evicting), and nothing the
     /// server does ends a token.
     pub async fn end_cart(&self, credential: &str) -> bool {
         match self.store.0 {
             StoreKind::Token | StoreKind::Memory => false,
+            StoreKind::Memcached => {
+                let Central::Memcached(memcached) = &self.central else {
+                    unreachable!("a memcached rig has Memcached")
+                };
+                let key = memcached.key(credential);
+                memcached.connection().await.delete(&key).await
+            }
             StoreKind::Redis => {
-                let redis = self.redis.as_ref().expect("a redis rig has Redis");
+                let Central::Redis(redis) = &self.central else {
+                    unreachable!("a redis rig has Redis")
+                };
                 let removed: i64 = ::redis::cmd("DEL")
                     .arg(redis.key(credential))
                     .query_async(&mut redis.connection().await)
@@ -157,16 +210,15 @@ impl Rig {
         }
     }
 
-    /// Restarts the store: Redis restarts empty (no persistence); for the
-    /// memory store the store is the process, and for the token store there
-    /// is no store, so the service restarts (a new instance, the same keys).
+    /// Restarts the store: Redis and Memcached restart empty (no
+    /// persistence); for the memory store the store is the process, and for
+    /// the token store there is no store, so the service restarts (a new
+    /// instance, the same keys).
     pub async fn restart_store(&mut self) {
-        match self.store.0 {
-            StoreKind::Redis => {
-                let redis = self.redis.as_mut().expect("a redis rig has Redis");
-                redis.restart().await;
-            }
-            _ => self.app = self.replica().await,
+        match &mut self.central {
+            Central::Redis(redis) => redis.restart().await,
+            Central::Memcached(memcached) => memcached.restart().await,
+            Central::None => self.app = self.replica().await,
         }
     }
 
@@ -178,14 +230,22 @@ impl Rig {
 
 async fn spawn_instance(
     store: Store,
-    redis: Option<&RedisTarget>,
+    central: &Central,
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
     spawn_app_in(ConfigDir::new(), |s| {
         s.store.kind = store.0;
-        if let Some(redis) = redis {
-            s.redis.url = redis.url().to_owned();
-            s.redis.key_prefix = redis.prefix.clone();
+        match central {
+            Central::None => {}
+            Central::Redis(redis) => {
+                s.redis.url = redis.url().to_owned();
+                s.redis.key_prefix = redis.prefix.clone();
+            }
+            Central::Memcached(memcached) => {
+                s.memcached.url = memcached.url().to_owned();
+                s.memcached.key_prefix = memcached.prefix.clone();
+                s.memcached.timeout_ms = MEMCACHED_TIMEOUT_MS;
+            }
         }
         adjust(s);
     })

@@ -1,0 +1,247 @@
+//! The connections: built without Memcached, a quick 503 while Memcached is
+//! down or paused, bounded even when every pooled connection is busy, never
+//! reused after a half-read reply, back by themselves, and one pool per
+//! worker runtime.
+
+use std::time::Instant;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::*;
+
+#[tokio::test]
+async fn ready_asks_for_the_version() {
+    let (_target, store) = target();
+    store.ready().await.unwrap();
+}
+
+#[test]
+fn capabilities_are_recorded() {
+    let store = dead_store();
+    assert_eq!(
+        store.capabilities(),
+        Capabilities {
+            revocation: true,
+            survives_replica_loss: true,
+            survives_store_restart: false,
+            keeps_carts: true,
+        }
+    );
+}
+
+#[tokio::test]
+async fn new_needs_no_memcached_and_a_dead_one_is_a_quick_503() {
+    let store = dead_store();
+    let id = new_session_id();
+    let started = Instant::now();
+    let load = no_hang(store.load(&id, now())).await;
+    assert!(is_unavailable(&load), "{load:?}");
+    let Err(StoreError::Unavailable(reason)) = load else {
+        unreachable!()
+    };
+    assert!(!reason.contains(&id), "{reason}");
+    assert!(reason.contains("memcached load"), "{reason}");
+    let save = no_hang(store.save(Some(&id), &session(1), now())).await;
+    assert!(is_unavailable(&save), "{save:?}");
+    assert!(no_hang(store.ready()).await.is_err());
+    // A refused connection fails at once, not at the timeout.
+    assert!(
+        started.elapsed() < Duration::from_millis(3 * TIMEOUT_MS),
+        "three calls took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_outage_is_503_and_the_store_recovers_by_itself() {
+    let mut server = MemcachedServer::start();
+    let store = store_at(&server.url(), "cartseal:cart:");
+    let now = now();
+    let saved = store.save(None, &session(3), now).await.unwrap();
+
+    // Paused: every call fails at the deadline, none hangs.
+    server.signal("STOP");
+    let started = Instant::now();
+    let load = no_hang(store.load(&saved.credential, now)).await;
+    assert!(is_unavailable(&load), "{load:?}");
+    let save = no_hang(store.save(Some(&saved.credential), &session(4), now)).await;
+    assert!(is_unavailable(&save), "{save:?}");
+    assert!(no_hang(store.ready()).await.is_err());
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(3 * TIMEOUT_MS) && took < HANG,
+        "three calls that each waited out the {TIMEOUT_MS} ms deadline took {took:?}"
+    );
+
+    // Resumed: the same store serves again, and the cart is there.
+    server.signal("CONT");
+    let loaded = store
+        .load(&saved.credential, now)
+        .await
+        .expect("works again after SIGCONT");
+    // The save that timed out was already on the wire: Memcached may apply
+    // it on resuming. A 503 on a write means "unknown outcome", not "not
+    // applied"; either cart is correct here.
+    let cart = loaded.session.cart;
+    assert!(
+        cart == session(3).cart || cart == session(4).cart,
+        "{cart:?}"
+    );
+    store.ready().await.unwrap();
+
+    // Killed: a quick 503.
+    server.kill();
+    let load = no_hang(store.load(&saved.credential, now)).await;
+    assert!(is_unavailable(&load), "{load:?}");
+    assert!(no_hang(store.ready()).await.is_err());
+
+    // A new server on the same port: the store connects again by itself.
+    // It keeps nothing, so the cart is gone: Expired, not Unavailable.
+    server.restart();
+    assert_eq!(
+        no_hang(store.load(&saved.credential, now))
+            .await
+            .unwrap_err(),
+        StoreError::Credential(OpenError::Expired)
+    );
+    let again = store.save(None, &session(1), now).await.unwrap();
+    assert_eq!(
+        store
+            .load(&again.credential, now)
+            .await
+            .unwrap()
+            .session
+            .cart,
+        session(1).cart
+    );
+    store.ready().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_restart_while_connections_sit_idle_costs_no_failed_request() {
+    let mut server = MemcachedServer::start();
+    let store = store_at(&server.url(), "cartseal:cart:");
+    // Fill the pool: four calls at once leave four idle connections.
+    let saved = store.save(None, &session(1), now()).await.unwrap();
+    for load in loads_at_once(&store, &saved.credential, 4).await {
+        load.unwrap();
+    }
+    // Memcached restarts; no call sees it happen.
+    server.restart();
+    // The first call meets a closed connection, and is retried once on a
+    // new one: the cart is gone, but no call is a 503.
+    assert_eq!(
+        store.load(&saved.credential, now()).await.unwrap_err(),
+        StoreError::Credential(OpenError::Expired)
+    );
+    for _ in 0..4 {
+        store.ready().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_deadline_covers_waiting_for_a_pooled_connection() {
+    let server = MemcachedServer::start();
+    let config = MemcachedConfig {
+        pool_size: 2,
+        ..config(&server.url(), "cartseal:cart:")
+    };
+    let store = MemcachedStore::new(&config, expiry(), Limits::default()).unwrap();
+    let saved = store.save(None, &session(1), now()).await.unwrap();
+    server.signal("STOP");
+    // Twenty calls for two connections: had each waited for a slot and
+    // then for its own deadline, the last would take ten deadlines.
+    let started = Instant::now();
+    let results = no_hang(loads_at_once(&store, &saved.credential, 20)).await;
+    let took = started.elapsed();
+    server.signal("CONT");
+    assert!(results.iter().all(is_unavailable), "{results:?}");
+    assert!(
+        took < Duration::from_millis(3 * TIMEOUT_MS),
+        "20 calls on a pool of 2 all failed in {took:?}, within one deadline"
+    );
+    store.load(&saved.credential, now()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_half_read_reply_never_answers_the_next_call() {
+    // A stand-in for Memcached: its first connection answers half a value
+    // and goes silent; every later one is passed through to the real one.
+    let (target, real) = target();
+    let saved = real.save(None, &session(2), now()).await.unwrap();
+    let upstream = target.url().strip_prefix("tcp://").unwrap().to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut first = true;
+        loop {
+            let (mut client, _) = listener.accept().await.unwrap();
+            if std::mem::take(&mut first) {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 256];
+                    let _ = client.read(&mut request).await;
+                    let _ = client.write_all(b"VA 20 t100\r\n\x01\x00\x00").await;
+                    tokio::time::sleep(HANG).await;
+                });
+                continue;
+            }
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let mut server = TcpStream::connect(upstream).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    let store = store_at(&format!("tcp://127.0.0.1:{port}"), &target.prefix);
+
+    let first = no_hang(store.load(&saved.credential, now())).await;
+    assert!(is_unavailable(&first), "{first:?}");
+    let second = no_hang(store.load(&saved.credential, now())).await;
+    assert_eq!(
+        second.expect("a new connection answers").session.cart,
+        session(2).cart
+    );
+}
+
+#[tokio::test]
+async fn one_store_per_worker_runtime() {
+    // As actix runs it: each worker thread has a current-thread runtime
+    // and builds its own store inside it.
+    let (target, _) = target();
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let (url, prefix) = (target.url().to_owned(), target.prefix.clone());
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let store = store_at(&url, &prefix);
+                    for _ in 0..20 {
+                        let saved = store.save(None, &session(2), now()).await.unwrap();
+                        store.load(&saved.credential, now()).await.unwrap();
+                    }
+                });
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("a worker ran");
+    }
+}
+
+/// `n` loads of one cart at once, on this runtime.
+async fn loads_at_once(
+    store: &MemcachedStore,
+    id: &str,
+    n: usize,
+) -> Vec<Result<cartseal::store::Loaded, StoreError>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (store, id) = (store.clone(), id.to_owned());
+        tasks.spawn(async move { store.load(&id, now()).await });
+    }
+    tasks.join_all().await
+}

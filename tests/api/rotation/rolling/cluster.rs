@@ -1,0 +1,378 @@
+//! The cluster of the rolling rotation tests: replicas of the binary behind
+//! nginx (round robin), each with its own config directory, and the keys
+//! of one rotation, made on a machine of their own and copied to a replica
+//! when its config first names them.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::REPLICAS;
+use super::metrics::{Opens, count, token_kids};
+use crate::helpers::{BinaryServer, Client, ConfigDir, unique};
+use crate::process::{Nginx, Routing};
+
+/// The token format under rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// PASETO v4.local: one local key per token.
+    Paseto,
+    /// A JWT (EdDSA) whose cart claim is encrypted: a signing key and a
+    /// local key per token, both rotating.
+    Jwt,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paseto => "paseto",
+            Self::Jwt => "jwt",
+        }
+    }
+}
+
+/// Where a replica stands in the runbook of docs/key-rotation.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Only the old keys, active.
+    Before,
+    /// Step 1: the new keys `pending`.
+    Pending,
+    /// Step 2: the new keys `active`, the old ones `decrypt-only`.
+    Active,
+    /// Step 4: the old keys `retired`.
+    Retired,
+}
+
+impl Stage {
+    /// The states of the old keys and, when the config names them, of the
+    /// new ones.
+    fn states(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Self::Before => ("active", None),
+            Self::Pending => ("active", Some("pending")),
+            Self::Active => ("decrypt-only", Some("active")),
+            Self::Retired => ("retired", Some("active")),
+        }
+    }
+
+    /// True when tokens sealed at this stage carry the new keys.
+    fn seals_new(self) -> bool {
+        matches!(self, Self::Active | Self::Retired)
+    }
+}
+
+/// A `[[keys]]` entry: id, purpose, state.
+type Entry = (String, &'static str, &'static str);
+
+/// A key by its two names.
+#[derive(Debug, Clone)]
+pub struct Key {
+    /// The config id: the metrics' label.
+    pub id: String,
+    /// The kid derived from the material: what tokens carry.
+    pub kid: String,
+}
+
+/// The keys of one rotation: the shipped development keys are the old ones.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub format: Format,
+    pub old_local: Key,
+    pub new_local: Key,
+    pub old_signing: Key,
+    /// In the jwt format the signing key rotates with the local one.
+    pub new_signing: Option<Key>,
+}
+
+impl Rotation {
+    /// The `[[keys]]` of a replica at `stage`.
+    fn entries(&self, stage: Stage) -> Vec<Entry> {
+        let (old, new) = stage.states();
+        let mut entries = vec![(self.old_local.id.clone(), "local", old)];
+        if let Some(new) = new {
+            entries.push((self.new_local.id.clone(), "local", new));
+        }
+        match (&self.new_signing, new) {
+            (Some(signing), Some(new)) => {
+                entries.push((self.old_signing.id.clone(), "signing", old));
+                entries.push((signing.id.clone(), "signing", new));
+            }
+            (Some(_), None) => entries.push((self.old_signing.id.clone(), "signing", old)),
+            // The paseto format signs nothing: the signing key stays.
+            (None, _) => entries.push((self.old_signing.id.clone(), "signing", "active")),
+        }
+        entries
+    }
+
+    /// The config ids of the keys going out.
+    pub fn old_ids(&self) -> Vec<&str> {
+        let mut ids = vec![self.old_local.id.as_str()];
+        if self.new_signing.is_some() {
+            ids.push(&self.old_signing.id);
+        }
+        ids
+    }
+
+    /// The config ids of the keys coming in.
+    pub fn new_ids(&self) -> Vec<&str> {
+        let mut ids = vec![self.new_local.id.as_str()];
+        ids.extend(self.new_signing.as_ref().map(|k| k.id.as_str()));
+        ids
+    }
+
+    /// The signing kids the JWKS publishes at `stage`, sorted; `None` in
+    /// the paseto format, whose signing key does not rotate.
+    pub fn jwks_at(&self, stage: Stage) -> Option<Vec<String>> {
+        let new = self.new_signing.as_ref()?;
+        let mut kids = match stage {
+            Stage::Before => vec![self.old_signing.kid.clone()],
+            Stage::Pending | Stage::Active => {
+                vec![self.old_signing.kid.clone(), new.kid.clone()]
+            }
+            Stage::Retired => vec![new.kid.clone()],
+        };
+        kids.sort();
+        Some(kids)
+    }
+
+    /// The kids a token names at `stage`: those of [`token_kids`].
+    pub fn kids_at(&self, stage: Stage) -> Vec<String> {
+        let new = stage.seals_new();
+        let local = if new {
+            &self.new_local
+        } else {
+            &self.old_local
+        };
+        match self.format {
+            Format::Paseto => vec![local.kid.clone()],
+            Format::Jwt => {
+                let signing = match (&self.new_signing, new) {
+                    (Some(signing), true) => signing,
+                    _ => &self.old_signing,
+                };
+                vec![signing.kid.clone(), local.kid.clone()]
+            }
+        }
+    }
+}
+
+/// One replica: the binary on its own config directory.
+pub struct Replica {
+    pub server: BinaryServer,
+    config: ConfigDir,
+    /// Reloads asked of it so far.
+    reloads: u64,
+    pub stage: Stage,
+}
+
+pub struct Cluster {
+    pub replicas: Vec<Replica>,
+    _nginx: Nginx,
+    /// A client of nginx.
+    pub client: Client,
+    pub rotation: Rotation,
+    /// Where the new keys are made ("on a trusted machine").
+    keysmith: ConfigDir,
+    env: Vec<(&'static str, &'static str)>,
+}
+
+impl Cluster {
+    /// How long a reload or a phase may take before the test gives up (a
+    /// hang guard, not a timing assertion).
+    pub const PATIENCE: Duration = Duration::from_secs(60);
+
+    /// `REPLICAS` replicas in `format`, every one with the old keys only,
+    /// behind nginx; the new keys made but not yet given to any replica.
+    pub fn start(format: Format) -> Self {
+        let keysmith = ConfigDir::new();
+        let (ring, _) = keysmith
+            .settings()
+            .load_keyring()
+            .expect("the shipped keyring loads");
+        let old_local = ring.active_local();
+        let old_signing = ring.active_signing().expect("a shipped signing key");
+        let old_local = Key {
+            id: old_local.id.clone(),
+            kid: old_local.material.kid().to_owned(),
+        };
+        let old_signing = Key {
+            id: old_signing.id.clone(),
+            kid: old_signing.material.kid().to_owned(),
+        };
+        let new_local = unique("rr-local");
+        let new_local = Key {
+            kid: keysmith.keygen_local(&new_local),
+            id: new_local,
+        };
+        let new_signing = (format == Format::Jwt).then(|| {
+            let id = unique("rr-signing");
+            Key {
+                kid: keysmith.keygen_signing(&id),
+                id,
+            }
+        });
+        let rotation = Rotation {
+            format,
+            old_local,
+            new_local,
+            old_signing,
+            new_signing,
+        };
+        let env = vec![
+            ("CARTSEAL__TOKEN__FORMAT", format.as_str()),
+            ("CARTSEAL__SERVER__WORKERS", "1"),
+            // No catalog: any well-formed sku is accepted.
+            ("CARTSEAL__CATALOG__FILE", ""),
+        ];
+        let replicas: Vec<Replica> = (0..REPLICAS)
+            .map(|_| {
+                let config = ConfigDir::new();
+                let entries = rotation.entries(Stage::Before);
+                config.set_keys(&borrowed(&entries));
+                Replica {
+                    server: BinaryServer::spawn(&config, &env),
+                    config,
+                    reloads: 0,
+                    stage: Stage::Before,
+                }
+            })
+            .collect();
+        let ports: Vec<u16> = replicas.iter().map(|r| r.server.port).collect();
+        let nginx = Nginx::start(&ports, Routing::RoundRobin);
+        Self {
+            client: Client::new(nginx.url.clone()),
+            replicas,
+            _nginx: nginx,
+            rotation,
+            keysmith,
+            env,
+        }
+    }
+
+    /// A client of replica `r` alone, past the load balancer.
+    pub fn direct(&self, r: usize) -> Client {
+        self.client.at(self.replicas[r].server.url.clone())
+    }
+
+    /// Moves replica `r` to `stage` as the runbook says: copies the new key
+    /// files it lacks, rewrites its `[[keys]]`, runs `cartseal check-config`,
+    /// sends SIGHUP, and waits until the reload took effect: its
+    /// `cartseal_reloads_total{result="ok"}` counts it, and a cart it seals
+    /// now names the keys of `stage`.
+    pub async fn move_to(&mut self, r: usize, stage: Stage) -> Duration {
+        let started = Instant::now();
+        let entries = self.rotation.entries(stage);
+        let replica = &mut self.replicas[r];
+        for (id, _, _) in &entries {
+            let have = replica
+                .config
+                .path()
+                .join("keys")
+                .join(format!("{id}.paserk"));
+            if !have.exists() {
+                replica.config.copy_key_from(&self.keysmith, id);
+            }
+        }
+        replica.config.set_keys(&borrowed(&entries));
+        check_config(&replica.config, &self.env);
+        replica.server.signal("HUP");
+        replica.reloads += 1;
+        let deadline = Instant::now() + Self::PATIENCE;
+        loop {
+            let metrics = replica.server.metrics().await;
+            let ok = count(&metrics, "cartseal_reloads_total", "result", "ok");
+            let refused = count(&metrics, "cartseal_reloads_total", "result", "refused");
+            assert_eq!(
+                refused,
+                0,
+                "replica {r} refused a reload to {stage:?}; output:\n{}",
+                replica.server.proc.tail(20)
+            );
+            if ok >= replica.reloads {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "replica {r} did not reload to {stage:?}; output:\n{}",
+                replica.server.proc.tail(20)
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        replica.stage = stage;
+        let took = started.elapsed();
+        // Behaviour: a fresh cart from this replica alone names the keys of
+        // its stage (a pending key never seals).
+        let fresh = self.direct(r).post("/cart").send().await;
+        assert_eq!(fresh.status, 201, "replica {r}: {}", fresh.text);
+        let token = fresh.cart_token().expect("POST /cart issues a Cart-Token");
+        assert_eq!(
+            token_kids(&token),
+            self.rotation.kids_at(stage),
+            "replica {r} at {stage:?} seals under the keys of that stage"
+        );
+        if let Some(jwks) = self.rotation.jwks_at(stage) {
+            // Gateways verify signatures with the JWKS: it publishes the new
+            // signing key from step 1 on, and the old one until step 4.
+            let published = self.direct(r).get("/.well-known/jwks.json").send().await;
+            let mut kids: Vec<String> = published.body["keys"]
+                .as_array()
+                .expect("a JWKS")
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap_or("").to_owned())
+                .collect();
+            kids.sort();
+            assert_eq!(kids, jwks, "replica {r} at {stage:?} publishes these keys");
+        }
+        took
+    }
+
+    /// Every replica's `/metrics`.
+    pub async fn metrics(&self) -> Vec<String> {
+        let mut all = Vec::new();
+        for replica in &self.replicas {
+            all.push(replica.server.metrics().await);
+        }
+        all
+    }
+
+    /// Every replica's opened tokens by key.
+    pub async fn opens(&self) -> Vec<Opens> {
+        self.metrics()
+            .await
+            .iter()
+            .map(|m| Opens::parse(m))
+            .collect()
+    }
+}
+
+fn borrowed(entries: &[Entry]) -> Vec<(&str, &'static str, &'static str)> {
+    entries
+        .iter()
+        .map(|(id, purpose, state)| (id.as_str(), *purpose, *state))
+        .collect()
+}
+
+/// `cartseal check-config` on a replica's config, as the runbook runs it
+/// before every reload; it must pass.
+fn check_config(config: &ConfigDir, env: &[(&str, &str)]) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cartseal"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("CARTSEAL") {
+            command.env_remove(&key);
+        }
+    }
+    let output = command
+        .envs(env.iter().copied())
+        .current_dir(config.path())
+        .arg("check-config")
+        .arg("--config")
+        .arg(config.config_path())
+        .output()
+        .expect("cartseal check-config runs");
+    assert!(
+        output.status.success(),
+        "check-config refused the new config: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
