@@ -34,7 +34,7 @@ pub fn markdown(r: &RunReport, replicas: usize) -> String {
     );
     let _ = writeln!(
         md,
-        "**Setup:** {replicas} replicas of each mode (one actix worker each), all pinned to CPU {}; nginx (one worker process, round robin, HTTP/1.1 keep-alive to the replicas, no access log) and the load generator share CPU {}. On this 2-core machine the replicas share one core, so the run measures what spreading clients over replicas costs (nginx, cache misses on a replica that has not seen a token), not how throughput grows with cores. {} VUs, {} lines per cart, {} s warm-up, {} s measured. Server CPU is every replica's, plus redis-server's for `redis`; nginx's is shown apart.\n",
+        "**Setup:** {replicas} replicas of each mode (one actix worker each), all pinned to CPU {}; nginx (one worker process, round robin, HTTP/1.1 keep-alive to the replicas, no access log) and the load generator share CPU {}. On this 2-core machine the replicas share one core, so the run measures what spreading clients over replicas costs (nginx, cache misses on a replica that has not seen a token), not how throughput grows with cores. {} VUs, {} lines per cart, {} s warm-up, {} s measured. Server CPU is every replica's, plus the store's for `redis` (redis-server) and `memcached` (memcached); nginx's is shown apart.\n",
         s.server_cpu.map_or("(unpinned)".into(), |c| c.to_string()),
         s.generator_cpu
             .map_or("(unpinned)".into(), |c| c.to_string()),
@@ -103,7 +103,7 @@ pub fn markdown(r: &RunReport, replicas: usize) -> String {
     }
     let _ = writeln!(
         md,
-        "\n`n/a` for the hit rate: the replicas export no `cartseal_token_cache_*` counters (the peer, the redis store, or a build without the cache).\n"
+        "\n`n/a` for the hit rate: the replicas export no `cartseal_token_cache_*` counters (the peer, the redis or memcached store, or a build without the cache).\n"
     );
     let notes: Vec<String> = r
         .modes

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::markdown::{f_int, f_ms};
+use crate::markdown::{f_int, f_ms, store_process};
 use crate::mode::{Ctx, fail_start, loud};
 use crate::report::{Machine, ModeReport, PhaseReport};
 use crate::servers::Stack;
@@ -345,11 +345,17 @@ fn markdown(r: &SoakReport, machine: &Machine, pinning: &[String]) -> String {
         .modes
         .iter()
         .filter_map(|m| {
+            // The central store's, Redis or Memcached.
             let first = m.samples.iter().find_map(|s| s.redis_rss_kib)?;
             let last = m.samples.iter().rev().find_map(|s| s.redis_rss_kib)?;
             Some(format!(
-                "`{}`: redis-server RSS {} → {} MiB",
+                "`{}`: {} RSS {} → {} MiB",
                 m.mode,
+                if store_process(&m.mode) == "redis" {
+                    "redis-server"
+                } else {
+                    "memcached"
+                },
                 mib(Some(first)),
                 mib(Some(last))
             ))

@@ -31,7 +31,7 @@ pub fn sweep_table(r: &RunReport) -> String {
     let _ = writeln!(md, "### Cost against cart size (closed loop)\n");
     let _ = writeln!(
         md,
-        "Each mode again with carts of {} lines ({} VUs, {} s measured at each size). Credential: the median cart cookie value after the build. CPU includes redis-server for the redis modes. A mode that cannot hold carts of a size says so.\n",
+        "Each mode again with carts of {} lines ({} VUs, {} s measured at each size). Credential: the median cart cookie value after the build. CPU includes redis-server for the redis modes, and memcached for the memcached modes. A mode that cannot hold carts of a size says so.\n",
         sizes
             .iter()
             .map(|s| s.to_string())

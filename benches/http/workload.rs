@@ -275,7 +275,7 @@ fn noise_note(p: &PhaseReport) -> Option<String> {
             "the server's core {:.0}% busy (net of the server{})",
             f * 100.0,
             if p.redis_cpu_cores.is_some() {
-                " and redis-server"
+                " and its store"
             } else {
                 ""
             }
@@ -310,12 +310,12 @@ fn print_phase(p: &PhaseReport) {
         p.response_bytes_per_req,
         known(p.server_cpu_us_per_req, 1),
         p.redis_cpu_us_per_req
-            .map(|v| format!(" + redis {v:.1}"))
+            .map(|v| format!(" + store {v:.1}"))
             .unwrap_or_default(),
         p.generator_cpu_cores.unwrap_or_default(),
     );
     println!(
-        "    CPU busy per core {:?}; server {} + redis {} cores; other processes on the server's core {}, on the generator's core {}",
+        "    CPU busy per core {:?}; server {} + store {} cores; other processes on the server's core {}, on the generator's core {}",
         p.cpu_busy
             .iter()
             .map(|b| (b * 100.0).round() / 100.0)
