@@ -4,18 +4,30 @@
 //! cargo build --release
 //! cargo bench --bench http                     # all modes, 10 s per phase
 //! cargo bench --bench http -- --quick --modes token-paseto,none
+//! cargo bench --bench http -- --sizes 1,20,100 # and the cost per cart size
+//! cargo bench --bench http -- --replicas 3     # behind nginx, cache hit rate
+//! cargo bench --bench http -- --slowloris      # slow and idle clients
+//! cargo bench --bench http -- --soak 600       # memory, fds, errors over time
 //! ```
 //!
 //! For each mode (`token-paseto`, `token-jwt`, `redis`, `redis+rtt`,
-//! `memcached`, `memcached+rtt`, `memory`, `none`) it starts
-//! `target/release/cartseal` (and, for the redis and memcached modes, a
-//! private `redis-server` or `memcached` and, for the `+rtt` modes, a TCP
-//! delay proxy), pins the server to CPU 0 and itself to CPU 1, builds one
-//! cart per virtual user, then measures peak throughput (closed loop) and
-//! latency at a fixed offered rate (open loop, latency from the scheduled
-//! send time). It writes the section between `<!-- http-bench:start -->`
-//! and `<!-- http-bench:end -->` of docs/benchmarks.md, the raw results as
-//! JSON, and the chart docs/img/http-bench.svg.
+//! `memcached`, `memcached+rtt`, `memory`, `none`, and `actix-session-cookie`
+//! and `actix-session-redis`, the same cart service on actix-session, which
+//! this binary serves itself when started with `--serve-peer`) it starts the
+//! server (and, for the redis and memcached modes, a private `redis-server`
+//! or `memcached` and, for the `+rtt` modes, a TCP delay proxy), pins the
+//! server to CPU 0 and itself to CPU 1, builds one cart per virtual user,
+//! then measures peak throughput (closed loop) and latency at a fixed offered
+//! rate (open loop, latency from the scheduled send time). It writes the
+//! section between `<!-- http-bench:start -->` and `<!-- http-bench:end -->`
+//! of docs/benchmarks.md, the raw results as JSON, and the chart
+//! docs/img/http-bench.svg. `token-paseto-nocache` (the verified-token cache
+//! off) runs when named in `--modes`.
+//!
+//! `--replicas`, `--slowloris` and `--soak` are runs of their own, each
+//! writing its own section (`<!-- http-bench-scale:start -->`,
+//! `-slowloris`, `-soak`) and its JSON beside the main one
+//! (`benchmarks-http-scale.json`, ...).
 //!
 //! Options (flags win over the `CARTSEAL_BENCH_*` environment variables):
 //!
@@ -26,10 +38,17 @@
 //! | `--concurrency N` | `CARTSEAL_BENCH_CONCURRENCY` | 32 closed-loop VUs |
 //! | `--pool N` | `CARTSEAL_BENCH_POOL` | 64 open-loop VUs (at least `--concurrency`) |
 //! | `--lines N` | `CARTSEAL_BENCH_LINES` | 20 lines per cart |
+//! | `--sizes N,N` | `CARTSEAL_BENCH_SIZES` | none: also run the closed loop at these cart sizes |
 //! | `--rate R` | `CARTSEAL_BENCH_RATE` | 50% of token-paseto's closed-loop peak in this run |
-//! | `--modes a,b` | `CARTSEAL_BENCH_MODES` | all eight |
+//! | `--modes a,b` | `CARTSEAL_BENCH_MODES` | all ten (per run: see args.rs) |
 //! | `--rtt-ms MS` | `CARTSEAL_BENCH_RTT_MS` | 0.5 ms each way (`redis+rtt`, `memcached+rtt`) |
 //! | `--settle SECS` | `CARTSEAL_BENCH_SETTLE` | wait up to 30 s (0 with `--quick`) for the machine to go quiet before each mode |
+//! | `--replicas N` | `CARTSEAL_BENCH_REPLICAS` | 1; more: the scale run behind nginx |
+//! | `--slowloris` | | off: the slow-client run |
+//! | `--slow-conns N` | `CARTSEAL_BENCH_SLOW_CONNS` | 500 slowloris connections |
+//! | `--soak SECS` | `CARTSEAL_BENCH_SOAK` | off: the soak run, this long |
+//! | `--sample SECS` | `CARTSEAL_BENCH_SAMPLE` | 5 s between the soak's samples |
+//! | `--scrape SECS` | `CARTSEAL_BENCH_SCRAPE` | off: the soak reads every `/metrics` this often, as Prometheus would |
 //! | `--quick` | `CARTSEAL_BENCH_QUICK=1` | off |
 //! | `--out PATH` | `CARTSEAL_BENCH_OUT` | docs/benchmarks.md |
 //! | `--json PATH` | `CARTSEAL_BENCH_JSON` | docs/benchmarks-http.json |
@@ -51,8 +70,14 @@ mod client;
 mod load;
 #[path = "http/markdown.rs"]
 mod markdown;
+#[path = "http/metrics.rs"]
+mod metrics;
 #[path = "http/mode.rs"]
 mod mode;
+#[path = "http/output.rs"]
+mod output;
+#[path = "http/peer/mod.rs"]
+mod peer;
 #[path = "../tests/api/process/mod.rs"]
 mod process;
 #[path = "http/procs.rs"]
@@ -61,8 +86,18 @@ mod procs;
 mod proxy;
 #[path = "http/report.rs"]
 mod report;
+#[path = "http/scale.rs"]
+mod scale;
+#[path = "http/servers.rs"]
+mod servers;
+#[path = "http/slowloris/mod.rs"]
+mod slowloris;
+#[path = "http/soak.rs"]
+mod soak;
 #[path = "http/stats.rs"]
 mod stats;
+#[path = "http/sweep.rs"]
+mod sweep;
 #[path = "http/vu.rs"]
 mod vu;
 #[path = "http/workload.rs"]
@@ -71,8 +106,15 @@ mod workload;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use args::Command;
 use mode::{Ctx, loud, run_mode};
-use report::{Machine, RunReport, Settings};
+use report::{Machine, ModeReport, RunReport, Settings};
+
+// As the service's src/main.rs: the load generator and the actix-session
+// peer (this binary with `--serve-peer`) allocate as the server does, so
+// the comparison is not one of allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// actix workers of the server under test.
 const SERVER_WORKERS: usize = 1;
@@ -102,6 +144,39 @@ fn machine_info() -> Machine {
     }
 }
 
+/// CPU pinning: server (and redis-server) on CPU 0, this process (and
+/// nginx) on CPU 1. Returns what was done, in words, and the two CPUs.
+fn pin(pin: bool, ncpu: usize) -> (Vec<String>, Option<usize>, Option<usize>) {
+    let mut pinning = Vec::new();
+    if !pin {
+        pinning.push("No CPU pinning (`--no-pin`).".to_string());
+        return (pinning, None, None);
+    }
+    if ncpu < 2 {
+        pinning.push(format!("No CPU pinning: only {ncpu} CPU."));
+        return (pinning, None, None);
+    }
+    if !procs::have_taskset() {
+        pinning.push("No CPU pinning: `taskset` (util-linux) is not installed.".to_string());
+        return (pinning, None, None);
+    }
+    match procs::pin_self(1) {
+        Ok(out) => {
+            println!("taskset: {out}");
+            pinning.push(format!(
+                "Server pinned to CPU 0 (`taskset -c 0` on its command line, {SERVER_WORKERS} actix worker; every replica and the actix-session peer too); redis-server or memcached, when used, also on CPU 0, so it shares the server's core; the load generator (the benchmark process, with its delay proxy) pinned to CPU 1 (`taskset -a -p -c 1 <its pid>`), and nginx with it when there are replicas."
+            ));
+            (pinning, Some(0), Some(1))
+        }
+        Err(e) => {
+            pinning.push(format!(
+                "Server pinned to CPU 0 (`taskset -c 0`); pinning the load generator failed ({e}), so it runs unpinned."
+            ));
+            (pinning, Some(0), None)
+        }
+    }
+}
+
 async fn run() -> i32 {
     let crate_root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let args = args::parse_args(&crate_root);
@@ -113,38 +188,10 @@ async fn run() -> i32 {
         return 1;
     }
     let machine = machine_info();
-
-    // CPU pinning: server (and redis-server) on CPU 0, this process on CPU 1.
-    let mut pinning = Vec::new();
-    let ncpu: usize = machine.nproc.parse().unwrap_or(1);
-    let mut server_cpu = None;
-    let mut generator_cpu = None;
-    if !args.pin {
-        pinning.push("No CPU pinning (`--no-pin`).".to_string());
-    } else if ncpu < 2 {
-        pinning.push(format!("No CPU pinning: only {ncpu} CPU."));
-    } else if !procs::have_taskset() {
-        pinning.push("No CPU pinning: `taskset` (util-linux) is not installed.".to_string());
-    } else {
-        server_cpu = Some(0);
-        match procs::pin_self(1) {
-            Ok(out) => {
-                generator_cpu = Some(1);
-                println!("taskset: {out}");
-                pinning.push(format!(
-                    "Server pinned to CPU 0 (`taskset -c 0` on its command line, {SERVER_WORKERS} actix worker); redis-server or memcached, when used, also on CPU 0, so it shares the server's core; the load generator (the benchmark process, with its delay proxy) pinned to CPU 1 (`taskset -a -p -c 1 <its pid>`)."
-                ));
-            }
-            Err(e) => pinning.push(format!(
-                "Server pinned to CPU 0 (`taskset -c 0`); pinning the load generator failed ({e}), so it runs unpinned."
-            )),
-        }
-    }
+    let (pinning, server_cpu, generator_cpu) = pin(args.pin, machine.nproc.parse().unwrap_or(1));
     for p in &pinning {
         println!("{p}");
     }
-
-    let log_dir = crate_root.join("target/http-bench");
     let mut modes = args.modes.clone();
     // token-paseto first: the open-loop rate derives from its peak.
     if let Some(i) = modes.iter().position(|m| m == "token-paseto") {
@@ -159,9 +206,10 @@ async fn run() -> i32 {
     let mut ctx = Ctx {
         rate: args.rate,
         rate_source,
+        lines: args.lines,
         args,
+        log_dir: crate_root.join("target/http-bench"),
         crate_root: crate_root.clone(),
-        log_dir,
         server_cpu,
         generator_cpu,
         clk_tck: procs::clock_ticks_per_sec(),
@@ -175,15 +223,66 @@ async fn run() -> i32 {
         ctx.args.duration,
         if ctx.args.quick { " (quick)" } else { "" }
     );
+    match ctx.args.command_kind {
+        Command::Slowloris => {
+            if modes.len() > 1 {
+                println!("slow clients: against {} only (the first mode)", modes[0]);
+            }
+            return slowloris::run(&mut ctx, &modes[0], &machine, &pinning).await;
+        }
+        Command::Soak(secs) => return soak::run(&mut ctx, &modes, secs, &machine, &pinning).await,
+        Command::Compare | Command::Scale(_) => {}
+    }
 
     let mut reports = Vec::new();
-    for mode in &modes {
-        reports.push(run_mode(&mut ctx, mode).await);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut sweep = Vec::new();
+    if let Command::Scale(n) = ctx.args.command_kind {
+        reports = scale::run(&mut ctx, &modes, n).await;
+    } else {
+        // The main size first: the open-loop rate derives from its peak.
+        let mut sizes = ctx.args.sizes.clone();
+        sizes.sort_by_key(|n| *n != ctx.args.lines);
+        for lines in sizes {
+            ctx.lines = lines;
+            let full = lines == ctx.args.lines;
+            for mode in &modes {
+                let rep = run_mode(&mut ctx, mode, 1, full).await;
+                if full {
+                    reports.push(rep)
+                } else {
+                    sweep.push(rep)
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
     }
     report::compute_ratios(&mut reports);
+    let failed: Vec<String> = reports
+        .iter()
+        .chain(&sweep)
+        .filter(|m| m.status != "ok" && m.status != "cart too large")
+        .map(|m| format!("{} ({} lines)", m.mode, m.lines))
+        .collect();
+    let run = run_report(&ctx, machine, pinning, reports, sweep);
+    let code = write_outputs(&ctx, &run);
+    if !failed.is_empty() {
+        loud(&format!(
+            "modes that did not complete: {}",
+            failed.join(", ")
+        ));
+    }
+    code
+}
 
-    let bin_modified = std::fs::metadata(&ctx.args.bin)
+fn run_report(
+    ctx: &Ctx,
+    machine: Machine,
+    pinning: Vec<String>,
+    modes: Vec<ModeReport>,
+    sweep: Vec<ModeReport>,
+) -> RunReport {
+    let a = &ctx.args;
+    let bin_modified = std::fs::metadata(&a.bin)
         .and_then(|m| m.modified())
         .ok()
         .map(|t| {
@@ -191,8 +290,7 @@ async fn run() -> i32 {
                 .format("%Y-%m-%d %H:%M UTC")
                 .to_string()
         });
-    let a = &ctx.args;
-    let run = RunReport {
+    RunReport {
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         command: a.command.clone(),
         machine,
@@ -208,88 +306,68 @@ async fn run() -> i32 {
             rtt_ms: a.rtt_ms,
             quick: a.quick,
             server_workers: SERVER_WORKERS,
-            server_cpu,
-            generator_cpu,
-            redis_cpu: server_cpu,
+            server_cpu: ctx.server_cpu,
+            generator_cpu: ctx.generator_cpu,
+            redis_cpu: ctx.server_cpu,
             server_binary: a
                 .bin
-                .strip_prefix(&crate_root)
+                .strip_prefix(&ctx.crate_root)
                 .unwrap_or(&a.bin)
                 .display()
                 .to_string(),
             server_binary_modified: bin_modified,
         },
         pinning,
-        modes: reports,
-    };
+        modes,
+        sweep,
+    }
+}
 
-    // Outputs.
+/// The comparison's section, JSON and chart; or the scale run's section and
+/// JSON.
+fn write_outputs(ctx: &Ctx, run: &RunReport) -> i32 {
+    let a = &ctx.args;
+    let root = &ctx.crate_root;
+    if let Command::Scale(n) = a.command_kind {
+        let section = scale::markdown(run, n);
+        let json = output::json_path(&a.json, "scale");
+        return output::publish(&a.out, scale::MARKER, &section, &json, run, root);
+    }
     let out_dir = a
         .out
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| crate_root.clone());
+        .unwrap_or_else(|| root.clone());
     let chart_path = out_dir.join("img/http-bench.svg");
-    let chart_rel = match chart::chart(&chart_path, &run) {
+    let chart_rel = match chart::chart(&chart_path, run) {
         Ok(()) => Some("img/http-bench.svg"),
         Err(e) => {
             eprintln!("http bench: could not draw {}: {e}", chart_path.display());
             None
         }
     };
-    let rel = |p: &Path| {
-        p.strip_prefix(&crate_root)
-            .unwrap_or(p)
-            .display()
-            .to_string()
-    };
-    let section = markdown::markdown(&run, chart_rel, &rel(&a.json));
-    println!("\n{section}");
-    let mut code = 0;
-    if let Err(e) = markdown::write_section(&a.out, &section) {
-        eprintln!("http bench: cannot write {}: {e}", a.out.display());
-        code = 1;
-    }
-    match serde_json::to_string_pretty(&run) {
-        Ok(json) => {
-            if let Some(dir) = a.json.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            if let Err(e) = std::fs::write(&a.json, json + "\n") {
-                eprintln!("http bench: cannot write {}: {e}", a.json.display());
-                code = 1;
-            }
-        }
-        Err(e) => {
-            eprintln!("http bench: cannot serialize results: {e}");
-            code = 1;
+    let json_rel = a
+        .json
+        .strip_prefix(root)
+        .unwrap_or(&a.json)
+        .display()
+        .to_string();
+    let mut section = markdown::markdown(run, chart_rel, &json_rel);
+    let sweep = sweep::sweep_table(run);
+    if !sweep.is_empty() {
+        // Before the notes, after the tables of the main size.
+        match section.find("**Notes:**") {
+            Some(i) => section.insert_str(i, &sweep),
+            None => section.push_str(&sweep),
         }
     }
-    println!(
-        "wrote {}, {}{}",
-        rel(&a.out),
-        rel(&a.json),
-        chart_rel
-            .map(|_| format!(", {}", rel(&chart_path)))
-            .unwrap_or_default()
-    );
-    let failed: Vec<&str> = run
-        .modes
-        .iter()
-        .filter(|m| m.status != "ok")
-        .map(|m| m.mode.as_str())
-        .collect();
-    if !failed.is_empty() {
-        loud(&format!(
-            "modes that did not complete: {}",
-            failed.join(", ")
-        ));
-    }
-    code
+    output::publish(&a.out, output::MAIN_MARKER, &section, &a.json, run, root)
 }
 
 fn main() {
-    // Kill the server and redis-server if anything panics.
+    // Started again as the actix-session peer: serve it, never return.
+    peer::main_if_peer();
+    // Kill the servers, nginx and redis-server if anything panics.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         process::ChildGuard::kill_all();

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-pub const ALL_MODES: [&str; 8] = [
+/// Every mode the benchmark knows.
+pub const ALL_MODES: [&str; 11] = [
     "token-paseto",
     "token-jwt",
     "redis",
@@ -11,7 +12,49 @@ pub const ALL_MODES: [&str; 8] = [
     "memcached+rtt",
     "memory",
     "none",
+    "actix-session-cookie",
+    "actix-session-redis",
+    "token-paseto-nocache",
 ];
+
+/// The modes of a plain run. `token-paseto-nocache` is asked for by name:
+/// it needs a build whose config has the `[cache]` section.
+pub const DEFAULT_MODES: [&str; 10] = [
+    "token-paseto",
+    "token-jwt",
+    "redis",
+    "redis+rtt",
+    "memcached",
+    "memcached+rtt",
+    "memory",
+    "none",
+    "actix-session-cookie",
+    "actix-session-redis",
+];
+
+/// The modes of a run behind nginx (`--replicas`).
+pub const SCALE_MODES: [&str; 4] = [
+    "token-paseto",
+    "token-paseto-nocache",
+    "redis",
+    "actix-session-cookie",
+];
+
+/// The modes of a soak (`--soak`): one per store.
+pub const SOAK_MODES: [&str; 4] = ["token-paseto", "redis", "memcached", "memory"];
+
+/// What one command runs.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Command {
+    /// Every mode on one replica: peak, latency, sizes (and the size sweep).
+    Compare,
+    /// Every mode on this many replicas behind nginx: throughput, cache hits.
+    Scale(usize),
+    /// Slow and idle clients against one mode.
+    Slowloris,
+    /// Long mixed load: memory, file descriptors and errors over time.
+    Soak(f64),
+}
 
 pub struct Args {
     pub duration: f64,
@@ -20,6 +63,16 @@ pub struct Args {
     pub concurrency: usize,
     pub pool: usize,
     pub lines: usize,
+    /// Cart sizes of the sweep (`--sizes`); `lines` is always one of them.
+    pub sizes: Vec<usize>,
+    pub command_kind: Command,
+    /// Slow connections of the slowloris phase.
+    pub slow_conns: usize,
+    /// Seconds between the soak's samples.
+    pub sample: f64,
+    /// Seconds between the soak's reads of every `/metrics`, as a
+    /// Prometheus server would scrape them (`None`: never).
+    pub scrape: Option<f64>,
     pub rate: Option<f64>,
     pub modes: Vec<String>,
     pub rtt_ms: f64,
@@ -32,7 +85,7 @@ pub struct Args {
     pub command: String,
 }
 
-const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--rate R] [--modes token-paseto,token-jwt,redis,redis+rtt,memcached,memcached+rtt,memory,none] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]";
+const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--sizes N,N,..] [--rate R] [--modes a,b,..] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]\n       [--replicas N | --slowloris [--slow-conns N] | --soak SECS [--sample SECS] [--scrape SECS]]\nmodes: token-paseto, token-jwt, redis, redis+rtt, memcached, memcached+rtt, memory, none, actix-session-cookie, actix-session-redis, token-paseto-nocache";
 
 fn usage_error(msg: &str) -> ! {
     eprintln!("http bench: {msg}\n{USAGE}");
@@ -50,6 +103,12 @@ pub fn parse_args(crate_root: &Path) -> Args {
         "--concurrency",
         "--pool",
         "--lines",
+        "--sizes",
+        "--replicas",
+        "--slow-conns",
+        "--soak",
+        "--sample",
+        "--scrape",
         "--rate",
         "--modes",
         "--rtt-ms",
@@ -77,7 +136,7 @@ pub fn parse_args(crate_root: &Path) -> Args {
             };
             shown.push(format!("{name} {v}"));
             flags.insert(name, v);
-        } else if name == "--quick" || name == "--no-pin" {
+        } else if name == "--quick" || name == "--no-pin" || name == "--slowloris" {
             shown.push(name.clone());
             switches.insert(name);
         } else if name == "--help" || name == "-h" {
@@ -115,14 +174,56 @@ pub fn parse_args(crate_root: &Path) -> Args {
     let rtt_ms: f64 = num(get("--rtt-ms", "CARTSEAL_BENCH_RTT_MS"), "--rtt-ms").unwrap_or(0.5);
     let settle: f64 = num(get("--settle", "CARTSEAL_BENCH_SETTLE"), "--settle")
         .unwrap_or(if quick { 0.0 } else { 30.0 });
-    let modes: Vec<String> = match get("--modes", "CARTSEAL_BENCH_MODES") {
-        Some(list) => list
-            .split(',')
+    let replicas: usize =
+        num(get("--replicas", "CARTSEAL_BENCH_REPLICAS"), "--replicas").unwrap_or(1);
+    let soak: Option<f64> = num(get("--soak", "CARTSEAL_BENCH_SOAK"), "--soak");
+    let slowloris = switches.contains("--slowloris");
+    let command_kind = match (replicas > 1, slowloris, soak) {
+        (false, false, None) => Command::Compare,
+        (true, false, None) => Command::Scale(replicas),
+        (false, true, None) => Command::Slowloris,
+        (false, false, Some(secs)) if secs.is_finite() && secs > 0.0 => Command::Soak(secs),
+        (false, false, Some(_)) => usage_error("--soak must be positive"),
+        _ => usage_error("--replicas, --slowloris and --soak are separate runs: give one"),
+    };
+    let default_modes: &[&str] = match command_kind {
+        Command::Compare => &DEFAULT_MODES,
+        Command::Scale(_) => &SCALE_MODES,
+        Command::Slowloris => &["token-paseto"],
+        Command::Soak(_) => &SOAK_MODES,
+    };
+    let list = |v: String| -> Vec<String> {
+        v.split(',')
             .map(|m| m.trim().to_string())
             .filter(|m| !m.is_empty())
-            .collect(),
-        None => ALL_MODES.iter().map(|m| m.to_string()).collect(),
+            .collect()
     };
+    let modes: Vec<String> = match get("--modes", "CARTSEAL_BENCH_MODES") {
+        Some(v) => list(v),
+        None => default_modes.iter().map(|m| m.to_string()).collect(),
+    };
+    let mut sizes: Vec<usize> = match get("--sizes", "CARTSEAL_BENCH_SIZES") {
+        Some(v) => list(v)
+            .iter()
+            .map(|n| {
+                n.parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| usage_error(&format!("bad cart size {n:?} in --sizes")))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let slow_conns: usize = num(
+        get("--slow-conns", "CARTSEAL_BENCH_SLOW_CONNS"),
+        "--slow-conns",
+    )
+    .unwrap_or(500);
+    let sample: f64 = num(get("--sample", "CARTSEAL_BENCH_SAMPLE"), "--sample").unwrap_or(5.0);
+    let scrape: Option<f64> = num(get("--scrape", "CARTSEAL_BENCH_SCRAPE"), "--scrape");
+    if scrape.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+        usage_error("--scrape must be positive");
+    }
     for m in &modes {
         if !ALL_MODES.contains(&m.as_str()) {
             usage_error(&format!(
@@ -135,14 +236,20 @@ pub fn parse_args(crate_root: &Path) -> Args {
         usage_error("--modes is empty");
     }
     let positive = |v: f64| v.is_finite() && v > 0.0;
+    if !sizes.contains(&lines) {
+        sizes.insert(0, lines);
+    }
+    let mut seen = std::collections::HashSet::new();
+    sizes.retain(|n| seen.insert(*n));
     if !positive(duration)
+        || !positive(sample)
         || concurrency == 0
         || lines == 0
         || rate.is_some_and(|r| !positive(r))
         || !rtt_ms.is_finite()
         || rtt_ms < 0.0
     {
-        usage_error("--duration, --concurrency, --lines and --rate must be positive");
+        usage_error("--duration, --sample, --concurrency, --lines and --rate must be positive");
     }
     let resolve = |p: String| {
         let p = PathBuf::from(p);
@@ -164,6 +271,11 @@ pub fn parse_args(crate_root: &Path) -> Args {
         concurrency,
         pool: pool.max(concurrency),
         lines,
+        sizes,
+        command_kind,
+        slow_conns,
+        sample,
+        scrape,
         rate,
         modes,
         rtt_ms,

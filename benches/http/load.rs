@@ -90,7 +90,7 @@ pub async fn build_all(mut vus: Vec<Vu>, lines: usize, parallel: usize) -> (Vec<
 }
 
 /// When a phase measures, and whose CPU.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Window {
     /// Before the measured window: requests run, and are not counted.
     pub warmup: Duration,
@@ -134,8 +134,10 @@ impl Window {
             .collect();
         tokio::time::sleep_until(measure_start.into()).await;
         let cpu_before = self.pids.sample();
+        let cache_before = crate::metrics::scrape(&self.pids.admins).await;
         tokio::time::sleep_until(end.into()).await;
         let cpu_after = self.pids.sample();
+        let cache_after = crate::metrics::scrape(&self.pids.admins).await;
         let vus = join_vus(handles, end + REQUEST_TIMEOUT * 2).await;
         let connects = vus
             .iter()
@@ -152,6 +154,8 @@ impl Window {
                 scheduled: 0,
                 unfinished: 0,
                 connects,
+                cache_before,
+                cache_after,
             },
         )
     }
@@ -233,8 +237,10 @@ impl Window {
 
         tokio::time::sleep_until(measure_start.into()).await;
         let cpu_before = self.pids.sample();
+        let cache_before = crate::metrics::scrape(&self.pids.admins).await;
         tokio::time::sleep_until(end.into()).await;
         let cpu_after = self.pids.sample();
+        let cache_after = crate::metrics::scrape(&self.pids.admins).await;
         let vus = join_vus(handles, drain_deadline + REQUEST_TIMEOUT).await;
         let connects = vus
             .iter()
@@ -256,6 +262,8 @@ impl Window {
                 cpu_before,
                 cpu_after,
                 scheduled,
+                cache_before,
+                cache_after,
             },
         )
     }

@@ -1,7 +1,6 @@
 //! The Markdown section of docs/benchmarks.md.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use crate::load::OP_KINDS;
 use crate::report::{
@@ -54,6 +53,16 @@ fn f_errors(p: &PhaseReport) -> String {
 
 fn disturbed(p: &PhaseReport) -> &'static str {
     if is_disturbed(p) { " ⚠" } else { "" }
+}
+
+/// The central store whose CPU a mode's `redis_cpu_*` figures hold: the
+/// memcached modes put memcached's there.
+pub fn store_process(mode: &str) -> &'static str {
+    if mode.starts_with("memcached") {
+        "memcached"
+    } else {
+        "redis"
+    }
 }
 
 fn failed_row(m: &ModeReport, cols: usize) -> String {
@@ -114,23 +123,27 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
     );
     let _ = writeln!(
         md,
-        "- req/s counts successful (2xx) responses only; latency percentiles include every request. Bytes per request are counted on the wire by the load generator's own HTTP/1.1 client: request line, headers (with the cookie) and body; status line, headers (with any `Set-Cookie`) and body. Server CPU is utime+stime from `/proc/<pid>/stat` over the measured window, divided by the requests; **for `redis` and `redis+rtt` it includes the private redis-server's CPU** (shown separately in the JSON).",
+        "- req/s counts successful (2xx) responses only; latency percentiles include every request. Bytes per request are counted on the wire by the load generator's own HTTP/1.1 client: request line, headers (with the cookie) and body; status line, headers (with any `Set-Cookie`) and body. Server CPU is utime+stime from `/proc/<pid>/stat` over the measured window, divided by the requests; **for `redis`, `redis+rtt` and `actix-session-redis` it includes the private redis-server's CPU, and for `memcached` and `memcached+rtt` the private memcached's** (shown separately in the JSON, under `redis_cpu_*` for both).",
     );
-    if r.modes.iter().any(|m| m.mode == "redis+rtt") {
+    if r.modes.iter().any(|m| m.mode.starts_with("actix-session")) {
         let _ = writeln!(
             md,
-            "- `redis+rtt`: the server reaches Redis through a TCP delay proxy in the load generator that delays every chunk {} ms in each direction (order kept, pipelining not serialized; the hold is calibrated so that an idle round trip gains 2 × that). Measured PING round trip: {}.",
+            "- `actix-session-cookie`, `actix-session-redis`: the same routes and checks on actix-session 0.11 (`benches/http/peer/`), served by this benchmark's binary started again with `--serve-peer`, one actix worker, pinned like the server.",
+        );
+    }
+    for (mode, store) in [("redis+rtt", "Redis"), ("memcached+rtt", "Memcached")] {
+        let Some(m) = r.modes.iter().find(|m| m.mode == mode) else {
+            continue;
+        };
+        // Memcached answers the probe's `PING` line with one `ERROR` line:
+        // the same one-line round trip.
+        let _ = writeln!(
+            md,
+            "- `{mode}`: the server reaches {store} through a TCP delay proxy in the load generator that delays every chunk {} ms in each direction (order kept, pipelining not serialized; the hold is calibrated so that an idle round trip gains 2 × that). Measured PING round trip: {} µs direct, {} µs through the proxy (hold {} µs per chunk and direction).",
             s.rtt_ms,
-            r.modes
-                .iter()
-                .find(|m| m.mode == "redis+rtt")
-                .map(|m| format!(
-                    "{} µs direct, {} µs through the proxy (hold {} µs per chunk and direction)",
-                    f_opt(m.redis_ping_direct_us, |v| format!("{v:.0}")),
-                    f_opt(m.redis_ping_via_proxy_us, |v| format!("{v:.0}")),
-                    f_opt(m.proxy_hold_us, |v| format!("{v:.0}"))
-                ))
-                .unwrap_or_default()
+            f_opt(m.redis_ping_direct_us, |v| format!("{v:.0}")),
+            f_opt(m.redis_ping_via_proxy_us, |v| format!("{v:.0}")),
+            f_opt(m.proxy_hold_us, |v| format!("{v:.0}"))
         );
     }
     let _ = writeln!(md);
@@ -161,9 +174,9 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
                     f_ms(c.latency.p999_ms),
                     f_opt(c.server_side_cpu_us_per_req, |v| format!("{v:.1}")),
                     if c.redis_cpu_us_per_req.is_some() {
-                        " (incl. redis)"
+                        format!(" (incl. {})", store_process(&m.mode))
                     } else {
-                        ""
+                        String::new()
                     },
                     f_int(c.request_bytes_per_req),
                     f_int(c.response_bytes_per_req),
@@ -193,7 +206,7 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
         match (&m.open, m.status.as_str()) {
             (Some(o), "ok") => {
                 let cores = match (o.server_cpu_cores, o.redis_cpu_cores) {
-                    (Some(a), Some(b)) => format!("{a:.2} + redis {b:.2}"),
+                    (Some(a), Some(b)) => format!("{a:.2} + {} {b:.2}", store_process(&m.mode)),
                     (Some(a), None) => format!("{a:.2}"),
                     _ => "n/a".into(),
                 };
@@ -210,9 +223,9 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
                     f_ratio(m.vs_token_paseto.as_ref().and_then(|r| r.open_p99)),
                     f_opt(o.server_side_cpu_us_per_req, |v| format!("{v:.1}")),
                     if o.redis_cpu_us_per_req.is_some() {
-                        " (incl. redis)"
+                        format!(" (incl. {})", store_process(&m.mode))
                     } else {
-                        ""
+                        String::new()
                     },
                     cores,
                     f_errors(o)
@@ -358,25 +371,4 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
         let _ = writeln!(md, "- {n}");
     }
     md
-}
-
-/// Replaces the text between the markers, or appends a marked section,
-/// or creates the file.
-pub fn write_section(path: &Path, section: &str) -> std::io::Result<()> {
-    const START: &str = "<!-- http-bench:start -->";
-    const END: &str = "<!-- http-bench:end -->";
-    let block = format!("{START}\n{section}\n{END}");
-    let text = match std::fs::read_to_string(path) {
-        Ok(old) => match (old.find(START), old.find(END)) {
-            (Some(a), Some(b)) if b > a => {
-                format!("{}{}{}", &old[..a], block, &old[b + END.len()..])
-            }
-            _ => format!("{}\n\n{}\n", old.trim_end(), block),
-        },
-        Err(_) => format!("# Benchmarks\n\n{block}\n"),
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text)
 }

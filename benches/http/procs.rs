@@ -30,14 +30,13 @@ pub fn pinned_command(program: &Path, cpu: Option<usize>) -> Command {
 
 /// Pins this process (every thread it has now; later threads inherit).
 pub fn pin_self(cpu: usize) -> Result<String, String> {
+    pin_pid(std::process::id(), cpu)
+}
+
+/// Pins a running process, every thread it has now.
+pub fn pin_pid(pid: u32, cpu: usize) -> Result<String, String> {
     let out = Command::new("taskset")
-        .args([
-            "-a",
-            "-p",
-            "-c",
-            &cpu.to_string(),
-            &std::process::id().to_string(),
-        ])
+        .args(["-a", "-p", "-c", &cpu.to_string(), &pid.to_string()])
         .output()
         .map_err(|e| format!("taskset: {e}"))?;
     if out.status.success() {
@@ -97,4 +96,21 @@ pub fn per_cpu_ticks() -> Vec<(u64, u64)> {
             (busy, busy + get(3) + get(4))
         })
         .collect()
+}
+
+/// Resident memory (VmRSS) of a process, in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Open file descriptors of a process (entries of /proc/PID/fd).
+pub fn fd_count(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
 }

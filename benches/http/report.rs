@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::load::{OP_KINDS, SizeRow};
+use crate::metrics::CacheReport;
 use crate::stats::PhaseRaw;
 
 #[derive(Serialize, Clone)]
@@ -63,6 +64,12 @@ pub struct PhaseReport {
     pub server_cpu_cores: Option<f64>,
     pub redis_cpu_cores: Option<f64>,
     pub generator_cpu_cores: Option<f64>,
+    /// nginx in front of the replicas (`--replicas`), on the generator's core.
+    pub nginx_cpu_us_per_req: Option<f64>,
+    pub nginx_cpu_cores: Option<f64>,
+    /// The replicas' verified-token cache over the window, when they export
+    /// its counters.
+    pub cache: Option<CacheReport>,
     /// How busy each CPU was over the window (0..1), from /proc/stat.
     pub cpu_busy: Vec<f64>,
     /// Busy time on the server's pinned core not accounted for by the
@@ -121,6 +128,7 @@ impl PhaseReport {
         let server_s = delta(raw.cpu_before.server, raw.cpu_after.server);
         let redis_s = delta(raw.cpu_before.redis, raw.cpu_after.redis);
         let gen_s = delta(raw.cpu_before.generator, raw.cpu_after.generator);
+        let nginx_s = delta(raw.cpu_before.nginx, raw.cpu_after.nginx);
         let per_req = |cpu: Option<f64>| cpu.filter(|_| n > 0).map(|c| c * 1e6 / n as f64);
         let cores = |cpu: Option<f64>| cpu.filter(|_| cpu_wall > 0.0).map(|c| c / cpu_wall);
         let server_side = match (server_s, redis_s) {
@@ -147,7 +155,15 @@ impl PhaseReport {
         };
         let server_own = cores(server_s).unwrap_or(0.0) + cores(redis_s).unwrap_or(0.0);
         let foreign_load_server_core = foreign(pinned.0, server_own);
-        let foreign_load_generator_core = foreign(pinned.1, cores(gen_s).unwrap_or(0.0));
+        let foreign_load_generator_core = foreign(
+            pinned.1,
+            cores(gen_s).unwrap_or(0.0) + cores(nginx_s).unwrap_or(0.0),
+        );
+        let cache = match (&raw.cache_before, &raw.cache_after) {
+            // Counters appear at their first increment: none before is zero.
+            (before, Some(after)) => Some(CacheReport::between(&before.unwrap_or_default(), after)),
+            _ => None,
+        };
         PhaseReport {
             kind,
             vus,
@@ -183,6 +199,9 @@ impl PhaseReport {
             server_cpu_cores: cores(server_s),
             redis_cpu_cores: cores(redis_s),
             generator_cpu_cores: cores(gen_s),
+            nginx_cpu_us_per_req: per_req(nginx_s),
+            nginx_cpu_cores: cores(nginx_s),
+            cache,
             cpu_busy,
             foreign_load_server_core,
             foreign_load_generator_core,
@@ -205,9 +224,15 @@ pub struct Ratios {
 #[derive(Serialize, Clone)]
 pub struct ModeReport {
     pub mode: String,
-    /// "ok", "failed to start", or "failed" (started, but the workload
-    /// could not run).
+    /// "ok", "failed to start", "failed" (started, but the workload could
+    /// not run), or "cart too large" (the mode cannot hold carts of `lines`).
     pub status: String,
+    /// Lines per VU cart.
+    pub lines: usize,
+    /// Servers behind nginx (1: no nginx).
+    pub replicas: usize,
+    /// Median length of the VUs' cart cookie value after the build.
+    pub credential_bytes: Option<usize>,
     pub failure: Option<String>,
     pub notes: Vec<String>,
     pub env: Vec<(String, String)>,
@@ -222,10 +247,13 @@ pub struct ModeReport {
 }
 
 impl ModeReport {
-    pub fn new(mode: &str) -> ModeReport {
+    pub fn new(mode: &str, lines: usize, replicas: usize) -> ModeReport {
         ModeReport {
             mode: mode.to_string(),
             status: "ok".into(),
+            lines,
+            replicas,
+            credential_bytes: None,
             failure: None,
             notes: Vec::new(),
             env: Vec::new(),
@@ -276,6 +304,8 @@ pub struct RunReport {
     pub settings: Settings,
     pub pinning: Vec<String>,
     pub modes: Vec<ModeReport>,
+    /// `--sizes`: the closed loop of every mode at the other cart sizes.
+    pub sweep: Vec<ModeReport>,
 }
 
 pub fn compute_ratios(modes: &mut [ModeReport]) {

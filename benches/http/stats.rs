@@ -84,25 +84,39 @@ impl Stats {
 /// CPU ticks of the processes we account for, at one instant.
 #[derive(Clone, Default)]
 pub struct CpuSample {
+    /// Every replica's, added up.
     pub server: Option<u64>,
     pub redis: Option<u64>,
+    pub nginx: Option<u64>,
     pub generator: Option<u64>,
     /// (busy, total) ticks of each CPU from /proc/stat.
     pub per_cpu: Vec<(u64, u64)>,
     pub at: Option<Instant>,
 }
 
-#[derive(Clone, Copy)]
+/// The processes of a mode that a phase watches.
+#[derive(Clone)]
 pub struct CpuPids {
-    pub server: u32,
+    /// The replicas (one unless `--replicas`).
+    pub servers: Vec<u32>,
     pub redis: Option<u32>,
+    pub nginx: Option<u32>,
+    /// The replicas' admin listeners, whose token-cache counters a phase
+    /// reads before and after its window.
+    pub admins: Vec<std::net::SocketAddr>,
 }
 
 impl CpuPids {
     pub fn sample(&self) -> CpuSample {
+        let servers: Option<Vec<u64>> = self
+            .servers
+            .iter()
+            .map(|p| crate::procs::cpu_ticks(Some(*p)))
+            .collect();
         CpuSample {
-            server: crate::procs::cpu_ticks(Some(self.server)),
+            server: servers.map(|t| t.iter().sum()),
             redis: self.redis.and_then(|p| crate::procs::cpu_ticks(Some(p))),
+            nginx: self.nginx.and_then(|p| crate::procs::cpu_ticks(Some(p))),
             generator: crate::procs::cpu_ticks(None),
             per_cpu: crate::procs::per_cpu_ticks(),
             at: Some(Instant::now()),
@@ -123,4 +137,7 @@ pub struct PhaseRaw {
     /// TCP connections the VUs opened during the phase (warm-up included):
     /// 0 when every keep-alive connection survived.
     pub connects: u64,
+    /// The replicas' token-cache counters at the window's start and end.
+    pub cache_before: Option<crate::metrics::CacheCounters>,
+    pub cache_after: Option<crate::metrics::CacheCounters>,
 }

@@ -91,6 +91,10 @@ pub struct Vu {
     rng: u64,
     /// TCP connections opened (1 for a VU that kept its keep-alive).
     pub connects: u64,
+    /// Drop the connection after every this many requests of the mix, so
+    /// that a long run also opens and closes connections (the soak).
+    pub reconnect_every: Option<u64>,
+    steps: u64,
 }
 
 impl Vu {
@@ -108,6 +112,8 @@ impl Vu {
             stateless: false,
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64).wrapping_mul(0xD134_2543_DE82_EF95),
             connects: 0,
+            reconnect_every: None,
+            steps: 0,
         }
     }
 
@@ -262,6 +268,13 @@ impl Vu {
 
     /// One request of the measured mix.
     pub async fn step(&mut self) -> Outcome {
+        self.steps += 1;
+        if self
+            .reconnect_every
+            .is_some_and(|n| self.steps.is_multiple_of(n.max(1)))
+        {
+            self.conn = None;
+        }
         let op = self.choose();
         let (kind, method, path, body) = match op {
             Op::Get | Op::Resync => (OpKind::Get, "GET", "/cart".to_string(), None),

@@ -14,21 +14,40 @@ use crate::{load, report};
 /// The cart sizes of the token size table.
 const SIZE_TABLE_LINES: [usize; 3] = [1, 20, 100];
 
+/// Why a mode's workload stopped.
+pub enum WorkloadError {
+    /// The mode refuses carts of this many lines (`413 cart_too_large`):
+    /// a property of the mode, reported as such.
+    CartTooLarge(String),
+    Failed(String),
+}
+
+impl From<String> for WorkloadError {
+    fn from(e: String) -> Self {
+        WorkloadError::Failed(e)
+    }
+}
+
+/// Builds the VUs' carts, runs the closed loop and, when `full`, the open
+/// loop at the offered rate and the credential sizes.
 pub async fn workload(
     ctx: &mut Ctx,
     mode: &str,
     rep: &mut ModeReport,
     target: Arc<Target>,
     pids: CpuPids,
-) -> Result<(), String> {
+    full: bool,
+) -> Result<(), WorkloadError> {
     let a = &ctx.args;
+    let lines = ctx.lines;
     // 1. Carts for the closed loop.
     let t = std::time::Instant::now();
     let vus: Vec<Vu> = (0..a.concurrency)
         .map(|i| Vu::new(i, target.clone()))
         .collect();
-    let (vus, errors) = load::build_all(vus, a.lines, a.concurrency).await;
+    let (vus, errors) = load::build_all(vus, lines, a.concurrency).await;
     report_build(rep, &errors, vus.len())?;
+    rep.credential_bytes = median_credential(&vus);
     let visible: Vec<usize> = vus.iter().map(Vu::line_count).collect();
     let (lo, hi) = (
         visible.iter().copied().min().unwrap_or(0),
@@ -38,7 +57,7 @@ pub async fn workload(
     println!(
         "  built {} carts of {} lines in {:.1} s; carts now hold {lo}..={hi} lines",
         vus.len(),
-        a.lines,
+        lines,
         t.elapsed().as_secs_f64(),
     );
     if stateless > 0 {
@@ -47,10 +66,9 @@ pub async fn workload(
         );
         println!("  {note}");
         rep.notes.push(note);
-    } else if lo != a.lines || hi != a.lines {
+    } else if lo != lines || hi != lines {
         rep.notes.push(format!(
-            "after the build, GET /cart showed {lo}..={hi} lines instead of {}",
-            a.lines
+            "after the build, GET /cart showed {lo}..={hi} lines instead of {lines}"
         ));
     }
 
@@ -59,7 +77,9 @@ pub async fn workload(
         "  closed loop: {} VUs, {:.1} s warm-up + {:.1} s",
         a.concurrency, a.warmup, a.duration
     );
-    let (vus, raw) = window(a.warmup, a.duration, pids).closed_loop(vus).await;
+    let (vus, raw) = window(a.warmup, a.duration, pids.clone())
+        .closed_loop(vus)
+        .await;
     let closed = reduce(ctx, "closed", a.concurrency, None, &raw);
     if closed.generator_cpu_cores.is_some_and(|c| c > 0.9) {
         let note = format!(
@@ -85,7 +105,14 @@ pub async fn workload(
     }
     if closed.requests == 0 {
         rep.closed = Some(closed);
-        return Err("no request completed in the closed loop".into());
+        return Err(WorkloadError::Failed(
+            "no request completed in the closed loop".into(),
+        ));
+    }
+    if !full {
+        rep.closed = Some(closed);
+        print_notes(rep);
+        return Ok(());
     }
     if ctx.rate.is_none() {
         let r = (closed.throughput_rps * 0.5).max(50.0).round();
@@ -108,7 +135,7 @@ pub async fn workload(
     let extra: Vec<Vu> = (a.concurrency..a.pool)
         .map(|i| Vu::new(i, target.clone()))
         .collect();
-    let (extra, errors) = load::build_all(extra, a.lines, a.concurrency).await;
+    let (extra, errors) = load::build_all(extra, lines, a.concurrency).await;
     report_build(rep, &errors, extra.len())?;
     let mut pool = vus;
     pool.extend(extra);
@@ -133,13 +160,7 @@ pub async fn workload(
         rep.notes.push(note);
     }
     rep.open = Some(open);
-
-    for p in [&rep.closed, &rep.open].into_iter().flatten() {
-        if let Some(noise) = noise_note(p) {
-            println!("  ! {noise}");
-            rep.notes.push(noise);
-        }
-    }
+    print_notes(rep);
     let expected: u64 = [&rep.closed, &rep.open]
         .iter()
         .filter_map(|p| p.as_ref())
@@ -172,8 +193,28 @@ pub async fn workload(
     Ok(())
 }
 
+/// Notes the phases that other processes disturbed.
+fn print_notes(rep: &mut ModeReport) {
+    let notes: Vec<String> = [&rep.closed, &rep.open]
+        .into_iter()
+        .flatten()
+        .filter_map(noise_note)
+        .collect();
+    for noise in notes {
+        println!("  ! {noise}");
+        rep.notes.push(noise);
+    }
+}
+
+/// The median length of the VUs' cart cookie values.
+fn median_credential(vus: &[Vu]) -> Option<usize> {
+    let mut lens: Vec<usize> = vus.iter().filter_map(|v| v.cookie_lens().0).collect();
+    lens.sort_unstable();
+    lens.get(lens.len() / 2).copied()
+}
+
 /// A phase's window, from seconds.
-fn window(warmup: f64, duration: f64, pids: CpuPids) -> load::Window {
+pub fn window(warmup: f64, duration: f64, pids: CpuPids) -> load::Window {
     load::Window {
         warmup: Duration::from_secs_f64(warmup),
         duration: Duration::from_secs_f64(duration),
@@ -182,7 +223,7 @@ fn window(warmup: f64, duration: f64, pids: CpuPids) -> load::Window {
 }
 
 /// A phase's raw figures reduced to its report, and printed.
-fn reduce(
+pub fn reduce(
     ctx: &Ctx,
     kind: &'static str,
     vus: usize,
@@ -195,13 +236,20 @@ fn reduce(
     phase
 }
 
-fn report_build(rep: &mut ModeReport, errors: &[String], n: usize) -> Result<(), String> {
+fn report_build(rep: &mut ModeReport, errors: &[String], n: usize) -> Result<(), WorkloadError> {
     if errors.is_empty() {
         return Ok(());
     }
     let first = errors.first().cloned().unwrap_or_default();
     if errors.len() >= n {
-        return Err(format!("no VU could build its cart, e.g. {first}"));
+        if errors.iter().all(|e| e.contains("cart_too_large")) {
+            return Err(WorkloadError::CartTooLarge(format!(
+                "every VU's cart was refused, e.g. {first}"
+            )));
+        }
+        return Err(WorkloadError::Failed(format!(
+            "no VU could build its cart, e.g. {first}"
+        )));
     }
     let note = format!(
         "{} of {} VUs failed to build their cart, e.g. {first}",
@@ -227,7 +275,7 @@ fn noise_note(p: &PhaseReport) -> Option<String> {
             "the server's core {:.0}% busy (net of the server{})",
             f * 100.0,
             if p.redis_cpu_cores.is_some() {
-                " and redis-server"
+                " and its store"
             } else {
                 ""
             }
@@ -262,12 +310,12 @@ fn print_phase(p: &PhaseReport) {
         p.response_bytes_per_req,
         known(p.server_cpu_us_per_req, 1),
         p.redis_cpu_us_per_req
-            .map(|v| format!(" + redis {v:.1}"))
+            .map(|v| format!(" + store {v:.1}"))
             .unwrap_or_default(),
         p.generator_cpu_cores.unwrap_or_default(),
     );
     println!(
-        "    CPU busy per core {:?}; server {} + redis {} cores; other processes on the server's core {}, on the generator's core {}",
+        "    CPU busy per core {:?}; server {} + store {} cores; other processes on the server's core {}, on the generator's core {}",
         p.cpu_busy
             .iter()
             .map(|b| (b * 100.0).round() / 100.0)
@@ -279,6 +327,23 @@ fn print_phase(p: &PhaseReport) {
         known(p.foreign_load_server_core, 2),
         known(p.foreign_load_generator_core, 2),
     );
+    if let Some(c) = &p.cache {
+        println!(
+            "    token cache: {} hits, {} misses, {} evictions (hit rate {})",
+            c.hits,
+            c.misses,
+            c.evictions,
+            c.hit_rate
+                .map(|r| format!("{:.1}%", r * 100.0))
+                .unwrap_or("n/a".into())
+        );
+    }
+    if let Some(n) = p.nginx_cpu_us_per_req {
+        println!(
+            "    nginx {n:.1} µs/req ({} cores)",
+            known(p.nginx_cpu_cores, 2)
+        );
+    }
     if p.new_connections > 0 {
         println!(
             "    {} new TCP connections during the phase",

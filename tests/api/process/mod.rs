@@ -10,7 +10,7 @@
 //! program (such as the benchmark's `taskset -c 0`) as parameters.
 
 // Each target uses its own part of this module: the benchmark, for one,
-// starts no nginx and no browser.
+// starts no browser.
 #![allow(dead_code, unused_imports)]
 
 mod child;
@@ -23,7 +23,7 @@ mod service;
 pub use child::ChildGuard;
 pub use chromedriver::{CHROMIUM, Chromedriver};
 pub use memcached::{Memcached, MemcachedServer};
-pub use nginx::{Nginx, Routing};
+pub use nginx::{Nginx, Routing, Tuning};
 pub use redis_server::{Redis, RedisServer};
 pub use service::Service;
 

@@ -21,12 +21,35 @@ pub enum Routing {
     Sticky,
 }
 
+/// How nginx talks to the replicas, beyond the routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// Idle keep-alive connections kept to the replicas (`keepalive N`,
+    /// HTTP/1.1 upstream). `None`: a new connection for every request, as
+    /// the failover tests want (no request rides a connection to a dead
+    /// replica).
+    pub upstream_keepalive: Option<u32>,
+    /// Write the access log (the failover tests read it; a load benchmark
+    /// would measure its disk writes).
+    pub access_log: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            upstream_keepalive: None,
+            access_log: true,
+        }
+    }
+}
+
 /// nginx in front of the replicas, every file it writes in a temp dir. Its
 /// access log names the upstream of each request.
 pub struct Nginx {
     proc: ChildGuard,
     dir: TempDir,
     pub url: String,
+    pub port: u16,
 }
 
 impl Nginx {
@@ -36,20 +59,30 @@ impl Nginx {
     /// nginx on a free port in front of the replicas on `upstreams`. Fails
     /// loudly when nginx is missing.
     pub fn start(upstreams: &[u16], routing: Routing) -> Self {
-        assert!(
-            Path::new(NGINX).exists(),
-            "{NGINX} is missing: the failover tests need Debian's nginx \
-             (apt-get install nginx; scripts/test installs it)"
-        );
+        Self::try_start(upstreams, routing, Tuning::default()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// As [`Nginx::start`], with `tuning`; an error instead of a panic, for
+    /// a benchmark that reports a mode it cannot run and goes on.
+    pub fn try_start(upstreams: &[u16], routing: Routing, tuning: Tuning) -> Result<Self, String> {
+        if !Path::new(NGINX).exists() {
+            return Err(format!(
+                "{NGINX} is missing: the failover tests and the benchmark's replicas need \
+                 Debian's nginx (apt-get install nginx; scripts/test installs it)"
+            ));
+        }
         let mut last = String::new();
         // nginx cannot listen on port 0 and report it: take a free port,
         // and try another if something grabbed it first.
         for _ in 0..5 {
-            let dir = tempfile::tempdir().expect("a temp dir for nginx");
+            let dir = tempfile::tempdir().map_err(|e| format!("a temp dir for nginx: {e}"))?;
             let port = free_port();
             let conf = dir.path().join("nginx.conf");
-            std::fs::write(&conf, nginx_conf(dir.path(), port, upstreams, routing))
-                .expect("write nginx.conf");
+            std::fs::write(
+                &conf,
+                nginx_conf(dir.path(), port, upstreams, routing, tuning),
+            )
+            .map_err(|e| format!("write nginx.conf: {e}"))?;
             let mut cmd = Command::new(NGINX);
             cmd.arg("-p")
                 .arg(dir.path())
@@ -57,17 +90,18 @@ impl Nginx {
                 .arg(&conf)
                 .arg("-e")
                 .arg(dir.path().join("error.log"));
-            let mut proc = ChildGuard::spawn("nginx", cmd);
+            let mut proc = ChildGuard::start("nginx", cmd, None, |_| {})?;
             let listening = proc.wait_until(Self::PATIENCE, "listened", || {
                 std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
             });
             match listening {
                 Ok(()) => {
-                    return Self {
+                    return Ok(Self {
                         proc,
                         url: format!("http://127.0.0.1:{port}"),
+                        port,
                         dir,
-                    };
+                    });
                 }
                 Err(why) => {
                     last = format!(
@@ -80,7 +114,12 @@ impl Nginx {
                 break;
             }
         }
-        panic!("nginx did not start:\n{last}");
+        Err(format!("nginx did not start:\n{last}"))
+    }
+
+    /// Its process id (one process: `master_process off`).
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
     }
 
     /// The access log: one `$request $status upstream=$upstream_addr` line
@@ -103,8 +142,30 @@ impl Drop for Nginx {
     }
 }
 
-fn nginx_conf(dir: &Path, port: u16, upstreams: &[u16], routing: Routing) -> String {
+fn nginx_conf(
+    dir: &Path,
+    port: u16,
+    upstreams: &[u16],
+    routing: Routing,
+    tuning: Tuning,
+) -> String {
     let d = dir.display();
+    // The location always speaks HTTP/1.1 upstream (below: a second
+    // `proxy_http_version` would stop nginx as a duplicate directive);
+    // keep-alive also needs the `Connection: close` nginx sends upstream by
+    // default cleared.
+    let (keepalive, upstream_http) = match tuning.upstream_keepalive {
+        Some(n) => (
+            format!("        keepalive {n};\n"),
+            "            proxy_set_header Connection \"\";\n",
+        ),
+        None => (String::new(), ""),
+    };
+    let access_log = if tuning.access_log {
+        format!("access_log {d}/access.log upstreams;")
+    } else {
+        "access_log off;".to_owned()
+    };
     let servers: String = upstreams
         .iter()
         .map(|p| format!("        server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n"))
@@ -129,14 +190,14 @@ error_log {d}/error.log info;
 events {{ worker_connections 1024; }}
 http {{
     log_format upstreams '$request $status upstream=$upstream_addr';
-    access_log {d}/access.log upstreams;
+    {access_log}
     client_body_temp_path {d}/client_body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
 {affinity_map}    upstream cartseal {{
-{balance}{servers}    }}
+{balance}{servers}{keepalive}    }}
     server {{
         listen 127.0.0.1:{port};
         location / {{
@@ -156,7 +217,7 @@ http {{
             # Another replica only when this one could not have applied the
             # request: never non_idempotent, which could apply a write twice.
             proxy_next_upstream error timeout;
-{affinity_cookie}        }}
+{upstream_http}{affinity_cookie}        }}
     }}
 }}
 "#
