@@ -40,7 +40,7 @@
 //! | `--lines N` | `CARTSEAL_BENCH_LINES` | 20 lines per cart |
 //! | `--sizes N,N` | `CARTSEAL_BENCH_SIZES` | none: also run the closed loop at these cart sizes |
 //! | `--rate R` | `CARTSEAL_BENCH_RATE` | 50% of token-paseto's closed-loop peak in this run |
-//! | `--modes a,b` | `CARTSEAL_BENCH_MODES` | all ten (per run: see args.rs) |
+//! | `--modes a,b` | `CARTSEAL_BENCH_MODES` | all eleven (per run: see args.rs) |
 //! | `--rtt-ms MS` | `CARTSEAL_BENCH_RTT_MS` | 0.5 ms each way (`redis+rtt`, `memcached+rtt`) |
 //! | `--settle SECS` | `CARTSEAL_BENCH_SETTLE` | wait up to 30 s (0 with `--quick`) for the machine to go quiet before each mode |
 //! | `--replicas N` | `CARTSEAL_BENCH_REPLICAS` | 1; more: the scale run behind nginx |

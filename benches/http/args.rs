@@ -19,8 +19,9 @@ pub const ALL_MODES: [&str; 11] = [
 
 /// The modes of a plain run. `token-paseto-nocache` is asked for by name:
 /// it needs a build whose config has the `[cache]` section.
-pub const DEFAULT_MODES: [&str; 10] = [
+pub const DEFAULT_MODES: [&str; 11] = [
     "token-paseto",
+    "token-paseto-nocache",
     "token-jwt",
     "redis",
     "redis+rtt",
