@@ -21,8 +21,8 @@
 //! rate (open loop, latency from the scheduled send time). It writes the
 //! section between `<!-- http-bench:start -->` and `<!-- http-bench:end -->`
 //! of docs/benchmarks.md, the raw results as JSON, and the chart
-//! docs/img/http-bench.svg. `token-paseto-nocache` (the verified-token cache
-//! off) runs when named in `--modes`.
+//! docs/img/http-bench.svg. `token-paseto-nocache` is token-paseto with the
+//! verified-token cache off, to show what the cache does.
 //!
 //! `--replicas`, `--slowloris` and `--soak` are runs of their own, each
 //! writing its own section (`<!-- http-bench-scale:start -->`,
