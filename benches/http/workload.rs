@@ -46,7 +46,7 @@ pub async fn workload(
         .map(|i| Vu::new(i, target.clone()))
         .collect();
     let (vus, errors) = load::build_all(vus, lines, a.concurrency).await;
-    report_build(rep, &errors, vus.len())?;
+    report_build(&errors, vus.len())?;
     rep.credential_bytes = median_credential(&vus);
     let visible: Vec<usize> = vus.iter().map(Vu::line_count).collect();
     let (lo, hi) = (
@@ -136,7 +136,7 @@ pub async fn workload(
         .map(|i| Vu::new(i, target.clone()))
         .collect();
     let (extra, errors) = load::build_all(extra, lines, a.concurrency).await;
-    report_build(rep, &errors, extra.len())?;
+    report_build(&errors, extra.len())?;
     let mut pool = vus;
     pool.extend(extra);
     println!(
@@ -236,29 +236,23 @@ pub fn reduce(
     phase
 }
 
-fn report_build(rep: &mut ModeReport, errors: &[String], n: usize) -> Result<(), WorkloadError> {
+fn report_build(errors: &[String], n: usize) -> Result<(), WorkloadError> {
     if errors.is_empty() {
         return Ok(());
     }
     let first = errors.first().cloned().unwrap_or_default();
-    if errors.len() >= n {
-        if errors.iter().all(|e| e.contains("cart_too_large")) {
-            return Err(WorkloadError::CartTooLarge(format!(
-                "every VU's cart was refused, e.g. {first}"
-            )));
-        }
-        return Err(WorkloadError::Failed(format!(
-            "no VU could build its cart, e.g. {first}"
+    if errors.len() >= n && errors.iter().all(|e| e.contains("cart_too_large")) {
+        return Err(WorkloadError::CartTooLarge(format!(
+            "every VU's cart was refused, e.g. {first}"
         )));
     }
-    let note = format!(
-        "{} of {} VUs failed to build their cart, e.g. {first}",
+    // Any other failure, even of one VU, means the carts no longer have the
+    // size this run is about: measuring on would report the wrong workload.
+    Err(WorkloadError::Failed(format!(
+        "{} of {} VUs could not build their cart, e.g. {first}",
         errors.len(),
         n
-    );
-    println!("  ! {note}");
-    rep.notes.push(note);
-    Ok(())
+    )))
 }
 
 /// Other processes busy on the pinned cores disturb the result.
