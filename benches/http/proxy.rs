@@ -47,19 +47,18 @@ impl DelayProxy {
                         break;
                     }
                     let Ok(client) = client else { continue };
-                    let Ok(server) = TcpStream::connect(upstream) else {
-                        let _ = client.shutdown(Shutdown::Both);
-                        continue;
-                    };
-                    let _ = client.set_nodelay(true);
-                    let _ = server.set_nodelay(true);
-                    if let (Ok(c), Ok(s)) = (client.try_clone(), server.try_clone()) {
-                        let mut list = streams2.lock().unwrap_or_else(|e| e.into_inner());
-                        list.push(c);
-                        list.push(s);
-                    }
-                    pipe(&client, &server, hold2.clone());
-                    pipe(&server, &client, hold2.clone());
+                    // Set up each connection on its own thread, so that a
+                    // burst of new connections (a store client filling its
+                    // pool) is not set up one after another: the upstream
+                    // connect and four thread spawns per connection, on the
+                    // load generator's busy core, once made the 16th
+                    // connection of a burst wait longer than the server's
+                    // store timeout.
+                    let (streams, hold) = (streams2.clone(), hold2.clone());
+                    let _ = thread::Builder::new()
+                        .name("delay-proxy-conn".into())
+                        .stack_size(STACK)
+                        .spawn(move || connect(client, upstream, &streams, &hold));
                 }
             })?;
         Ok(DelayProxy {
@@ -104,6 +103,32 @@ impl DelayProxy {
     }
 }
 
+/// Stack of the proxy's threads: they hold one 64 KiB buffer on the heap
+/// and little else.
+const STACK: usize = 128 * 1024;
+
+/// Connects an accepted client to `upstream` and starts both pipes.
+fn connect(
+    client: TcpStream,
+    upstream: SocketAddr,
+    streams: &Mutex<Vec<TcpStream>>,
+    hold: &Arc<AtomicU64>,
+) {
+    let Ok(server) = TcpStream::connect(upstream) else {
+        let _ = client.shutdown(Shutdown::Both);
+        return;
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    if let (Ok(c), Ok(s)) = (client.try_clone(), server.try_clone()) {
+        let mut list = streams.lock().unwrap_or_else(|e| e.into_inner());
+        list.push(c);
+        list.push(s);
+    }
+    pipe(&client, &server, hold.clone());
+    pipe(&server, &client, hold.clone());
+}
+
 /// Copies `from` -> `to`, holding each chunk `hold_ns` from its arrival.
 fn pipe(from: &TcpStream, to: &TcpStream, hold_ns: Arc<AtomicU64>) {
     let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
@@ -112,6 +137,7 @@ fn pipe(from: &TcpStream, to: &TcpStream, hold_ns: Arc<AtomicU64>) {
     let (tx, rx) = mpsc::channel::<Option<(Instant, Vec<u8>)>>();
     let _ = thread::Builder::new()
         .name("delay-proxy-read".into())
+        .stack_size(STACK)
         .spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
@@ -130,6 +156,7 @@ fn pipe(from: &TcpStream, to: &TcpStream, hold_ns: Arc<AtomicU64>) {
         });
     let _ = thread::Builder::new()
         .name("delay-proxy-write".into())
+        .stack_size(STACK)
         .spawn(move || {
             for msg in rx {
                 match msg {

@@ -104,6 +104,7 @@ impl Application {
                     let mut state = shared.clone();
                     async move {
                         state.store = state.store.for_worker(&state.settings, &state.keys)?;
+                        state.store.warm();
                         Ok::<_, SetupError>(state)
                     }
                 })

@@ -193,6 +193,15 @@ impl AnyStore {
         })
     }
 
+    /// Prepares this worker's store before its first request: a Memcached
+    /// store opens its pool ([`memcached::MemcachedStore::warm`]). Needs the
+    /// worker's runtime.
+    pub fn warm(&self) {
+        if let Self::Memcached(store) = self {
+            store.warm();
+        }
+    }
+
     /// This store as one actix worker should hold it. A central store's
     /// connection is driven by the runtime that made it, so each worker
     /// (a current-thread runtime of its own) builds its own, and a worker

@@ -53,8 +53,17 @@
 //! dropped (a half-read reply can never answer the next request), and the
 //! call is [`StoreError::Unavailable`] (503), whose reason names the
 //! operation and the error class only: never the cart, the session id, the
-//! key or the URL. Nothing runs in the background: the next call connects
-//! anew, so the store recovers by itself when Memcached comes back.
+//! key or the URL. The next call connects anew, so the store recovers by
+//! itself when Memcached comes back.
+//!
+//! When a worker starts, [`MemcachedStore::warm`] opens the pool's
+//! connections at once, each holding a slot while it connects: the first
+//! burst of requests after a start or a deploy then finds them open instead
+//! of opening `pool_size` at once inside their own deadlines, and `/readyz`
+//! (a call, so it waits for a slot) answers only once the pool is filled or
+//! its connects have failed. Through the load benchmark's delay proxy a
+//! cold burst of 32 users on 16 slots timed out (docs/benchmarks.md); warm,
+//! it does not.
 //!
 //! A pooled connection that Memcached closed while it sat idle (Memcached
 //! restarted) fails on its first use. That call is retried once on a new
@@ -124,7 +133,7 @@ struct Inner {
     expiry: Expiry,
     limits: Limits,
     /// One permit per connection a call may hold.
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     /// Connections that finished their last exchange cleanly.
     idle: Mutex<Vec<Client>>,
 }
@@ -167,7 +176,7 @@ impl MemcachedStore {
                 max_value_bytes: config.max_value_bytes,
                 expiry,
                 limits,
-                slots: Semaphore::new(pool_size),
+                slots: Arc::new(Semaphore::new(pool_size)),
                 idle: Mutex::new(Vec::with_capacity(pool_size)),
             }),
         })
@@ -230,6 +239,31 @@ impl MemcachedStore {
         tokio::time::timeout_at(deadline, attempt)
             .await
             .unwrap_or_else(|_| Err(Failed::NoAnswer("timed out".into())))
+    }
+
+    /// Opens up to `pool_size` connections in the background, best effort:
+    /// a connect that fails or outlasts the deadline is dropped, and calls
+    /// then connect as they would have. Needs a tokio runtime (an actix
+    /// worker's).
+    pub fn warm(&self) {
+        for _ in 0..self.inner.pool_size {
+            // Taken now, not in the task: a request that arrives before
+            // the task runs waits for the warm connection instead of
+            // opening one more.
+            let Ok(permit) = Arc::clone(&self.inner.slots).try_acquire_owned() else {
+                return;
+            };
+            let store = self.clone();
+            tokio::spawn(async move {
+                let inner = &*store.inner;
+                if let Ok(Ok(client)) =
+                    tokio::time::timeout(inner.timeout, connect(&inner.dsn)).await
+                {
+                    store.idle().push(client);
+                }
+                drop(permit);
+            });
+        }
     }
 
     /// An idle connection that the client does not know to be closed.

@@ -23,7 +23,7 @@ pub use app::{TestApp, spawn_app, spawn_app_in, spawn_app_with};
 pub use binary::BinaryServer;
 pub use client::{Auth, Client};
 pub use config_dir::ConfigDir;
-pub use memcached::MemcachedTarget;
+pub use memcached::{MemcachedTarget, Raw as MemcachedConnection};
 pub use redis::RedisTarget;
 pub use reply::Reply;
 

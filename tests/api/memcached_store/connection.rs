@@ -245,3 +245,47 @@ async fn loads_at_once(
     }
     tasks.join_all().await
 }
+
+/// Memcached's count of open client connections, asked on one connection
+/// kept for it (a new one each time would count the last one while
+/// Memcached has yet to see it close).
+async fn connections(stats: &mut crate::helpers::MemcachedConnection) -> u64 {
+    // `curr_connections` counts the asking connection too.
+    stats.stat("curr_connections").await - 1
+}
+
+#[tokio::test]
+async fn warm_opens_the_pool_before_the_first_call_and_no_more() {
+    let target = MemcachedTarget::private("warm");
+    let config = MemcachedConfig {
+        pool_size: 4,
+        ..config(target.url(), &target.prefix)
+    };
+    let mut stats = target.connection().await;
+    let before = connections(&mut stats).await;
+    let store = MemcachedStore::new(&config, expiry(), Limits::default()).unwrap();
+    store.warm();
+    let started = Instant::now();
+    while connections(&mut stats).await < before + 4 {
+        assert!(started.elapsed() < HANG, "the pool never opened");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Warm connections serve calls, and sixteen calls at once on a pool of
+    // four open none beside them.
+    let saved = store.save(None, &session(1), now()).await.unwrap();
+    let results = no_hang(loads_at_once(&store, &saved.credential, 16)).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(connections(&mut stats).await, before + 4);
+}
+
+#[tokio::test]
+async fn warming_against_a_dead_memcached_costs_nothing() {
+    let store = dead_store();
+    store.warm();
+    // The slots the failed connects held are free again: a call is still a
+    // quick 503, not a wait behind them.
+    let started = Instant::now();
+    let result = no_hang(store.ready()).await;
+    assert!(is_unavailable(&result), "{result:?}");
+    assert!(started.elapsed() < Duration::from_millis(3 * TIMEOUT_MS));
+}
