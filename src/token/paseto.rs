@@ -19,6 +19,7 @@ use super::{
     SealInput, TokenCodec,
 };
 use crate::base64url;
+use crate::cart::Limits;
 use crate::keys::{KeyState, Keyring};
 use crate::limits::{MAX_FOOTER_BYTES, MAX_JTI_CHARS};
 
@@ -151,19 +152,44 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
     )
     .map_err(|_| invalid(InvalidReason::Crypto))?;
 
-    // Steps 6 and 7: strict claims, then the cart under the caps.
-    let payload = trusted.payload();
-    if !payload.starts_with('{') {
-        return Err(invalid(InvalidReason::Payload));
-    }
-    let claims: ClaimsIn<'_> =
-        serde_json::from_str(payload).map_err(|_| invalid(InvalidReason::Payload))?;
-    if claims.v != PAYLOAD_VERSION || claims.jti.is_empty() || claims.jti.len() > MAX_JTI_CHARS {
-        return Err(invalid(InvalidReason::Payload));
-    }
-    let cart = payload::decode(claims.c, claims.cz.as_deref(), codec.limits())?;
+    // Steps 6 and 7.
+    let claims = decode_claims(trusted.payload(), codec.limits())?;
     Ok(Opened {
-        cart: std::sync::Arc::new(cart),
+        cart: std::sync::Arc::new(claims.cart),
+        revision: claims.revision,
+        lifetimes: claims.lifetimes,
+        jti: claims.jti,
+        key_id: key.id.clone(),
+        key_state: key.state,
+        cart_key_id: None,
+        reseal: (key.state != KeyState::Active).then_some(ResealReason::KeyNotActive),
+        generation: ring.generation(),
+    })
+}
+
+/// What the claims of an authenticated payload hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DecodedClaims {
+    pub cart: crate::cart::Cart,
+    pub revision: u64,
+    pub lifetimes: Lifetimes,
+    pub jti: String,
+}
+
+/// Steps 6 and 7 of opening, on a payload whose MAC has been checked:
+/// strict claims, then the cart under the caps.
+pub(crate) fn decode_claims(payload: &str, limits: &Limits) -> Result<DecodedClaims, OpenError> {
+    let invalid = OpenError::Invalid(InvalidReason::Payload);
+    if !payload.starts_with('{') {
+        return Err(invalid);
+    }
+    let claims: ClaimsIn<'_> = serde_json::from_str(payload).map_err(|_| invalid)?;
+    if claims.v != PAYLOAD_VERSION || claims.jti.is_empty() || claims.jti.len() > MAX_JTI_CHARS {
+        return Err(invalid);
+    }
+    let cart = payload::decode(claims.c, claims.cz.as_deref(), limits)?;
+    Ok(DecodedClaims {
+        cart,
         revision: claims.rev,
         lifetimes: Lifetimes {
             issued_at: claims.iat.0,
@@ -172,11 +198,6 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
             absolute_expiry: claims.abs.0,
         },
         jti: claims.jti.into_owned(),
-        key_id: key.id.clone(),
-        key_state: key.state,
-        cart_key_id: None,
-        reseal: (key.state != KeyState::Active).then_some(ResealReason::KeyNotActive),
-        generation: ring.generation(),
     })
 }
 
