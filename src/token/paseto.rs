@@ -70,12 +70,13 @@ struct Footer<'a> {
 pub(crate) fn claims_json(codec: &TokenCodec, input: &SealInput<'_>) -> Result<String, SealError> {
     let (c, cz) = CartClaim::encode(input.cart, codec.config().compression_level, codec.limits())?
         .into_fields();
+    let t = &input.lifetimes;
     let claims = ClaimsOut {
         v: PAYLOAD_VERSION,
-        iat: Rfc3339(input.lifetimes.issued_at),
-        nbf: Rfc3339(input.lifetimes.not_before),
-        exp: Rfc3339(input.lifetimes.expires_at),
-        abs: Rfc3339(input.lifetimes.absolute_expiry),
+        iat: Rfc3339::new(t.issued_at)?,
+        nbf: Rfc3339::new(t.not_before)?,
+        exp: Rfc3339::new(t.expires_at)?,
+        abs: Rfc3339::new(t.absolute_expiry)?,
         jti: input.jti,
         rev: input.revision,
         c,
@@ -201,9 +202,27 @@ pub(crate) fn decode_claims(payload: &str, limits: &Limits) -> Result<DecodedCla
     })
 }
 
+/// The first second an RFC 3339 time can write: 0000-01-01T00:00:00Z.
+pub(crate) const FIRST_WRITABLE: i64 = -62_167_219_200;
+/// The last second an RFC 3339 time can write: 9999-12-31T23:59:59Z.
+/// chrono writes later years with five digits and a sign, which RFC 3339
+/// (and chrono's own parser) refuses, and panics past its own range.
+pub(crate) const LAST_WRITABLE: i64 = 253_402_300_799;
+
 /// A time in PASETO's registered claim form: RFC 3339, UTC, whole seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Rfc3339(i64);
+
+impl Rfc3339 {
+    /// The time `secs` (Unix seconds), if RFC 3339 can write it.
+    fn new(secs: i64) -> Result<Self, SealError> {
+        if (FIRST_WRITABLE..=LAST_WRITABLE).contains(&secs) {
+            Ok(Self(secs))
+        } else {
+            Err(SealError::TimeOutOfRange)
+        }
+    }
+}
 
 impl Serialize for Rfc3339 {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
