@@ -25,7 +25,7 @@ use super::cart_ops::LineSpec;
 use super::fixture::{self, LOCAL_KEYS, NOW, UNKNOWN_LOCAL_KEY};
 use crate::base64url;
 use crate::cart::{Cart, Limits};
-use crate::keys::{KeyState, LocalMaterial};
+use crate::keys::KeyState;
 use crate::token::seams::{FIRST_WRITABLE, LAST_WRITABLE, footer};
 use crate::token::{SealError, TokenCodec, deflate};
 
@@ -159,12 +159,12 @@ fn open(codec: &TokenCodec, key: u8, footer_choice: &FooterChoice, payload: &Pay
         Some((state, bytes)) => (*bytes, Some(*state)),
         None => (UNKNOWN_LOCAL_KEY, None),
     };
-    let kid = kid_of(&bytes);
+    let kid = fixture::local_kid(&bytes);
     let (footer_text, footer_ok) = match footer_choice {
         FooterChoice::Ours => (footer(&kid), Some(true)),
         FooterChoice::OtherKey(i) => {
             let other = LOCAL_KEYS[usize::from(*i) % LOCAL_KEYS.len()].1;
-            (footer(&kid_of(&other)), Some(other == bytes))
+            (footer(&fixture::local_kid(&other)), Some(other == bytes))
         }
         FooterChoice::Spaced => (format!(r#"{{ "kid" : "{kid}" }}"#), Some(true)),
         FooterChoice::Extra => (format!(r#"{{"kid":"{kid}","x":1}}"#), Some(false)),
@@ -231,13 +231,6 @@ fn pasetors_open(codec: &TokenCodec, key: &[u8; 32], token: &str) -> Option<Stri
         LocalToken::decrypt(&key, &untrusted, None, Some(codec.implicit_assertion())).ok()?;
     Claims::from_string(trusted.payload()).ok()?;
     Some(trusted.payload().to_owned())
-}
-
-fn kid_of(bytes: &[u8; 32]) -> String {
-    LocalMaterial::from_bytes(bytes)
-        .expect("32 key bytes")
-        .kid()
-        .to_owned()
 }
 
 /// A cart of the lines that parse and fit.

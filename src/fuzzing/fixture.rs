@@ -54,6 +54,14 @@ pub fn get() -> &'static Fixture {
     FIXTURE.get_or_init(build)
 }
 
+/// The `k4.lid.` kid of the local key with these bytes.
+pub fn local_kid(bytes: &[u8; 32]) -> String {
+    LocalMaterial::from_bytes(bytes)
+        .expect("32 key bytes")
+        .kid()
+        .to_owned()
+}
+
 /// Limits far below the defaults, so that inputs reach every bound.
 pub fn tight_limits() -> Limits {
     Limits {
@@ -99,14 +107,13 @@ pub fn assert_within(cart: &Cart, limits: &Limits) {
 fn build() -> Fixture {
     let dir = PrivateDir::new();
     let mut configs = Vec::new();
-    let states = |s: KeyState| s.as_str();
     for (state, bytes) in LOCAL_KEYS {
         let material = LocalMaterial::from_bytes(&bytes).expect("32 key bytes");
-        let id = format!("local-{}", states(state));
+        let id = format!("local-{}", state.as_str());
         configs.push(dir.key(&id, Purpose::Local, state, &material.to_paserk()));
     }
     for (state, seed) in SIGNING_KEYS {
-        let id = format!("signing-{}", states(state));
+        let id = format!("signing-{}", state.as_str());
         let paserk = ed25519_paserk_from_seed(&seed);
         configs.push(dir.key(&id, Purpose::Signing, state, &paserk));
     }

@@ -162,10 +162,7 @@ mod tests {
             // A token under each key that is not active: pasetors seals
             // what cartseal would.
             for (state, bytes) in fixture::LOCAL_KEYS {
-                let kid = crate::keys::LocalMaterial::from_bytes(&bytes)
-                    .expect("a key")
-                    .kid()
-                    .to_owned();
+                let kid = fixture::local_kid(&bytes);
                 let token = LocalToken::encrypt(
                     &SymmetricKey::from(&bytes).expect("a key"),
                     claims.as_bytes(),
