@@ -29,6 +29,9 @@
 //!   extractors, transports, CSRF and CORS, problem+json errors, metrics.
 //! - [`cli`]: the subcommands `serve`, `keygen`, `inspect`, `check-config`;
 //!   `main.rs` only parses arguments.
+//! - `fuzzing` (only under `cfg(fuzzing)` and in tests): the bodies of the
+//!   fuzz targets in `fuzz/`, and a fixed keyring and clock for them;
+//!   docs/security.md, "Fuzzing".
 //!
 //! # Limitations
 //! A token store cannot revoke a cart before it expires, cannot keep two
@@ -44,6 +47,8 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod expiry;
+#[cfg(any(fuzzing, test))]
+pub mod fuzzing;
 pub mod http;
 pub mod ids;
 pub mod keys;

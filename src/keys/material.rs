@@ -236,9 +236,15 @@ pub fn generate_local() -> LocalMaterial {
 pub fn generate_ed25519_paserk() -> Zeroizing<String> {
     let mut seed = Zeroizing::new([0u8; 32]);
     rand::fill(&mut seed[..]);
-    let signing = Ed25519Key::from_bytes(&seed);
+    ed25519_paserk_from_seed(&seed)
+}
+
+/// The `k4.secret.` PASERK of the Ed25519 key with this seed: fixed keys for
+/// the fuzz targets' keyring.
+pub(crate) fn ed25519_paserk_from_seed(seed: &[u8; 32]) -> Zeroizing<String> {
+    let signing = Ed25519Key::from_bytes(seed);
     let mut keypair = Zeroizing::new([0u8; 64]);
-    keypair[..32].copy_from_slice(&seed[..]);
+    keypair[..32].copy_from_slice(seed);
     keypair[32..].copy_from_slice(&signing.verifying_key().to_bytes());
     let secret = AsymmetricSecretKey::<V4>::from(&keypair[..]).expect("64 bytes is a valid key");
     Zeroizing::new(paserk_string(&secret))

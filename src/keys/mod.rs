@@ -22,6 +22,8 @@ use arc_swap::ArcSwap;
 use serde::{Deserialize, Serialize};
 
 pub use error::KeyringError;
+#[cfg(any(fuzzing, test))]
+pub(crate) use material::ed25519_paserk_from_seed;
 pub use material::{
     LocalMaterial, MaterialError, SigningMaterial, generate_ed25519_paserk, generate_local,
 };

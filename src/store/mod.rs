@@ -27,7 +27,7 @@ use crate::expiry::{Expiry, TimeError};
 use crate::ids;
 use crate::keys::KeyringHandle;
 use crate::token::cache::TokenCache;
-use crate::token::{OpenError, Oversize, ResealReason, SealError, TokenCodec};
+use crate::token::{InvalidReason, OpenError, Oversize, ResealReason, SealError, TokenCodec};
 
 /// The state of one cart between requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -97,6 +97,11 @@ impl From<SealError> for StoreError {
             SealError::TooLarge(oversize) => Self::TooLarge(oversize),
             SealError::Expired => Self::Credential(OpenError::Expired),
             SealError::NoKey => Self::Unavailable("no active key can seal".into()),
+            // Only a credential's `abs` can be that far out: the client's
+            // credential is unusable, as if it had not opened.
+            SealError::TimeOutOfRange => {
+                Self::Credential(OpenError::Invalid(InvalidReason::Payload))
+            }
         }
     }
 }
@@ -274,7 +279,7 @@ pub(crate) fn session_id(credential: &str) -> Result<Option<&str>, StoreError> {
     if ids::is_random(credential) {
         Ok(Some(credential))
     } else {
-        Err(OpenError::Invalid(crate::token::InvalidReason::Format).into())
+        Err(OpenError::Invalid(InvalidReason::Format).into())
     }
 }
 

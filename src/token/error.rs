@@ -130,6 +130,11 @@ pub enum SealError {
     /// No key can seal (the format needs a key that is not active).
     #[error("no active key for sealing")]
     NoKey,
+    /// A time the format cannot write: the `paseto` format's RFC 3339 claims
+    /// hold years 0000 to 9999 only. Only a credential's absolute expiry can
+    /// be that far out, so the credential is what is wrong.
+    #[error("a time outside 0000-01-01T00:00:00Z..=9999-12-31T23:59:59Z")]
+    TimeOutOfRange,
 }
 
 /// Why a token was opened under a key that should no longer seal, or close

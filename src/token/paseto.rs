@@ -19,6 +19,7 @@ use super::{
     SealInput, TokenCodec,
 };
 use crate::base64url;
+use crate::cart::Limits;
 use crate::keys::{KeyState, Keyring};
 use crate::limits::{MAX_FOOTER_BYTES, MAX_JTI_CHARS};
 
@@ -69,12 +70,13 @@ struct Footer<'a> {
 pub(crate) fn claims_json(codec: &TokenCodec, input: &SealInput<'_>) -> Result<String, SealError> {
     let (c, cz) = CartClaim::encode(input.cart, codec.config().compression_level, codec.limits())?
         .into_fields();
+    let t = &input.lifetimes;
     let claims = ClaimsOut {
         v: PAYLOAD_VERSION,
-        iat: Rfc3339(input.lifetimes.issued_at),
-        nbf: Rfc3339(input.lifetimes.not_before),
-        exp: Rfc3339(input.lifetimes.expires_at),
-        abs: Rfc3339(input.lifetimes.absolute_expiry),
+        iat: Rfc3339::new(t.issued_at)?,
+        nbf: Rfc3339::new(t.not_before)?,
+        exp: Rfc3339::new(t.expires_at)?,
+        abs: Rfc3339::new(t.absolute_expiry)?,
         jti: input.jti,
         rev: input.revision,
         c,
@@ -151,27 +153,13 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
     )
     .map_err(|_| invalid(InvalidReason::Crypto))?;
 
-    // Steps 6 and 7: strict claims, then the cart under the caps.
-    let payload = trusted.payload();
-    if !payload.starts_with('{') {
-        return Err(invalid(InvalidReason::Payload));
-    }
-    let claims: ClaimsIn<'_> =
-        serde_json::from_str(payload).map_err(|_| invalid(InvalidReason::Payload))?;
-    if claims.v != PAYLOAD_VERSION || claims.jti.is_empty() || claims.jti.len() > MAX_JTI_CHARS {
-        return Err(invalid(InvalidReason::Payload));
-    }
-    let cart = payload::decode(claims.c, claims.cz.as_deref(), codec.limits())?;
+    // Steps 6 and 7.
+    let claims = decode_claims(trusted.payload(), codec.limits())?;
     Ok(Opened {
-        cart: std::sync::Arc::new(cart),
-        revision: claims.rev,
-        lifetimes: Lifetimes {
-            issued_at: claims.iat.0,
-            not_before: claims.nbf.0,
-            expires_at: claims.exp.0,
-            absolute_expiry: claims.abs.0,
-        },
-        jti: claims.jti.into_owned(),
+        cart: std::sync::Arc::new(claims.cart),
+        revision: claims.revision,
+        lifetimes: claims.lifetimes,
+        jti: claims.jti,
         key_id: key.id.clone(),
         key_state: key.state,
         cart_key_id: None,
@@ -180,9 +168,61 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
     })
 }
 
+/// What the claims of an authenticated payload hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DecodedClaims {
+    pub cart: crate::cart::Cart,
+    pub revision: u64,
+    pub lifetimes: Lifetimes,
+    pub jti: String,
+}
+
+/// Steps 6 and 7 of opening, on a payload whose MAC has been checked:
+/// strict claims, then the cart under the caps.
+pub(crate) fn decode_claims(payload: &str, limits: &Limits) -> Result<DecodedClaims, OpenError> {
+    let invalid = OpenError::Invalid(InvalidReason::Payload);
+    if !payload.starts_with('{') {
+        return Err(invalid);
+    }
+    let claims: ClaimsIn<'_> = serde_json::from_str(payload).map_err(|_| invalid)?;
+    if claims.v != PAYLOAD_VERSION || claims.jti.is_empty() || claims.jti.len() > MAX_JTI_CHARS {
+        return Err(invalid);
+    }
+    let cart = payload::decode(claims.c, claims.cz.as_deref(), limits)?;
+    Ok(DecodedClaims {
+        cart,
+        revision: claims.rev,
+        lifetimes: Lifetimes {
+            issued_at: claims.iat.0,
+            not_before: claims.nbf.0,
+            expires_at: claims.exp.0,
+            absolute_expiry: claims.abs.0,
+        },
+        jti: claims.jti.into_owned(),
+    })
+}
+
+/// The first second an RFC 3339 time can write: 0000-01-01T00:00:00Z.
+pub(crate) const FIRST_WRITABLE: i64 = -62_167_219_200;
+/// The last second an RFC 3339 time can write: 9999-12-31T23:59:59Z.
+/// chrono writes later years with five digits and a sign, which RFC 3339
+/// (and chrono's own parser) refuses, and panics past its own range.
+pub(crate) const LAST_WRITABLE: i64 = 253_402_300_799;
+
 /// A time in PASETO's registered claim form: RFC 3339, UTC, whole seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Rfc3339(i64);
+
+impl Rfc3339 {
+    /// The time `secs` (Unix seconds), if RFC 3339 can write it.
+    fn new(secs: i64) -> Result<Self, SealError> {
+        if (FIRST_WRITABLE..=LAST_WRITABLE).contains(&secs) {
+            Ok(Self(secs))
+        } else {
+            Err(SealError::TimeOutOfRange)
+        }
+    }
+}
 
 impl Serialize for Rfc3339 {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -272,3 +272,58 @@ fn a_write_just_after_the_absolute_expiry_is_refused_not_sealed_born_invalid() {
         assert!(codec.open(&at.token, NOW).is_ok(), "{format:?}");
     }
 }
+
+/// Found by fuzzing (the `differential` target; its inputs are kept in
+/// fuzz/regressions/differential/): an `abs` after year 9999 sealed a token
+/// that chrono's own RFC 3339 parser then refused (a five-digit year), and
+/// one past chrono's range panicked.
+/// The `paseto` format refuses to seal them; the `jwt` format writes numbers
+/// and seals any `abs`.
+#[test]
+fn a_paseto_seal_refuses_a_time_that_rfc_3339_cannot_write() {
+    use super::super::SealError;
+    use super::super::paseto::{FIRST_WRITABLE, LAST_WRITABLE};
+
+    assert_eq!(
+        (FIRST_WRITABLE, LAST_WRITABLE),
+        (
+            chrono::DateTime::parse_from_rfc3339("0000-01-01T00:00:00Z")
+                .expect("the first second")
+                .timestamp(),
+            chrono::DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+                .expect("the last second")
+                .timestamp(),
+        )
+    );
+    let codec = Ring::standard(JwtAlgorithm::EdDSA).codec(Format::Paseto);
+    let sealed = codec
+        .seal(&cart(2), 1, Some(LAST_WRITABLE), NOW)
+        .expect("the last second RFC 3339 writes seals");
+    let opened = codec.open(&sealed.token, NOW).expect("and opens");
+    assert_eq!(opened.lifetimes.absolute_expiry, LAST_WRITABLE);
+    for abs in [
+        LAST_WRITABLE + 1,
+        519_231_373_432,
+        132_923_244_806_256,
+        i64::MAX,
+    ] {
+        assert_eq!(
+            codec.seal(&cart(2), 1, Some(abs), NOW).err(),
+            Some(SealError::TimeOutOfRange),
+            "abs {abs}"
+        );
+    }
+    // Before year 0 is only reachable through a clock that far back.
+    assert_eq!(
+        codec.seal(&cart(2), 1, None, FIRST_WRITABLE - 1).err(),
+        Some(SealError::TimeOutOfRange)
+    );
+    assert!(codec.seal(&cart(2), 1, None, FIRST_WRITABLE).is_ok());
+
+    let jwt = Ring::standard(JwtAlgorithm::EdDSA).codec(Format::Jwt);
+    let sealed = jwt
+        .seal(&cart(2), 1, Some(i64::MAX), NOW)
+        .expect("jwt seals any abs");
+    let opened = jwt.open(&sealed.token, NOW).expect("and opens");
+    assert_eq!(opened.lifetimes.absolute_expiry, i64::MAX);
+}

@@ -1,0 +1,239 @@
+//! Target `cart_ops`: sequences of add, set, remove, merge and clear with
+//! arbitrary inputs, lines built by [`Line::parse`] as a request builds
+//! them. After every operation no limit is broken and the cart reads back
+//! from its compact form; the outcome is that of a plain model of the
+//! operation: a refused operation leaves the cart unchanged, with the error
+//! of the real reason, and an accepted one did what it says.
+
+use std::collections::BTreeMap;
+
+use arbitrary::{Arbitrary, Unstructured};
+
+use super::fixture;
+use crate::cart::{Cart, CartError, Limits, Line, Quantity};
+
+/// One sequence of operations.
+#[derive(Debug, Arbitrary)]
+struct Input {
+    /// Under [`fixture::tight_limits`] rather than the defaults.
+    tight: bool,
+    ops: Vec<Op>,
+}
+
+#[derive(Debug, Arbitrary)]
+enum Op {
+    Add(LineSpec),
+    Set { line: Target, quantity: i64 },
+    Remove(Target),
+    Merge(Vec<LineSpec>),
+    Clear,
+}
+
+/// A line as a client sends it.
+#[derive(Debug, Arbitrary)]
+pub(super) struct LineSpec {
+    sku: Text,
+    quantity: i64,
+    properties: Vec<(Text, Text)>,
+}
+
+/// Text from a few valid values, which lines then share, or any text.
+#[derive(Debug, Arbitrary)]
+enum Text {
+    Common(u8),
+    Any(String),
+}
+
+impl Text {
+    fn get(&self) -> &str {
+        const COMMON: [&str; 6] = ["TEE-100", "MUG-104", "size", "M", "x", "é"];
+        match self {
+            Self::Common(i) => COMMON[usize::from(*i) % COMMON.len()],
+            Self::Any(text) => text,
+        }
+    }
+}
+
+/// The line an operation names: one of the cart's, by position, or any key.
+#[derive(Debug, Arbitrary)]
+enum Target {
+    Line(u8),
+    Key(String),
+}
+
+/// Runs one input.
+pub fn run(data: &[u8]) {
+    let Ok(input) = Input::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
+    let limits = if input.tight {
+        fixture::tight_limits()
+    } else {
+        Limits::default()
+    };
+    let mut cart = Cart::new();
+    for op in &input.ops {
+        apply(&mut cart, op, &limits);
+        fixture::assert_within(&cart, &limits);
+    }
+}
+
+fn apply(cart: &mut Cart, op: &Op, limits: &Limits) {
+    let before = cart.clone();
+    let lines = before.lines();
+    let (outcome, expected) = match op {
+        Op::Add(spec) => {
+            let Some(line) = spec.parse(limits) else {
+                return;
+            };
+            let expected = model_add(lines, &line, limits);
+            let outcome = cart.add(line.clone(), limits).map(|key| {
+                assert_eq!(&key, line.key(), "add returns the line's key");
+            });
+            (outcome, expected)
+        }
+        Op::Set { line, quantity } => {
+            let key = target(lines, line);
+            let expected = model_set(lines, &key, *quantity, limits);
+            (cart.set_quantity(&key, *quantity, limits), expected)
+        }
+        Op::Remove(line) => {
+            let key = target(lines, line);
+            (cart.remove(&key), model_set(lines, &key, 0, limits))
+        }
+        Op::Merge(specs) => {
+            let mut other = Cart::new();
+            for line in specs.iter().filter_map(|spec| spec.parse(limits)) {
+                let _ = other.add(line, limits);
+            }
+            let expected = model_merge(lines, &other, limits);
+            (cart.merge(&other, limits), expected)
+        }
+        Op::Clear => {
+            cart.clear();
+            (Ok(()), Ok(Vec::new()))
+        }
+    };
+    match (outcome, expected) {
+        (Ok(()), Ok(lines)) => assert_eq!(cart.lines(), lines, "{op:?}"),
+        (Err(error), Err(reason)) => {
+            assert_eq!(cart, &before, "a refused {op:?} changed the cart");
+            assert!(
+                same_reason(&error, &reason),
+                "{op:?}: {error:?}, not {reason:?}"
+            );
+        }
+        (outcome, expected) => panic!("{op:?} gave {outcome:?}, the model {expected:?}"),
+    }
+}
+
+impl LineSpec {
+    /// The line a client would send, or `None` when [`Line::parse`] refuses
+    /// it (which must be for a malformed part, nothing else).
+    pub(super) fn parse(&self, limits: &Limits) -> Option<Line> {
+        let properties: BTreeMap<String, String> = self
+            .properties
+            .iter()
+            .map(|(k, v)| (k.get().to_owned(), v.get().to_owned()))
+            .collect();
+        match Line::parse(self.sku.get(), self.quantity, properties, limits) {
+            Ok(line) => Some(line),
+            Err(CartError::Invalid(_)) => None,
+            Err(other) => panic!("Line::parse refused a line for {other:?}"),
+        }
+    }
+}
+
+fn target(lines: &[Line], target: &Target) -> String {
+    match target {
+        Target::Line(i) if !lines.is_empty() => lines[usize::from(*i) % lines.len()]
+            .key()
+            .as_str()
+            .to_owned(),
+        Target::Line(_) => String::new(),
+        Target::Key(key) => key.clone(),
+    }
+}
+
+/// Errors match by variant; the text of `Invalid` is for people.
+fn same_reason(a: &CartError, b: &CartError) -> bool {
+    match (a, b) {
+        (CartError::Invalid(_), CartError::Invalid(_)) => true,
+        _ => a == b,
+    }
+}
+
+fn same_line(a: &Line, b: &Line) -> bool {
+    a.sku() == b.sku() && a.properties() == b.properties()
+}
+
+fn with_quantity(line: &Line, quantity: u32, limits: &Limits) -> Line {
+    let quantity = Quantity::parse(i64::from(quantity), limits).expect("a quantity in range");
+    Line::new(line.sku().clone(), quantity, line.properties().clone())
+}
+
+fn model_add(lines: &[Line], line: &Line, limits: &Limits) -> Result<Vec<Line>, CartError> {
+    let mut out = lines.to_vec();
+    match lines.iter().position(|l| l.key() == line.key()) {
+        Some(i) if same_line(&lines[i], line) => {
+            let sum = u64::from(lines[i].quantity().get()) + u64::from(line.quantity().get());
+            if sum > u64::from(limits.max_quantity) {
+                return Err(CartError::QuantityTooLarge {
+                    max: limits.max_quantity,
+                });
+            }
+            out[i] = with_quantity(line, sum as u32, limits);
+        }
+        Some(_) => return Err(CartError::KeyCollision(line.key().clone())),
+        None if lines.len() >= limits.max_lines => {
+            return Err(CartError::TooManyLines {
+                max: limits.max_lines,
+            });
+        }
+        None => out.push(line.clone()),
+    }
+    Ok(out)
+}
+
+/// Set, where 0 removes: remove is set to 0.
+fn model_set(
+    lines: &[Line],
+    key: &str,
+    quantity: i64,
+    limits: &Limits,
+) -> Result<Vec<Line>, CartError> {
+    let i = lines
+        .iter()
+        .position(|l| l.key().as_str() == key)
+        .ok_or(CartError::LineNotFound)?;
+    let mut out = lines.to_vec();
+    if quantity == 0 {
+        out.remove(i);
+    } else if (1..=i64::from(limits.max_quantity)).contains(&quantity) {
+        out[i] = with_quantity(&lines[i], quantity as u32, limits);
+    } else {
+        return Err(CartError::Invalid(String::new()));
+    }
+    Ok(out)
+}
+
+fn model_merge(lines: &[Line], other: &Cart, limits: &Limits) -> Result<Vec<Line>, CartError> {
+    let mut out = lines.to_vec();
+    for line in other.lines() {
+        match out.iter().position(|l| l.key() == line.key()) {
+            Some(i) if same_line(&out[i], line) => {
+                let sum =
+                    (out[i].quantity().get() + line.quantity().get()).min(limits.max_quantity);
+                out[i] = with_quantity(line, sum, limits);
+            }
+            Some(_) => return Err(CartError::KeyCollision(line.key().clone())),
+            None if out.len() >= limits.max_lines => {
+                return Err(CartError::TooManyLines {
+                    max: limits.max_lines,
+                });
+            }
+            None => out.push(line.clone()),
+        }
+    }
+    Ok(out)
+}
