@@ -32,15 +32,23 @@ impl Chromedriver {
                  (apt-get install chromium chromium-driver; scripts/test installs them)"
             );
         }
-        let mut cmd = Command::new(CHROMEDRIVER);
-        cmd.arg("--port=0");
-        let (proc, port) =
-            ChildGuard::start_and_read("chromedriver", cmd, None, Self::PATIENCE, |line| {
+        // With --port=0 chromedriver picks a port on one address family and
+        // then binds it on the other, where another process may hold it
+        // ("IPv4 port not available. Exiting..."): try again, a few times.
+        let mut last = String::new();
+        for _ in 0..5 {
+            let mut cmd = Command::new(CHROMEDRIVER);
+            cmd.arg("--port=0");
+            match ChildGuard::start_and_read("chromedriver", cmd, None, Self::PATIENCE, |line| {
                 line.split_once("started successfully on port ")
                     .and_then(|(_, rest)| rest.trim_end_matches('.').trim().parse::<u16>().ok())
-            })
-            .unwrap_or_else(|e| panic!("{e}"));
-        Self { proc, port }
+            }) {
+                Ok((proc, port)) => return Self { proc, port },
+                Err(e) if e.contains("port not available") => last = e,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("{last}")
     }
 
     /// Its WebDriver endpoint.
