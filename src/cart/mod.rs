@@ -183,23 +183,42 @@ impl Cart {
         Ok(())
     }
 
-    /// About how many bytes of memory the cart holds: its strings, and a
-    /// fixed cost per line and per property. For budgets, not accounting.
+    /// About how many bytes of memory the cart holds, for budgets such as
+    /// the verified-token cache's: the lines' slots, every string's heap
+    /// allocation, and each property map's B-tree leaf, which has room for
+    /// eleven entries however few it holds (about 540 bytes: the largest
+    /// cost of a line). A test holds it against what the allocator really
+    /// gives (`tests/cart_memory.rs`).
     pub fn approx_bytes(&self) -> usize {
-        const PER_LINE: usize = 96;
-        const PER_PROPERTY: usize = 64;
-        self.lines
+        use std::mem::size_of;
+        /// A string's heap allocation, rounded up to a 16-byte size class.
+        fn heap(s: &str) -> usize {
+            s.len().next_multiple_of(16)
+        }
+        /// A B-tree leaf node of `String` keys and values: eleven of each,
+        /// the parent link and the two counters.
+        const BTREE_LEAF: usize = 11 * 2 * size_of::<String>() + 16;
+        let lines: usize = self
+            .lines
             .iter()
             .map(|l| {
-                PER_LINE
-                    + l.sku().as_str().len()
-                    + l.key().as_str().len()
-                    + l.properties()
+                let properties = l.properties();
+                let leaves = if properties.is_empty() {
+                    0
+                } else {
+                    // One leaf holds up to eleven entries.
+                    properties.iter().count().div_ceil(11) * BTREE_LEAF
+                };
+                heap(l.sku().as_str())
+                    + heap(l.key().as_str())
+                    + leaves
+                    + properties
                         .iter()
-                        .map(|(k, v)| PER_PROPERTY + k.len() + v.len())
+                        .map(|(k, v)| heap(k) + heap(v))
                         .sum::<usize>()
             })
-            .sum()
+            .sum();
+        size_of::<Self>() + self.lines.capacity() * size_of::<Line>() + lines
     }
 
     /// Serializes the cart in its compact form.

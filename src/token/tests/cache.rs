@@ -162,18 +162,20 @@ fn the_cache_is_bounded_by_entries_and_by_bytes_and_zero_turns_it_off() {
     }
     assert!(by_count.len() <= 10, "{} entries", by_count.len());
 
-    // A 100-line cart's entry weighs over 10 KB: 1 MiB holds under 100.
+    // A 100-line cart's entry weighs over 10 KB: a budget of forty such
+    // carts holds no more than forty, however many the entry bound allows.
     let big = codec
         .authenticate(&seal(&codec, &cart(100)))
         .expect("opens");
-    assert!(big.cart.approx_bytes() > 10_000);
-    let by_bytes = TokenCache::new(10_000, 1 << 20).expect("on");
+    let weight = big.cart.approx_bytes();
+    assert!(weight > 10_000);
+    let by_bytes = TokenCache::new(10_000, 40 * weight as u64).expect("on");
     for token in &tokens {
         by_bytes.insert(token, big.clone());
     }
     assert!(
-        (10..100).contains(&by_bytes.len()),
-        "{} entries of over 10 KB in 1 MiB",
+        (10..=40).contains(&by_bytes.len()),
+        "{} entries of {weight} bytes in a budget of 40",
         by_bytes.len()
     );
 }
