@@ -49,11 +49,12 @@ impl DelayProxy {
                     let Ok(client) = client else { continue };
                     // Set up each connection on its own thread, so that a
                     // burst of new connections (a store client filling its
-                    // pool) is not set up one after another: the upstream
-                    // connect and four thread spawns per connection, on the
-                    // load generator's busy core, once made the 16th
-                    // connection of a burst wait longer than the server's
-                    // store timeout.
+                    // pool) is not set up one after another by this loop:
+                    // the upstream connect and four thread spawns each.
+                    // That alone did not stop the memcached+rtt mode's
+                    // cold-start timeouts (the threads still wait for the
+                    // generator's core); the server opening its pool at
+                    // start did.
                     let (streams, hold) = (streams2.clone(), hold2.clone());
                     let _ = thread::Builder::new()
                         .name("delay-proxy-conn".into())
