@@ -172,26 +172,43 @@ fn with_quantity(line: &Line, quantity: u32, limits: &Limits) -> Line {
     Line::new(line.sku().clone(), quantity, line.properties().clone())
 }
 
-fn model_add(lines: &[Line], line: &Line, limits: &Limits) -> Result<Vec<Line>, CartError> {
-    let mut out = lines.to_vec();
-    match lines.iter().position(|l| l.key() == line.key()) {
-        Some(i) if same_line(&lines[i], line) => {
-            let sum = u64::from(lines[i].quantity().get()) + u64::from(line.quantity().get());
-            if sum > u64::from(limits.max_quantity) {
-                return Err(CartError::QuantityTooLarge {
-                    max: limits.max_quantity,
-                });
-            }
-            out[i] = with_quantity(line, sum as u32, limits);
+/// Puts `line` into `out` as add and merge both do: a line with the same
+/// sku and properties takes the quantity `sum` gives, a different line
+/// under the same key is a collision, a new line needs room.
+fn place(
+    out: &mut Vec<Line>,
+    line: &Line,
+    limits: &Limits,
+    sum: impl Fn(u32, u32) -> Result<u32, CartError>,
+) -> Result<(), CartError> {
+    match out.iter().position(|l| l.key() == line.key()) {
+        Some(i) if same_line(&out[i], line) => {
+            let quantity = sum(out[i].quantity().get(), line.quantity().get())?;
+            out[i] = with_quantity(line, quantity, limits);
         }
         Some(_) => return Err(CartError::KeyCollision(line.key().clone())),
-        None if lines.len() >= limits.max_lines => {
+        None if out.len() >= limits.max_lines => {
             return Err(CartError::TooManyLines {
                 max: limits.max_lines,
             });
         }
         None => out.push(line.clone()),
     }
+    Ok(())
+}
+
+/// Add refuses a quantity over the limit.
+fn model_add(lines: &[Line], line: &Line, limits: &Limits) -> Result<Vec<Line>, CartError> {
+    let mut out = lines.to_vec();
+    place(&mut out, line, limits, |have, more| {
+        let sum = u64::from(have) + u64::from(more);
+        if sum > u64::from(limits.max_quantity) {
+            return Err(CartError::QuantityTooLarge {
+                max: limits.max_quantity,
+            });
+        }
+        Ok(sum as u32)
+    })?;
     Ok(out)
 }
 
@@ -217,23 +234,13 @@ fn model_set(
     Ok(out)
 }
 
+/// Merge caps a quantity at the limit, and is all or nothing.
 fn model_merge(lines: &[Line], other: &Cart, limits: &Limits) -> Result<Vec<Line>, CartError> {
     let mut out = lines.to_vec();
     for line in other.lines() {
-        match out.iter().position(|l| l.key() == line.key()) {
-            Some(i) if same_line(&out[i], line) => {
-                let sum =
-                    (out[i].quantity().get() + line.quantity().get()).min(limits.max_quantity);
-                out[i] = with_quantity(line, sum, limits);
-            }
-            Some(_) => return Err(CartError::KeyCollision(line.key().clone())),
-            None if out.len() >= limits.max_lines => {
-                return Err(CartError::TooManyLines {
-                    max: limits.max_lines,
-                });
-            }
-            None => out.push(line.clone()),
-        }
+        place(&mut out, line, limits, |have, more| {
+            Ok((have + more).min(limits.max_quantity))
+        })?;
     }
     Ok(out)
 }
