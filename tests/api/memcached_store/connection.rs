@@ -289,3 +289,26 @@ async fn warming_against_a_dead_memcached_costs_nothing() {
     assert!(is_unavailable(&result), "{result:?}");
     assert!(started.elapsed() < Duration::from_millis(3 * TIMEOUT_MS));
 }
+
+#[tokio::test]
+async fn the_service_opens_every_workers_pool_before_its_first_request() {
+    let target = MemcachedTarget::private("warm-http");
+    let mut stats = target.connection().await;
+    let before = connections(&mut stats).await;
+    // The test app runs two workers.
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.store.kind = cartseal::config::StoreKind::Memcached;
+        s.memcached.url = target.url().to_owned();
+        s.memcached.key_prefix = target.prefix.clone();
+        s.memcached.pool_size = 3;
+    })
+    .await;
+    let started = Instant::now();
+    while connections(&mut stats).await < before + 2 * 3 {
+        assert!(started.elapsed() < HANG, "the pools never opened");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Still no request has reached the cart routes: the pools are all open.
+    assert_eq!(connections(&mut stats).await, before + 2 * 3);
+    drop(app);
+}
