@@ -70,7 +70,11 @@ async fn the_service_keeps_its_openapi_contract_for_bearer_and_cookie_clients() 
             .arg(&config)
             .args(["run", &format!("{}/openapi.json", server.url)])
             .args(["--checks", "all", "--max-examples", "100", "--seed", "1"])
-            .args(["--workers", "2"])
+            // One worker: with two, hypothesis (a thread each) once failed
+            // a run with its own "AST constructor recursion depth mismatch"
+            // while describing a strategy, a race in the tool, not a
+            // finding about the service.
+            .args(["--workers", "1"])
             .env("CARTSEAL_CONTRACT_BEARER", &token)
             .env("NO_COLOR", "1")
             .current_dir(dir.path())
