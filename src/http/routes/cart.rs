@@ -77,7 +77,7 @@ pub async fn add(
     let line = Line::parse(&body.sku, body.quantity, body.properties, cart.limits())?;
     if cart
         .catalog()
-        .is_some_and(|catalog| catalog.get(line.sku().as_str()).is_none())
+        .is_some_and(|catalog| catalog.get(line.sku()).is_none())
     {
         return Err(ApiError::SkuUnknown);
     }
