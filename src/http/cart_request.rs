@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::http::header::CACHE_CONTROL;
+use actix_web::http::header::{CACHE_CONTROL, ContentType};
+use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
 use super::csrf;
@@ -22,7 +23,7 @@ use super::transport::{self, Credential, Transport};
 use super::view::{self, ViewMeta};
 use crate::cart::{Cart, CartError, Limits};
 use crate::catalog::Catalog;
-use crate::store::{CartStore, Saved, Session};
+use crate::store::{CartStore, Memo, Saved, Session};
 
 /// The cart of one request, with everything its handler needs.
 pub struct CartRequest {
@@ -81,7 +82,7 @@ impl CartRequest {
     /// nears expiry. Without a credential, an empty cart and no token.
     pub async fn read(self) -> Result<HttpResponse, ApiError> {
         let Some(token) = self.credential.token.as_deref() else {
-            return Ok(self.respond(&Session::default(), None));
+            return Ok(self.respond(&Session::default(), None, None));
         };
         let loaded = self.state.store.load(token, self.now).await?;
         let saved = match loaded.reseal {
@@ -95,7 +96,10 @@ impl CartRequest {
                 .ok(),
             None => None,
         };
-        Ok(self.respond(&loaded.session, saved.as_ref()))
+        match saved {
+            Some(saved) => Ok(self.respond(&loaded.session, Some(saved), None)),
+            None => Ok(self.respond(&loaded.session, None, loaded.memo)),
+        }
     }
 
     /// Loads the cart, applies `change`, saves it and answers with the new
@@ -121,23 +125,43 @@ impl CartRequest {
             .save(token, &session, self.now)
             .await
             .map_err(|e| ApiError::from(e).with_room(room))?;
-        Ok(self.respond(&session, Some(&saved)))
+        Ok(self.respond(&session, Some(saved), None))
     }
 
     /// The response: the cart's view, and the new credential if any.
-    fn respond(&self, session: &Session, saved: Option<&Saved>) -> HttpResponse {
-        let meta = ViewMeta {
-            revision: session.revision,
-            expires_at: saved.map(|s| s.expires_at).or(session.expires_at),
-            token_length: saved
-                .map(|s| s.credential.len())
-                .or(self.credential.held_len()),
-            token_budget: self.limits().token_max_chars,
+    ///
+    /// The body is what a read of the credential the client now holds
+    /// renders, so it is kept in the memo that comes with it (a read's, or
+    /// a new token's) and a later read of that credential against the same
+    /// catalog copies it instead of rendering it again.
+    fn respond(&self, session: &Session, saved: Option<Saved>, memo: Option<Memo>) -> HttpResponse {
+        let (memo, memo_token) = match &saved {
+            Some(saved) => (saved.memo.as_ref(), Some(saved.credential.as_str())),
+            None => (memo.as_ref(), self.credential.token.as_deref()),
         };
-        let view = view::render(&session.cart, self.catalog(), meta);
+        let tag = self.catalog.as_ref().map_or(0, |c| c.generation());
+        let body = match memo.and_then(|m| m.body(tag)) {
+            Some(body) => body,
+            None => {
+                let meta = ViewMeta {
+                    revision: session.revision,
+                    expires_at: saved.as_ref().map(|s| s.expires_at).or(session.expires_at),
+                    token_length: saved
+                        .as_ref()
+                        .map(|s| s.credential.len())
+                        .or(self.credential.held_len()),
+                    token_budget: self.limits().token_max_chars,
+                };
+                let body = Bytes::from(view::render_json(&session.cart, self.catalog(), meta));
+                if let (Some(memo), Some(token)) = (memo, memo_token) {
+                    memo.keep(token, tag, body.clone());
+                }
+                body
+            }
+        };
         let mut response = HttpResponse::build(StatusCode::OK);
         response.insert_header((CACHE_CONTROL, "no-store"));
-        if let Some(saved) = saved {
+        if let Some(saved) = &saved {
             transport::attach(
                 &mut response,
                 self.credential.transport,
@@ -146,6 +170,6 @@ impl CartRequest {
                 saved.expires_at - self.now,
             );
         }
-        response.json(view)
+        response.content_type(ContentType::json()).body(body)
     }
 }

@@ -61,6 +61,11 @@ pub struct ViewMeta {
     pub token_budget: usize,
 }
 
+/// Renders `cart` against `catalog` as the JSON body of a response.
+pub fn render_json(cart: &Cart, catalog: Option<&Catalog>, meta: ViewMeta) -> Vec<u8> {
+    serde_json::to_vec(&render(cart, catalog, meta)).expect("a view always serializes")
+}
+
 /// Renders `cart` against `catalog`.
 pub fn render<'a>(cart: &'a Cart, catalog: Option<&'a Catalog>, meta: ViewMeta) -> CartView<'a> {
     let mut subtotal = catalog.map(|_| 0u64);

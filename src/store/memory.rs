@@ -151,10 +151,7 @@ impl CartStore for MemoryStore {
             inner.by_expiry.remove(&(old_expiry, credential.to_owned()));
             inner.by_expiry.insert((new_expiry, credential.to_owned()));
         }
-        Ok(Loaded {
-            session,
-            reseal: None,
-        })
+        Ok(Loaded::new(session, None))
     }
 
     async fn save(
@@ -201,10 +198,7 @@ impl CartStore for MemoryStore {
             },
         );
         Self::report(&inner);
-        Ok(Saved {
-            credential: id,
-            expires_at,
-        })
+        Ok(Saved::new(id, expires_at))
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

@@ -26,6 +26,7 @@ use crate::config::{Settings, StoreKind};
 use crate::expiry::{Expiry, TimeError};
 use crate::ids;
 use crate::keys::KeyringHandle;
+pub use crate::token::cache::Memo;
 use crate::token::cache::TokenCache;
 use crate::token::{InvalidReason, OpenError, Oversize, ResealReason, SealError, TokenCodec};
 
@@ -44,20 +45,48 @@ pub struct Session {
 }
 
 /// A session loaded from a credential.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Loaded {
     pub session: Session,
     /// Set when the credential should be replaced on this response.
     pub reseal: Option<ResealReason>,
+    /// Where the response body rendered from this session may be kept for
+    /// the next read of the same credential (the token store's cache only).
+    pub memo: Option<Memo>,
+}
+
+impl Loaded {
+    /// A loaded session with nothing to memoize.
+    pub fn new(session: Session, reseal: Option<ResealReason>) -> Self {
+        Self {
+            session,
+            reseal,
+            memo: None,
+        }
+    }
 }
 
 /// A session saved.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Saved {
     /// What the client must send next time: a token, or a session id.
     pub credential: String,
     /// When that credential expires if unused (Unix seconds).
     pub expires_at: i64,
+    /// Where the response body may be kept for the first read of the new
+    /// credential (the token store's cache only).
+    pub memo: Option<Memo>,
+}
+
+impl Saved {
+    /// A saved session with nothing to memoize.
+    pub fn new(credential: String, expires_at: i64) -> Self {
+        Self {
+            credential,
+            expires_at,
+            memo: None,
+        }
+    }
 }
 
 /// What a store can and cannot do, recorded by the acceptance suite.
@@ -286,10 +315,7 @@ pub(crate) fn session_id(credential: &str) -> Result<Option<&str>, StoreError> {
 impl Loaded {
     /// The empty cart a fresh credential stands for.
     pub(crate) fn fresh() -> Self {
-        Self {
-            session: Session::default(),
-            reseal: None,
-        }
+        Self::new(Session::default(), None)
     }
 }
 
@@ -300,10 +326,10 @@ pub(crate) fn fresh_save(session: &Session, expiry: &Expiry, now: i64) -> Option
         return None;
     }
     let lifetimes = expiry.on_write(now, None).ok()?;
-    Some(Saved {
-        credential: [FRESH_PREFIX, &ids::random()].concat(),
-        expires_at: lifetimes.expires_at,
-    })
+    Some(Saved::new(
+        [FRESH_PREFIX, &ids::random()].concat(),
+        lifetimes.expires_at,
+    ))
 }
 
 /// The session id to save under: the client's, when it holds a well-formed

@@ -224,10 +224,7 @@ impl CartStore for RedisStore {
                 .arg(ttl),
         )
         .await?;
-        Ok(Saved {
-            credential: id,
-            expires_at: lifetimes.expires_at,
-        })
+        Ok(Saved::new(id, lifetimes.expires_at))
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

@@ -82,15 +82,15 @@ pub(crate) fn prepare(
 impl Stored {
     /// The session a load answers, with the idle expiry the load set.
     pub(crate) fn into_loaded(self, expires_at: i64) -> Loaded {
-        Loaded {
-            session: Session {
+        Loaded::new(
+            Session {
                 cart: Arc::new(self.cart),
                 revision: self.revision,
                 absolute_expiry: Some(self.absolute_expiry),
                 expires_at: Some(expires_at),
             },
-            reseal: None,
-        }
+            None,
+        )
     }
 }
 

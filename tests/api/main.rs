@@ -21,3 +21,4 @@ mod redis_store;
 mod rotation;
 mod safety;
 mod smoke;
+mod token_cache;

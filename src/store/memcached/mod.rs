@@ -391,10 +391,7 @@ impl CartStore for MemcachedStore {
             }
             failed => unavailable("save", failed),
         })?;
-        Ok(Saved {
-            credential: id,
-            expires_at: lifetimes.expires_at,
-        })
+        Ok(Saved::new(id, lifetimes.expires_at))
     }
 
     async fn ready(&self) -> Result<(), StoreError> {
