@@ -16,7 +16,7 @@ use actix_web::http::header::{CACHE_CONTROL, ContentType};
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
-use super::csrf;
+use super::{csrf, route};
 use super::error::{ApiError, Room};
 use super::state::AppState;
 use super::transport::{self, Credential, Transport};
@@ -29,6 +29,8 @@ use crate::store::{CartStore, Memo, Saved, Session};
 pub struct CartRequest {
     state: web::Data<AppState>,
     credential: Credential,
+    /// The routing key the client brought, if well-formed ([`route`]).
+    route: Option<String>,
     /// The catalog as this request sees it: one snapshot for the whole
     /// request, even if a reload swaps it meanwhile.
     catalog: Option<Arc<Catalog>>,
@@ -58,6 +60,7 @@ impl CartRequest {
         Ok(Self {
             catalog: state.catalog.load_full(),
             now: state.now(),
+            route: route::read(req, credential.transport),
             state,
             credential,
         })
@@ -169,6 +172,16 @@ impl CartRequest {
                 &saved.credential,
                 saved.expires_at - self.now,
             );
+            // A client that holds a credential holds a routing key too.
+            if self.route.is_none() {
+                route::attach(
+                    &mut response,
+                    self.credential.transport,
+                    &self.state.settings.cookie,
+                    &route::issue(),
+                    self.state.settings.token.absolute_ttl_secs,
+                );
+            }
         }
         response.content_type(ContentType::json()).body(body)
     }

@@ -9,6 +9,7 @@
 //!   takes: the credential with the CSRF rule, the write path, the body.
 //! - [`transport`], [`csrf`], [`cors`]: how credentials travel, and which
 //!   origins may use them.
+//! - [`route`]: the routing key a load balancer hashes for affinity.
 //! - [`error`]: every error as problem+json with a stable code.
 //! - [`view`]: the cart as clients see it, priced from the catalog.
 //! - [`reload`], [`state`], [`telemetry`]: SIGHUP, shared state, metrics
@@ -21,6 +22,7 @@ pub mod csrf;
 pub mod error;
 pub mod json_body;
 pub mod reload;
+pub mod route;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

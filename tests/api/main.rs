@@ -19,6 +19,7 @@ mod memcached_store;
 mod process;
 mod redis_store;
 mod rotation;
+mod routing_key;
 mod safety;
 mod smoke;
 mod token_cache;

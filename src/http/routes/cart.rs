@@ -13,7 +13,8 @@ use crate::http::cart_request::CartRequest;
 use crate::http::error::ApiError;
 use crate::http::json_body::JsonBody;
 use crate::http::state::AppState;
-use crate::http::transport::{self, CART_TOKEN_HEADER};
+use crate::http::route;
+use crate::http::transport::{self, CART_TOKEN_HEADER, Transport};
 use crate::http::view::{self, ViewMeta};
 use crate::store::{CartStore, Session, StoreError};
 
@@ -159,8 +160,10 @@ pub async fn create(
         "token": saved.credential,
         "cart": view::render(&session.cart, catalog.as_deref(), meta),
     });
+    let key = route::read(&req, Transport::Bearer).unwrap_or_else(route::issue);
     Ok(HttpResponse::Created()
         .insert_header((CART_TOKEN_HEADER, saved.credential.as_str()))
+        .insert_header((route::ROUTE_HEADER, key))
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(body))
 }
