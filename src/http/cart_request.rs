@@ -16,11 +16,11 @@ use actix_web::http::header::{CACHE_CONTROL, ContentType};
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
-use super::{csrf, route};
 use super::error::{ApiError, Room};
 use super::state::AppState;
 use super::transport::{self, Credential, Transport};
 use super::view::{self, ViewMeta};
+use super::{csrf, route};
 use crate::cart::{Cart, CartError, Limits};
 use crate::catalog::Catalog;
 use crate::store::{CartStore, Memo, Saved, Session};

@@ -16,6 +16,7 @@ mod helpers;
 mod limits;
 mod logging;
 mod memcached_store;
+mod nginx_example;
 mod process;
 mod redis_store;
 mod rotation;

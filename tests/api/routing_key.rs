@@ -25,8 +25,14 @@ async fn a_browser_gets_a_route_cookie_with_its_first_cart_and_keeps_it() {
         .expect("the first write issues the routing key");
     assert!(is_key(&key), "{key:?}");
     let cookie = first.set_cookie("cart_route").expect("a Set-Cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("Path=/"), "{cookie}");
-    assert!(first.header("cart-route").is_none(), "a browser gets the cookie only");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(
+        first.header("cart-route").is_none(),
+        "a browser gets the cookie only"
+    );
 
     // Sent back, it is not issued again: the key stays across writes.
     let auth = app.next_auth(&Auth::None, &first);
@@ -40,7 +46,11 @@ async fn a_browser_gets_a_route_cookie_with_its_first_cart_and_keeps_it() {
         .await;
     assert_eq!(second.status, 200, "{}", second.text);
     assert!(second.cookie_value(app.cookie_name).is_some());
-    assert_eq!(second.cookie_value("cart_route"), None, "kept, not reissued");
+    assert_eq!(
+        second.cookie_value("cart_route"),
+        None,
+        "kept, not reissued"
+    );
 
     // A malformed key is replaced.
     let auth = app.next_auth(&auth, &second);
@@ -65,7 +75,10 @@ async fn a_bearer_client_gets_the_route_header_and_sends_it_back() {
         .expect("POST /cart issues the routing key")
         .to_owned();
     assert!(is_key(&key), "{key:?}");
-    assert!(created.set_cookie("cart_route").is_none(), "a bearer client gets no cookie");
+    assert!(
+        created.set_cookie("cart_route").is_none(),
+        "a bearer client gets no cookie"
+    );
 
     let token = created.body["token"].as_str().unwrap().to_owned();
     let added = app
@@ -80,7 +93,9 @@ async fn a_bearer_client_gets_the_route_header_and_sends_it_back() {
     assert_eq!(added.header("cart-route"), None, "kept, not reissued");
 
     // Without it, the next write hands one out.
-    let bare = app.add(&Auth::Bearer(added.cart_token().unwrap()), "TEE-100", 1).await;
+    let bare = app
+        .add(&Auth::Bearer(added.cart_token().unwrap()), "TEE-100", 1)
+        .await;
     assert!(bare.header("cart-route").is_some_and(is_key));
 }
 
@@ -92,7 +107,10 @@ async fn the_route_header_is_allowed_and_exposed_across_origins() {
         .request(Method::OPTIONS, "/cart/items")
         .header("Origin", origin)
         .header("Access-Control-Request-Method", "POST")
-        .header("Access-Control-Request-Headers", "authorization, cart-route")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, cart-route",
+        )
         .send()
         .await;
     let allowed = preflight

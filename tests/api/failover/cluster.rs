@@ -196,7 +196,10 @@ impl Cluster {
                 continue;
             };
             let last = tried.rsplit(',').next().unwrap_or(tried).trim();
-            answered.entry(route.to_owned()).or_default().push(last.to_owned());
+            answered
+                .entry(route.to_owned())
+                .or_default()
+                .push(last.to_owned());
         }
         let mut affinity = Affinity {
             keys: answered.len(),
