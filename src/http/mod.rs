@@ -11,8 +11,9 @@
 //!   origins may use them.
 //! - [`error`]: every error as problem+json with a stable code.
 //! - [`view`]: the cart as clients see it, priced from the catalog.
-//! - [`reload`], [`state`], [`telemetry`]: SIGHUP, shared state, metrics
-//!   and the request log.
+//! - [`reload`], [`watch`], [`state`], [`telemetry`]: reloads (SIGHUP, a
+//!   changed file, the admin listener), shared state, metrics and the
+//!   request log.
 
 pub mod app;
 pub mod cart_request;
@@ -26,6 +27,7 @@ pub mod state;
 pub mod telemetry;
 pub mod transport;
 pub mod view;
+pub mod watch;
 
-pub use app::{Application, StartError, run};
-pub use reload::{ReloadError, Reloader};
+pub use app::{Application, RunOptions, StartError, run};
+pub use reload::{KeyStatus, ReloadError, Reloader, Trigger};
