@@ -41,6 +41,7 @@
 
 mod cluster;
 pub(super) mod metrics;
+mod runbook;
 mod shoppers;
 
 use std::fmt::Write as _;
