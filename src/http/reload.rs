@@ -328,4 +328,38 @@ mod tests {
             ]
         );
     }
+
+    fn key(id: &str, kid: &str, state: &'static str) -> KeyStatus {
+        KeyStatus {
+            id: id.into(),
+            purpose: "local".into(),
+            kid: kid.into(),
+            state,
+        }
+    }
+
+    #[test]
+    fn key_changes_name_each_key_with_its_state_before_and_after() {
+        let before = [
+            key("a", "k1", "active"),
+            key("b", "k2", "pending"),
+            key("c", "k3", "retired"),
+        ];
+        let after = [
+            key("a", "k1", "decrypt-only"),
+            key("b", "k9", "active"),
+            key("d", "k4", "pending"),
+        ];
+        assert_eq!(
+            key_changes(&before, &after),
+            [
+                "a active -> decrypt-only",
+                "b pending -> active",
+                "b kid k2 -> k9",
+                "d added (pending)",
+                "c removed (was retired)",
+            ]
+        );
+        assert!(key_changes(&before, &before).is_empty());
+    }
 }
