@@ -324,8 +324,18 @@ async fn two_replicas_run_on_one_machine_each_signalled_alone_by_its_pid_file() 
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut proc = serve(&config, &args);
         let url = format!("http://127.0.0.1:{port}");
-        proc.wait_until(BinaryServer::PATIENCE, "listened", || proc_listening(&url))
-            .unwrap_or_else(|e| panic!("{e}"));
+        // The pid file is written once both listeners are bound, before
+        // the listening line.
+        let pid_written = || {
+            std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|t| t.trim().parse::<u32>().ok())
+                .is_some()
+        };
+        proc.wait_until(BinaryServer::PATIENCE, "listened", || {
+            pid_written() && proc_listening(&url)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
         let pid: u32 = std::fs::read_to_string(&pid_file)
             .expect("the pid file")
             .trim()
