@@ -3,7 +3,8 @@
 //! [`Application::build`] loads the keyring and the catalog, builds the
 //! store, binds its own listener (port 0 picks a free one) and exposes
 //! [`Application::port`], so tests run the real server. [`run`] adds the
-//! signals: SIGHUP reloads, SIGTERM and SIGINT drain and stop.
+//! signals (SIGHUP reloads, SIGTERM and SIGINT drain and stop), the file
+//! watcher of `reload.watch` (src/http/watch.rs) and the pid file.
 
 use std::net::TcpListener;
 use std::path::PathBuf;

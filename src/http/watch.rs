@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use notify_debouncer_mini::notify::{RecursiveMode, Watcher};
 use notify_debouncer_mini::{DebounceEventResult, DebouncedEventKind, new_debouncer};
@@ -73,21 +73,25 @@ fn watch<W: Watcher>(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let mut checked = Instant::now();
     loop {
-        match events.recv_timeout(RECHECK) {
-            Ok(Ok(batch)) => {
-                // Still being written: wait for the quiet.
-                if batch
-                    .iter()
-                    .all(|e| e.kind == DebouncedEventKind::AnyContinuous)
-                {
-                    continue;
-                }
+        let due = checked.elapsed() >= RECHECK;
+        let quiet = match events.recv_timeout(RECHECK.saturating_sub(checked.elapsed())) {
+            // A file still being written (AnyContinuous) waits for its quiet;
+            // a busy neighbour in the folder (a log file) must not hold off
+            // the periodic check either.
+            Ok(Ok(batch)) => batch.iter().any(|e| e.kind == DebouncedEventKind::Any),
+            Ok(Err(e)) => {
+                log::warn!("watching the config files: {e}");
+                false
             }
-            Ok(Err(e)) => log::warn!("watching the config files: {e}"),
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => true,
             Err(RecvTimeoutError::Disconnected) => return,
+        };
+        if !quiet && !due {
+            continue;
         }
+        checked = Instant::now();
         // The config as it now stands names the files the reload will read.
         files = watched_files(config, files);
         sync_watches(debouncer.watcher(), &mut folders, &files);
@@ -192,7 +196,8 @@ fn fingerprint(files: &[PathBuf]) -> u64 {
             }
             Err(e) => e.kind().hash(&mut hasher),
         }
-        match std::fs::read(file) {
+        // Key files hold secrets: their bytes are wiped once hashed.
+        match std::fs::read(file).map(zeroize::Zeroizing::new) {
             Ok(bytes) => bytes.hash(&mut hasher),
             Err(e) => e.kind().hash(&mut hasher),
         }
