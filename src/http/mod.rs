@@ -12,8 +12,9 @@
 //! - [`route`]: the routing key a load balancer hashes for affinity.
 //! - [`error`]: every error as problem+json with a stable code.
 //! - [`view`]: the cart as clients see it, priced from the catalog.
-//! - [`reload`], [`state`], [`telemetry`]: SIGHUP, shared state, metrics
-//!   and the request log.
+//! - [`reload`], [`watch`], [`state`], [`telemetry`]: reloads (SIGHUP, a
+//!   changed file, the admin listener), shared state, metrics and the
+//!   request log.
 
 pub mod app;
 pub mod cart_request;
@@ -28,6 +29,7 @@ pub mod state;
 pub mod telemetry;
 pub mod transport;
 pub mod view;
+pub mod watch;
 
-pub use app::{Application, StartError, run};
-pub use reload::{ReloadError, Reloader};
+pub use app::{Application, RunOptions, StartError, run};
+pub use reload::{KeyStatus, ReloadError, Reloader, Trigger};
