@@ -90,7 +90,7 @@ impl Application {
             .settings
             .admin
             .enabled
-            .then(|| admin_server(&state.settings))
+            .then(|| admin_server(&state))
             .transpose()?;
         let demo = state
             .settings
@@ -175,11 +175,18 @@ impl Application {
     }
 }
 
-/// The admin listener: `/metrics` only, on one worker.
-fn admin_server(settings: &Settings) -> std::io::Result<(u16, Server)> {
+/// The admin listener: `/metrics` and `/store`, on one worker. It reads the
+/// state's settings and the store's template, and opens no connection.
+fn admin_server(state: &AppState) -> std::io::Result<(u16, Server)> {
+    let settings = &state.settings;
     let listener = TcpListener::bind((settings.admin.host.as_str(), settings.admin.port))?;
     let port = listener.local_addr()?.port();
-    let server = HttpServer::new(|| App::new().configure(routes::configure_admin))
+    let state = actix_web::web::Data::new(state.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(routes::configure_admin)
+    })
         .workers(1)
         .shutdown_timeout(1)
         .client_request_timeout(Duration::from_secs(5))

@@ -732,9 +732,10 @@ async fn each_write_raises_the_revision(store: Store) {
 async fn capabilities_are_advertised(store: Store) {
     let rig = store.spawn().await;
     let facts = store.facts();
-    let reply = rig.client.get("/readyz").send().await;
-    reply.assert_ok("GET /readyz");
-    assert_eq!(reply.body["store"], store.0.as_str());
+    // On the admin listener: the public /readyz says only "ready".
+    let reply = rig.admin.get("/store").send().await;
+    reply.assert_ok("GET /store");
+    assert_eq!(reply.body["kind"], store.0.as_str());
     assert_eq!(
         reply.body["capabilities"],
         json!({

@@ -62,10 +62,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, demo: Option<&demo::DemoPage>) {
     }));
 }
 
-/// The admin listener's routes: `/metrics`, and 404 problem+json for the
-/// rest.
+/// The admin listener's routes: `/metrics`, `/store`, and 404 problem+json
+/// for the rest.
 pub fn configure_admin(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/metrics", [on(Method::GET, ops::metrics)]))
+        .service(resource("/store", [on(Method::GET, ops::store)]))
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::NotFound)
         }));

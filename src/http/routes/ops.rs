@@ -1,4 +1,5 @@
-//! Operations endpoints: health, readiness, metrics, JWKS, OpenAPI.
+//! Operations endpoints: health, readiness, metrics, the store kind, JWKS,
+//! OpenAPI.
 
 use actix_web::{HttpResponse, web};
 use jsonwebtoken::jwk::{
@@ -43,6 +44,15 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 }))
         }
     }
+}
+
+/// `GET /store`, on the admin listener only: which store serves, and what
+/// it can do. The public `/readyz` keeps it to itself.
+pub async fn store(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "kind": state.settings.store.kind.as_str(),
+        "capabilities": state.store.capabilities(),
+    }))
 }
 
 /// `GET /metrics`: Prometheus text format.

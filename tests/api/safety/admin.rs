@@ -59,6 +59,17 @@ async fn readyz_says_ready_without_naming_the_store() {
             serde_json::json!({ "status": "ready" }),
             "{kind:?}: only the status"
         );
+        app.get("/store")
+            .send()
+            .await
+            .assert_problem(404, "not_found");
+        let admin = app.admin.get("/store").send().await;
+        assert_eq!(
+            (admin.status, &admin.body["kind"]),
+            (200, &serde_json::json!(kind.as_str())),
+            "{kind:?}: the admin listener names it: {}",
+            admin.text
+        );
     }
 }
 
