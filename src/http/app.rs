@@ -187,11 +187,11 @@ fn admin_server(state: &AppState) -> std::io::Result<(u16, Server)> {
             .app_data(state.clone())
             .configure(routes::configure_admin)
     })
-        .workers(1)
-        .shutdown_timeout(1)
-        .client_request_timeout(Duration::from_secs(5))
-        .listen(listener)?
-        .run();
+    .workers(1)
+    .shutdown_timeout(1)
+    .client_request_timeout(Duration::from_secs(5))
+    .listen(listener)?
+    .run();
     Ok((port, server))
 }
 

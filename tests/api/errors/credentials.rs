@@ -71,7 +71,12 @@ async fn an_empty_bearer_credential_is_401() {
 async fn an_authorization_of_another_scheme_leaves_the_cookie_in_charge() {
     let app = spawn_app().await;
     let auth = client_with_cart(&app, false).await;
-    for scheme in ["Basic dXNlcjpwYXNz", "Digest username=\"u\"", "Negotiate abc", "Token abc"] {
+    for scheme in [
+        "Basic dXNlcjpwYXNz",
+        "Digest username=\"u\"",
+        "Negotiate abc",
+        "Token abc",
+    ] {
         let read = app
             .client
             .get("/cart")
@@ -103,7 +108,12 @@ async fn an_authorization_of_another_scheme_leaves_the_cookie_in_charge() {
     }
     // Without a cookie, another scheme is no credential at all: an empty cart.
     let none = app
-        .raw(Method::GET, "/cart", &[("authorization", "Basic dXNlcjpwYXNz")], None)
+        .raw(
+            Method::GET,
+            "/cart",
+            &[("authorization", "Basic dXNlcjpwYXNz")],
+            None,
+        )
         .await;
     assert_eq!((none.status, none.lines()), (200, vec![]), "{}", none.text);
 }
