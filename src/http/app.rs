@@ -32,6 +32,9 @@ pub enum StartError {
     /// The keyring was refused.
     #[error(transparent)]
     Keyring(#[from] KeyringError),
+    /// The keyring was refused: every problem, one line each.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The catalog was refused.
     #[error(transparent)]
     Catalog(#[from] CatalogError),

@@ -65,6 +65,12 @@ impl Reloader {
         metrics::counter!("cartseal_reloads_total", "result" => outcome).increment(1);
         match &result {
             Ok(()) => log::info!("reloaded keys and catalog"),
+            // One log line per problem, as `check-config` prints them.
+            Err(ReloadError::Config(ConfigError(problems))) => {
+                for problem in problems {
+                    log::error!("reload refused, keeping the running keys and catalog: {problem}");
+                }
+            }
             Err(reason) => {
                 log::error!("reload refused, keeping the running keys and catalog: {reason}")
             }

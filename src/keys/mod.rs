@@ -136,23 +136,44 @@ pub type Warning = String;
 impl Keyring {
     /// Loads and validates the keys of config.toml. `base` is the folder
     /// relative paths start from; `jwt_algorithm` is what signing keys must
-    /// be; `need_signing` says whether the configured format signs.
+    /// be; `need_signing` says whether the configured format signs. Refuses
+    /// with the first problem; [`Self::load_all`] says every one.
     pub fn load(
         configs: &[KeyConfig],
         base: &Path,
         jwt_algorithm: jsonwebtoken::Algorithm,
         need_signing: bool,
     ) -> Result<(Self, Vec<Warning>), KeyringError> {
+        Self::load_all(configs, base, jwt_algorithm, need_signing)
+            .map_err(|mut problems| problems.swap_remove(0))
+    }
+
+    /// [`Self::load`], refusing with every problem of every key, in the
+    /// order of the entries (never empty when it refuses).
+    pub fn load_all(
+        configs: &[KeyConfig],
+        base: &Path,
+        jwt_algorithm: jsonwebtoken::Algorithm,
+        need_signing: bool,
+    ) -> Result<(Self, Vec<Warning>), Vec<KeyringError>> {
+        let mut problems = Vec::new();
         let mut warnings = Vec::new();
         let mut local = Vec::new();
         let mut signing = Vec::new();
         let mut dev_keys = Vec::new();
         for (i, config) in configs.iter().enumerate() {
             if configs[..i].iter().any(|c| c.id == config.id) {
-                return Err(KeyringError::DuplicateId(config.id.clone()));
+                problems.push(KeyringError::DuplicateId(config.id.clone()));
+                continue;
             }
             let path = base.join(&config.file);
-            let text = read_key_file(&config.id, &path)?;
+            let text = match read_key_file(&config.id, &path) {
+                Ok(text) => text,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
             let material_err = |reason| KeyringError::Material {
                 id: config.id.clone(),
                 purpose: config.purpose,
@@ -160,7 +181,13 @@ impl Keyring {
             };
             let kid = match config.purpose {
                 Purpose::Local => {
-                    let material = LocalMaterial::from_paserk(&text).map_err(material_err)?;
+                    let material = match LocalMaterial::from_paserk(&text) {
+                        Ok(material) => material,
+                        Err(e) => {
+                            problems.push(material_err(e));
+                            continue;
+                        }
+                    };
                     let kid = material.kid().to_owned();
                     local.push(Key {
                         id: config.id.clone(),
@@ -170,13 +197,20 @@ impl Keyring {
                     kid
                 }
                 Purpose::Signing => {
-                    let material = SigningMaterial::from_paserk(&text).map_err(material_err)?;
+                    let material = match SigningMaterial::from_paserk(&text) {
+                        Ok(material) => material,
+                        Err(e) => {
+                            problems.push(material_err(e));
+                            continue;
+                        }
+                    };
                     if material.algorithm() != jwt_algorithm {
-                        return Err(KeyringError::WrongAlgorithm {
+                        problems.push(KeyringError::WrongAlgorithm {
                             id: config.id.clone(),
                             expected: jwt_algorithm,
                             found: material.algorithm(),
                         });
+                        continue;
                     }
                     let kid = material.kid().to_owned();
                     signing.push(Key {
@@ -190,10 +224,10 @@ impl Keyring {
             if let Some(configured) = &config.kid
                 && *configured != kid
             {
-                return Err(KeyringError::KidMismatch {
+                problems.push(KeyringError::KidMismatch {
                     id: config.id.clone(),
                     configured: configured.clone(),
-                    derived: kid,
+                    derived: kid.clone(),
                 });
             }
             if DEV_KIDS.contains(&kid.as_str()) {
@@ -204,10 +238,10 @@ impl Keyring {
                     ));
                     dev_keys.push(config.id.clone());
                 }
-            } else {
+            } else if let Err(e) = check_private(&config.id, &path) {
                 // The development keys are public anyway, and git does not
                 // keep file modes; every other key must be private.
-                check_private(&config.id, &path)?;
+                problems.push(e);
             }
         }
         let kids = local
@@ -217,15 +251,39 @@ impl Keyring {
             .collect::<Vec<_>>();
         for (i, (id, kid)) in kids.iter().enumerate() {
             if let Some((other, _)) = kids[..i].iter().find(|(_, k)| k == kid) {
-                return Err(KeyringError::DuplicateKid((*other).clone(), (*id).clone()));
+                problems.push(KeyringError::DuplicateKid((*other).clone(), (*id).clone()));
             }
         }
-        let active_local =
-            single_active(Purpose::Local, &local)?.ok_or(KeyringError::NoActive(Purpose::Local))?;
-        let active_signing = single_active(Purpose::Signing, &signing)?;
-        if need_signing && active_signing.is_none() {
-            return Err(KeyringError::NoActive(Purpose::Signing));
+        let active_local = single_active(Purpose::Local, &local).unwrap_or_else(|e| {
+            problems.push(e);
+            None
+        });
+        let active_signing = single_active(Purpose::Signing, &signing).unwrap_or_else(|e| {
+            problems.push(e);
+            None
+        });
+        // Said of the entries, not of the keys that loaded: an active key
+        // whose file failed has its own problem already.
+        let says_active = |purpose| {
+            configs
+                .iter()
+                .any(|c| c.purpose == purpose && c.state == KeyState::Active)
+        };
+        if !says_active(Purpose::Local) {
+            problems.push(KeyringError::NoActive(Purpose::Local));
         }
+        if need_signing && !says_active(Purpose::Signing) {
+            problems.push(KeyringError::NoActive(Purpose::Signing));
+        }
+        let active_local = match active_local {
+            Some(active) if problems.is_empty() => active,
+            _ => {
+                if problems.is_empty() {
+                    problems.push(KeyringError::NoActive(Purpose::Local));
+                }
+                return Err(problems);
+            }
+        };
         Ok((
             Self {
                 local,
