@@ -57,6 +57,7 @@ pub struct Settings {
 
 mod report;
 mod sections;
+mod words;
 
 pub use sections::*;
 
@@ -101,7 +102,7 @@ impl Settings {
             source.sort(&mut bad);
             ConfigError(
                 bad.iter()
-                    .map(|b| source.locate(&b.path, &report::describe(b)))
+                    .map(|b| source.locate(&b.path, &words::describe(b)))
                     .collect(),
             )
         })?;
@@ -218,7 +219,7 @@ impl Settings {
         let lines = problems
             .iter()
             .map(|problem| {
-                let path = report::key_problem_path(&self.keys, problem);
+                let path = words::key_problem_path(&self.keys, problem);
                 let text = problem.to_string();
                 match &source {
                     Some(source) => source.locate(&path, &text),
