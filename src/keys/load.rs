@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use super::{
-    DEV_KIDS, GENERATIONS, Key, KeyConfig, KeyState, Keyring, KeyringError, LocalMaterial,
-    Purpose, SigningMaterial, Warning, check_private, read_key_file, single_active,
+    DEV_KIDS, GENERATIONS, Key, KeyConfig, KeyState, Keyring, KeyringError, LocalMaterial, Purpose,
+    SigningMaterial, Warning, check_private, read_key_file, single_active,
 };
 
 impl Keyring {
