@@ -298,7 +298,7 @@ async fn a_refused_reload_logs_every_problem_with_its_place_and_reason() {
     let file = path.display();
     for id in ["gone", "gone-too"] {
         let expected = format!(
-            "reload refused, keeping the running keys and catalog: {file}:{}: key \"{id}\": cannot read",
+            "reload refused, keeping the running keys and catalog (SIGHUP): {file}:{}: key \"{id}\": cannot read",
             line(&format!("keys/{id}.paserk"))
         );
         assert!(output.contains(&expected), "{expected}\nin:\n{output}");
