@@ -254,7 +254,13 @@ mod tests {
             ..CookieConfig::default()
         });
         assert!(removal.starts_with("__Host-cart=;"), "{removal}");
-        for attribute in ["SameSite=None", "Secure", "Path=/", "Max-Age=0", "; Partitioned"] {
+        for attribute in [
+            "SameSite=None",
+            "Secure",
+            "Path=/",
+            "Max-Age=0",
+            "; Partitioned",
+        ] {
             assert!(removal.contains(attribute), "{attribute} in {removal}");
         }
     }
