@@ -187,11 +187,18 @@ test("bearer tokens follow the revision rule: a late re-seal does not undo a wri
   o.hub.flush((m) => m.view && m.view.revision === 2);
   o.hub.flush();
   await settle();
+  // a wrote revision 2 and then heard of b's re-seal of revision 1: it
+  // keeps its own token, so its next write carries the A2 line.
   const sent = o.server.requests.length;
-  const view = await b.client.add("B1");
-  assert.deepEqual(skus(view), ["A1", "A2", "B1"], "b wrote on the revision-2 token, not the late re-seal");
+  const view = await a.client.add("A3");
+  assert.deepEqual(skus(view), ["A1", "A2", "A3"], "a wrote on the revision-2 token, not the late re-seal");
   const request = o.server.requests[sent];
   assert.equal(o.server.cartOf(request.credential).revision, 2);
+  o.hub.hold = false;
+  o.hub.flush();
+  await settle();
+  const other = await b.client.add("B1");
+  assert.deepEqual(skus(other), ["A1", "A2", "A3", "B1"], "b took a's newer token over its own re-seal");
   assert.equal(request.credentials, "omit", "a bearer client sends no cookie");
   o.close();
 });
