@@ -136,9 +136,8 @@ impl DemoConfig {
     }
 }
 
-/// True for `http(s)://host[:port]` and nothing else: origins reach the
-/// demo page's HTML and its security policy, so only the characters of an
-/// origin are allowed.
+/// True for `http(s)://host[:port]` only: origins reach the demo page's HTML
+/// and its security policy.
 pub fn is_exact_origin(origin: &str) -> bool {
     (origin.starts_with("https://") || origin.starts_with("http://"))
         && !origin.ends_with('/')
@@ -246,13 +245,12 @@ impl CookieConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SameSiteSetting {
-    /// Sent on same-site requests and top-level navigations: the API must be
-    /// same-site with the shop.
+    /// Same-site requests and top-level navigations (the default).
     #[default]
     Lax,
-    /// Sent on same-site requests only.
+    /// Same-site requests only.
     Strict,
-    /// Sent cross-site too, where the browser allows third-party cookies.
+    /// Cross-site too, where the browser allows third-party cookies.
     None,
 }
 
