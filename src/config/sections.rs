@@ -115,9 +115,8 @@ impl Default for CacheConfig {
 pub struct DemoConfig {
     /// Serve the page; production shops serve their own front-end.
     pub enabled: bool,
-    /// Other cartseal origins the page may talk to (`/?api=ORIGIN`): its
-    /// Content-Security-Policy `connect-src`. Apart from
-    /// `cors.allowed_origins`, which says who may call this API.
+    /// Other cartseal origins the page may talk to (`/?api=ORIGIN`, its CSP
+    /// `connect-src`); not `cors.allowed_origins`, which says who calls us.
     pub api_origins: Vec<String>,
 }
 
