@@ -7,35 +7,19 @@
 // which runs the writes of all open tabs one at a time, so none is lost, and
 // tells every tab about the new cart, so each shows it without a reload.
 //
+// Messages come from the client module's table by error code
+// (`cart.messageFor`), which a shop can override entry by entry.
+//
 // The API base defaults to this page's origin (relative URLs). `?api=http://host:port`
 // points the page at a cartseal on another origin, but only at one that the
-// serving cartseal lists in `cors.allowed_origins` (it puts that list in the
+// serving cartseal lists in `demo.api_origins` (it puts that list in the
 // `cartseal-api-origins` meta tag, and its Content-Security-Policy allows
-// nothing else). That cartseal must in turn list this page's origin.
+// nothing else). That cartseal must in turn list this page's origin in its
+// `cors.allowed_origins`.
 (function () {
   "use strict";
 
   const API = apiBase(new URLSearchParams(window.location.search).get("api"));
-
-  // Readable messages per stable problem code (the error table in
-  // src/http/error.rs), and per code cartseal-client.js gives when no answer came.
-  const MESSAGES = {
-    cart_too_large: "Your cart is full.",
-    csrf_rejected: "The request was refused as cross-site. Open the shop from its own address and try again.",
-    token_invalid: "Your cart could not be read, so it has been reset. Reload the page to start a new one.",
-    token_expired: "Your cart has expired. Reload the page to start a new one.",
-    line_not_found: "That item is no longer in your cart. Reload the page to see the current cart.",
-    sku_unknown: "That product is not in the catalog.",
-    cart_invalid: "That change is not allowed.",
-    payload_invalid: "The request was malformed.",
-    payload_too_large: "The request was too large.",
-    store_unavailable: "The cart service is temporarily unavailable. Please try again in a moment.",
-    credentials_ambiguous: "Two different carts were sent (a cookie and a bearer token). Clear one of them.",
-    header_too_large: "Your cart cookie is too large to be read. Clear this site's cookies and reload.",
-    network: "Could not reach the cart service. Check your connection and try again.",
-    timeout: "The cart service did not answer in time. Check your connection and try again.",
-    unexpected_response: "The cart service sent an unexpected answer.",
-  };
 
   const el = {
     products: byId("products"),
@@ -112,43 +96,8 @@
   }
 
   function errorOf(err) {
-    if (err instanceof CartsealClient.CartsealError) return { code: err.code, message: messageOf(err) };
+    if (err instanceof CartsealClient.CartsealError) return { code: err.code, message: cart.messageFor(err) };
     return { code: "client_error", message: "Something went wrong in the page: " + err };
-  }
-
-  function messageOf(err) {
-    const body = err.problem;
-    const detail = body && typeof body.detail === "string" && body.detail ? body.detail : "";
-    let message = MESSAGES[err.code];
-    if (err.code === "cart_too_large") {
-      message += " " + fullHint(body, detail);
-    } else if (err.code === "cart_invalid" && detail) {
-      message += " " + sentence(detail);
-    } else if (!message) {
-      message = detail
-        ? sentence(detail)
-        : body && body.title
-          ? sentence(body.title)
-          : "Something went wrong (HTTP " + err.status + ").";
-    }
-    return message;
-  }
-
-  // The token budget case names both sizes; the line limit case says why in `detail`.
-  function fullHint(body, detail) {
-    const len = body && body.token_length;
-    const budget = body && body.token_budget;
-    if (Number.isFinite(len) && Number.isFinite(budget)) {
-      return "It would need a " + len + "-byte token and the limit is " + budget +
-        " bytes, so nothing was changed. Remove something first.";
-    }
-    if (detail) return sentence(detail);
-    return "Nothing was changed. Remove something first.";
-  }
-
-  function sentence(text) {
-    const t = String(text).trim();
-    return /[.!?]$/.test(t) ? t : t + ".";
   }
 
   const addItem = (sku, quantity) => write(() => cart.add(sku, quantity));

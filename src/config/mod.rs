@@ -89,7 +89,8 @@ impl Settings {
                     .separator("__")
                     .try_parsing(true)
                     .list_separator(",")
-                    .with_list_parse_key("cors.allowed_origins"),
+                    .with_list_parse_key("cors.allowed_origins")
+                    .with_list_parse_key("demo.api_origins"),
             )
             .build()
             .and_then(|raw| raw.try_deserialize::<config::Value>())
@@ -175,6 +176,8 @@ impl Settings {
             problems.push("redis.timeout_ms must be 1..=10000".into());
         }
         problems.extend(self.memcached.validate());
+        problems.extend(self.cookie.validate());
+        problems.extend(self.demo.validate());
         if self.memory.max_carts == 0 {
             problems.push("memory.max_carts must be at least 1".into());
         }

@@ -107,18 +107,44 @@ impl Default for CacheConfig {
     }
 }
 
-/// `[demo]`: the demo shop page at `/`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+/// `[demo]`: the demo shop page at `/`. Off unless config.toml turns it on:
+/// the page shares the cart cookie with every other front end on the host
+/// (docs/deployment.md, "One host, two front ends").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DemoConfig {
     /// Serve the page; production shops serve their own front-end.
     pub enabled: bool,
+    /// Other cartseal origins the page may talk to (`/?api=ORIGIN`, its CSP
+    /// `connect-src`); not `cors.allowed_origins`, which says who calls us.
+    pub api_origins: Vec<String>,
 }
 
-impl Default for DemoConfig {
-    fn default() -> Self {
-        Self { enabled: true }
+impl DemoConfig {
+    /// One line per problem.
+    pub fn validate(&self) -> Vec<String> {
+        self.api_origins
+            .iter()
+            .filter(|origin| !is_exact_origin(origin))
+            .map(|origin| {
+                format!(
+                    "demo.api_origins: {origin:?} must be an exact origin such as https://cart.shop.example (no \"*\", no path)"
+                )
+            })
+            .collect()
     }
+}
+
+/// True for `http(s)://host[:port]` only: origins reach the demo page's HTML
+/// and its security policy.
+pub fn is_exact_origin(origin: &str) -> bool {
+    (origin.starts_with("https://") || origin.starts_with("http://"))
+        && !origin.ends_with('/')
+        && origin.len() <= 256
+        && origin
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'/'))
+        && origin.matches('/').count() == 2
 }
 
 /// Where carts live between requests.
@@ -170,16 +196,27 @@ impl Default for StoreConfig {
     }
 }
 
+/// `[cookie]`: the cart cookie of cookie-mode clients. docs/security.md,
+/// "The cart cookie", weighs `same_site` and `partitioned`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CookieConfig {
     /// Secure cookie named `__Host-cart`, else plain `cart`.
     pub secure: bool,
+    /// The `SameSite` attribute.
+    pub same_site: SameSiteSetting,
+    /// The `Partitioned` attribute (CHIPS): a cookie a browser keeps for a
+    /// cross-site API, apart for each top-level site.
+    pub partitioned: bool,
 }
 
 impl Default for CookieConfig {
     fn default() -> Self {
-        Self { secure: true }
+        Self {
+            secure: true,
+            same_site: SameSiteSetting::Lax,
+            partitioned: false,
+        }
     }
 }
 
@@ -188,6 +225,32 @@ impl CookieConfig {
     pub fn name(&self) -> &'static str {
         if self.secure { "__Host-cart" } else { "cart" }
     }
+
+    /// One line per problem: browsers drop a `SameSite=None` or
+    /// `Partitioned` cookie that is not `Secure`, silently.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.same_site == SameSiteSetting::None && !self.secure {
+            problems.push("cookie.same_site = \"none\" requires cookie.secure = true".into());
+        }
+        if self.partitioned && !self.secure {
+            problems.push("cookie.partitioned = true requires cookie.secure = true".into());
+        }
+        problems
+    }
+}
+
+/// `cookie.same_site`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SameSiteSetting {
+    /// Same-site requests and top-level navigations (the default).
+    #[default]
+    Lax,
+    /// Same-site requests only.
+    Strict,
+    /// Cross-site too, where the browser allows third-party cookies.
+    None,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

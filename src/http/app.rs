@@ -132,7 +132,7 @@ impl Application {
             .settings
             .demo
             .enabled
-            .then(|| DemoPage::new(&state.settings.cors));
+            .then(|| DemoPage::new(&state.settings.demo));
         let mut server = HttpServer::new(move || {
             let shared = state.clone();
             App::new()

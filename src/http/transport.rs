@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponseBuilder, web};
 
 use super::error::ApiError;
 use super::state::AppState;
-use crate::config::CookieConfig;
+use crate::config::{CookieConfig, SameSiteSetting};
 use crate::limits::Limits;
 
 /// The response header that carries a new token to bearer clients.
@@ -155,28 +155,46 @@ pub fn attach(
             response.insert_header((CART_TOKEN_HEADER, credential));
         }
         Transport::Cookie => {
-            let cookie = Cookie::build(cookie.name(), credential.to_owned())
-                .path("/")
-                .http_only(true)
-                .secure(cookie.secure)
-                .same_site(SameSite::Lax)
+            let mut set = Cookie::build(cookie.name(), credential.to_owned())
                 .max_age(Duration::seconds(max_age_secs.max(0)))
                 .finish();
-            response.cookie(cookie);
+            set_attributes(&mut set, cookie);
+            response.append_header((header::SET_COOKIE, set_cookie_value(&set, cookie)));
         }
     }
 }
 
+/// The attributes every cart cookie carries, the removal one too: a browser
+/// replaces or removes a cookie only with one of the same name, path and
+/// partition.
+fn set_attributes(set: &mut Cookie<'_>, cookie: &CookieConfig) {
+    set.set_path("/");
+    set.set_http_only(true);
+    set.set_secure(cookie.secure);
+    set.set_same_site(match cookie.same_site {
+        SameSiteSetting::Lax => SameSite::Lax,
+        SameSiteSetting::Strict => SameSite::Strict,
+        SameSiteSetting::None => SameSite::None,
+    });
+}
+
+/// The `Set-Cookie` value, with `Partitioned` (CHIPS) when configured: the
+/// cookie crate this actix-web uses does not know the attribute, so it is
+/// appended here.
+fn set_cookie_value(set: &Cookie<'_>, cookie: &CookieConfig) -> String {
+    let mut value = set.to_string();
+    if cookie.partitioned {
+        value.push_str("; Partitioned");
+    }
+    value
+}
+
 /// A cookie that tells the browser to drop the cart cookie.
-fn removal_cookie(name: &'static str) -> Cookie<'static> {
-    let mut cookie = Cookie::build(name, "")
-        .path("/")
-        .http_only(true)
-        .secure(name.starts_with("__Host-"))
-        .same_site(SameSite::Lax)
-        .finish();
-    cookie.make_removal();
-    cookie
+fn removal_cookie(cookie: &CookieConfig) -> String {
+    let mut set = Cookie::new(cookie.name(), "");
+    set_attributes(&mut set, cookie);
+    set.make_removal();
+    set_cookie_value(&set, cookie)
 }
 
 /// Presents a 401 in the request's transport: a bearer client gets
@@ -194,14 +212,84 @@ pub fn challenge(
             );
         }
         Transport::Cookie => {
-            let name = res
+            let removal = res
                 .request()
                 .app_data::<web::Data<AppState>>()
-                .map(|state| state.settings.cookie.name());
-            if let Some(name) = name {
-                res.response_mut().add_cookie(&removal_cookie(name))?;
+                .map(|state| removal_cookie(&state.settings.cookie))
+                .and_then(|value| HeaderValue::try_from(value).ok());
+            if let Some(removal) = removal {
+                res.headers_mut().append(header::SET_COOKIE, removal);
             }
         }
     }
     Ok(ErrorHandlerResponse::Response(res.map_into_left_body()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set_cookie(cookie: &CookieConfig) -> String {
+        let mut response = actix_web::HttpResponse::Ok();
+        attach(&mut response, Transport::Cookie, cookie, "v4.local.x", 60);
+        let response = response.finish();
+        let values: Vec<_> = response.headers().get_all(header::SET_COOKIE).collect();
+        assert_eq!(values.len(), 1);
+        values[0].to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn the_cookie_carries_the_configured_same_site_and_partition() {
+        let lax = set_cookie(&CookieConfig::default());
+        assert!(lax.starts_with("__Host-cart=v4.local.x"), "{lax}");
+        for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=60"] {
+            assert!(lax.contains(attribute), "{attribute} in {lax}");
+        }
+        assert!(!lax.contains("Partitioned"), "{lax}");
+
+        let cross_site = set_cookie(&CookieConfig {
+            same_site: SameSiteSetting::None,
+            partitioned: true,
+            ..CookieConfig::default()
+        });
+        assert!(cross_site.contains("SameSite=None"), "{cross_site}");
+        assert!(cross_site.ends_with("; Partitioned"), "{cross_site}");
+
+        let strict = set_cookie(&CookieConfig {
+            same_site: SameSiteSetting::Strict,
+            ..CookieConfig::default()
+        });
+        assert!(strict.contains("SameSite=Strict"), "{strict}");
+    }
+
+    #[test]
+    fn the_removal_cookie_names_the_same_partition() {
+        let removal = removal_cookie(&CookieConfig {
+            same_site: SameSiteSetting::None,
+            partitioned: true,
+            ..CookieConfig::default()
+        });
+        assert!(removal.starts_with("__Host-cart=;"), "{removal}");
+        for attribute in [
+            "SameSite=None",
+            "Secure",
+            "Path=/",
+            "Max-Age=0",
+            "; Partitioned",
+        ] {
+            assert!(removal.contains(attribute), "{attribute} in {removal}");
+        }
+    }
+
+    #[test]
+    fn a_cross_site_cookie_must_be_secure() {
+        let problems = CookieConfig {
+            secure: false,
+            same_site: SameSiteSetting::None,
+            partitioned: true,
+        }
+        .validate();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(CookieConfig::default().validate().is_empty());
+    }
 }

@@ -1,18 +1,21 @@
-//! `GET /`: the demo shop page, embedded in the binary (no build step). A
-//! shop serves its own front-end in production and turns the page off
-//! (`demo.enabled = false`).
+//! `GET /`: the demo shop page, embedded in the binary (no build step). It
+//! is served only when config.toml sets `demo.enabled = true`: it shares the
+//! cart cookie with any other front end on the host (docs/deployment.md,
+//! "One host, two front ends"). `/static/cartseal-client.js`, the client
+//! module a shop may load, is served whatever the setting.
 //!
 //! The page talks to this origin, or, with `?api=ORIGIN`, to another
-//! cartseal, but only to an origin this service lists in
-//! `cors.allowed_origins`: the page receives that list in a meta tag, and its
-//! Content-Security-Policy allows connections to exactly those origins.
-//! Without that, `/?api=https://elsewhere` would make the shop's own origin
-//! show another server's catalog.
+//! cartseal, but only to an origin listed in `demo.api_origins`: the page
+//! receives that list in a meta tag, and its Content-Security-Policy allows
+//! connections to exactly those origins. Without that,
+//! `/?api=https://elsewhere` would make the shop's own origin show another
+//! server's catalog. `cors.allowed_origins` says something else (which
+//! pages may call this API) and is not used here.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
 
-use crate::config::CorsConfig;
+use crate::config::DemoConfig;
 
 const INDEX_HTML: &str = include_str!("../../../static/index.html");
 const APP_JS: &str = include_str!("../../../static/app.js");
@@ -31,11 +34,11 @@ pub struct DemoPage {
 }
 
 impl DemoPage {
-    /// The page for these CORS settings. Origins are validated at start-up
-    /// (`Settings::validate`): no spaces, quotes or semicolons reach the
+    /// The page for these settings. Origins are validated at start-up
+    /// (`DemoConfig::validate`): no spaces, quotes or semicolons reach the
     /// HTML or the policy.
-    pub fn new(cors: &CorsConfig) -> Self {
-        let origins = cors.allowed_origins.join(" ");
+    pub fn new(demo: &DemoConfig) -> Self {
+        let origins = demo.api_origins.join(" ");
         let html = INDEX_HTML.replacen(
             ORIGINS_SLOT,
             &format!("<meta name=\"cartseal-api-origins\" content=\"{origins}\">"),
@@ -81,7 +84,9 @@ pub async fn app_js() -> HttpResponse {
     page("text/javascript; charset=utf-8", APP_JS)
 }
 
-/// The cart client it uses, which a shop may copy for its own pages.
+/// The cart client it uses, which a shop may load or copy for its own pages:
+/// served whether the demo is on or off, revalidated on every use
+/// (`no-cache`) since it changes with the server's version.
 pub async fn client_js() -> HttpResponse {
     page("text/javascript; charset=utf-8", CLIENT_JS)
 }
@@ -101,8 +106,9 @@ mod tests {
             INDEX_HTML.contains(ORIGINS_SLOT),
             "static/index.html lost its meta slot"
         );
-        let page = DemoPage::new(&CorsConfig {
-            allowed_origins: vec![
+        let page = DemoPage::new(&DemoConfig {
+            enabled: true,
+            api_origins: vec![
                 "https://shop.example".into(),
                 "http://localhost:5173".into(),
             ],
@@ -114,7 +120,21 @@ mod tests {
         let csp = page.csp.to_str().unwrap();
         assert!(csp.contains("connect-src 'self' https://shop.example http://localhost:5173;"));
         assert!(!csp.contains('*'));
-        let alone = DemoPage::new(&CorsConfig::default());
+        let alone = DemoPage::new(&DemoConfig::default());
         assert!(alone.csp.to_str().unwrap().contains("connect-src 'self';"));
+    }
+
+    #[test]
+    fn the_demo_is_off_unless_configured_and_says_it_shares_the_cookie() {
+        assert!(!DemoConfig::default().enabled);
+        assert!(
+            INDEX_HTML.contains("data-shared-cookie"),
+            "the page says it shares the cart cookie"
+        );
+        let bad = DemoConfig {
+            enabled: true,
+            api_origins: vec!["https://a.example; script-src *".into(), "*".into()],
+        };
+        assert_eq!(bad.validate().len(), 2);
     }
 }

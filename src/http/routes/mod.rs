@@ -16,18 +16,18 @@ use actix_web::{Handler, HttpResponse, Resource, Responder, Route, web};
 
 use super::error::ApiError;
 
-/// Every route of the API, and the demo page when it is on. Paths answer
-/// the methods listed, 405 problem+json to the others, and unknown paths 404
-/// problem+json.
+/// Every route of the API, the client module, and the demo page when it is
+/// on. Paths answer the methods listed, 405 problem+json to the others, and
+/// unknown paths 404 problem+json.
 pub fn configure(cfg: &mut web::ServiceConfig, demo: Option<&demo::DemoPage>) {
+    cfg.service(resource(
+        "/static/cartseal-client.js",
+        [on(Method::GET, demo::client_js)],
+    ));
     if let Some(page) = demo {
         cfg.app_data(web::Data::new(page.clone()))
             .service(resource("/", [on(Method::GET, demo::index)]))
             .service(resource("/static/app.js", [on(Method::GET, demo::app_js)]))
-            .service(resource(
-                "/static/cartseal-client.js",
-                [on(Method::GET, demo::client_js)],
-            ))
             .service(resource(
                 "/static/style.css",
                 [on(Method::GET, demo::style_css)],

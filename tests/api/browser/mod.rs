@@ -17,8 +17,10 @@
 
 mod cart;
 mod driver;
+mod frontends;
 mod origins;
 mod page;
+mod sites;
 mod tabs;
 
 use std::time::Duration;

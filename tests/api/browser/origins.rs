@@ -121,7 +121,7 @@ async fn browser_only_allowed_origins_can_change_the_cart() {
 // Second origins: the shop page from an allowed origin, an attacker's page
 // ---------------------------------------------------------------------------
 
-enum Site {
+pub(super) enum Site {
     /// The demo page's files, so the page runs from another origin (`?api=`),
     /// listing the API origins its page may talk to, as a shop hosting the
     /// page itself would.
@@ -169,7 +169,7 @@ impl Site {
 
 /// A minimal HTTP/1.1 server on the test's runtime: GET only, one response per
 /// connection.
-fn serve_site(listener: tokio::net::TcpListener, site: Site) {
+pub(super) fn serve_site(listener: tokio::net::TcpListener, site: Site) {
     let site = Arc::new(site);
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {

@@ -195,7 +195,7 @@ async fn open_two_tabs(page: &Client, url: &str) -> [WindowHandle; 2] {
 }
 
 /// Ten different products for each tab, twenty in all.
-fn plan(tabs: &[WindowHandle]) -> Vec<(WindowHandle, Vec<String>)> {
+pub(super) fn plan(tabs: &[WindowHandle]) -> Vec<(WindowHandle, Vec<String>)> {
     let catalog = catalog();
     assert!(
         catalog.len() >= tabs.len() * ADDS_PER_TAB,
@@ -216,7 +216,11 @@ fn plan(tabs: &[WindowHandle]) -> Vec<(WindowHandle, Vec<String>)> {
 /// sku that returns a promise of its outcome) as soon as the race starts,
 /// all at once and without waiting for an answer; starts the race in every
 /// tab at once with one BroadcastChannel message; and returns the outcomes.
-async fn race(page: &Client, plan: &[(WindowHandle, Vec<String>)], add: &str) -> Vec<Value> {
+pub(super) async fn race(
+    page: &Client,
+    plan: &[(WindowHandle, Vec<String>)],
+    add: &str,
+) -> Vec<Value> {
     let arm = format!(
         r#"const skus = arguments[0];
            const add = {add};

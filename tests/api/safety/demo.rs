@@ -1,5 +1,6 @@
-//! The demo page talks only to origins this service trusts, and can be
-//! turned off.
+//! The demo page talks only to the API origins configured for it
+//! (`demo.api_origins`, apart from CORS), and can be turned off; the client
+//! module stays served.
 
 use crate::helpers::{spawn_app, spawn_app_with};
 
@@ -17,8 +18,15 @@ async fn the_demo_page_may_connect_only_to_itself_and_the_configured_origins() {
         "no API origin but this one"
     );
 
-    let shop = "https://shop.example";
-    let app = spawn_app_with(|s| s.cors.allowed_origins = vec![shop.into()]).await;
+    // CORS says which pages may call this API: not what the page may call.
+    let app =
+        spawn_app_with(|s| s.cors.allowed_origins = vec!["https://shop.example".into()]).await;
+    let page = app.get("/").send().await;
+    let csp = page.header("content-security-policy").expect("a CSP");
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+
+    let shop = "https://cart.shop.example";
+    let app = spawn_app_with(|s| s.demo.api_origins = vec![shop.into()]).await;
     let page = app.get("/").send().await;
     let csp = page.header("content-security-policy").expect("a CSP");
     assert!(
@@ -33,14 +41,14 @@ async fn the_demo_page_may_connect_only_to_itself_and_the_configured_origins() {
 #[tokio::test]
 async fn the_demo_page_can_be_turned_off() {
     let app = spawn_app_with(|s| s.demo.enabled = false).await;
-    for path in [
-        "/",
-        "/static/app.js",
-        "/static/cartseal-client.js",
-        "/static/style.css",
-    ] {
+    for path in ["/", "/static/app.js", "/static/style.css"] {
         app.get(path).send().await.assert_problem(404, "not_found");
     }
+    // A shop's own pages load the client module from here.
+    assert_eq!(
+        app.get("/static/cartseal-client.js").send().await.status,
+        200
+    );
     assert_eq!(app.get("/cart").send().await.status, 200);
 }
 

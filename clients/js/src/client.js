@@ -1,0 +1,351 @@
+  function create(options) {
+    const opts = options || {};
+    const api = String(opts.api || "").replace(/\/+$/, "");
+    const key = apiKey(api);
+    const lock = NAME + " " + key;
+    const timeoutMs = opts.timeoutMs > 0 ? Number(opts.timeoutMs) : DEFAULT_TIMEOUT_MS;
+    const messages = Object.assign({}, MESSAGES, opts.messages || {});
+    // Injectable for tests and non-browser runtimes.
+    const fetchFn = opts.fetch || (typeof fetch === "function" ? fetch.bind(globalThis) : null);
+    const locks = opts.locks !== undefined ? opts.locks : browserLocks();
+    const Channel = opts.BroadcastChannel !== undefined
+      ? opts.BroadcastChannel
+      : typeof BroadcastChannel === "function" ? BroadcastChannel : null;
+    const storage = opts.storage !== undefined ? opts.storage : sessionStore();
+    const clock = typeof opts.now === "function" ? opts.now : now;
+    const transport = opts.transport === "bearer" ? "bearer" : "cookie";
+    const { request, timeoutError } = requester(fetchFn, api, key, messages, transport);
+    const { read, write } = sessionSlot(storage, "cartseal " + key);
+    const listeners = { change: new Set(), pending: new Set(), settled: new Set(), failed: new Set() };
+    const channel = Channel ? new Channel(lock) : null;
+
+    // The revision of the cart shown, and when it was shown (a tie-breaker
+    // between announcements of one revision; clocks are never compared
+    // across revisions, since a tab's clock can lag).
+    let newest = null;
+    let lastView = null;
+    let pending = 0;
+    // Cookie transport: whether the browser has been seen to send back the
+    // cookie a write set, and whether it has been seen to refuse it.
+    let cookieKept = read("cookie") === "kept";
+    let cookieBlocked = false;
+    // Bearer transport: the token held, and the revision of the answer that
+    // carried it. The rule: keep the token whose answer has the highest
+    // revision; equal revisions are the same cart; a 401 starts over.
+    let held = transport === "bearer" ? readToken(read("token")) : null;
+    let peers = null; // the wait for another tab's token, once
+    const inFlight = new Set(); // the aborts of the calls under way
+
+    function emit(type, value) {
+      for (const listener of Array.from(listeners[type])) {
+        try {
+          listener(value);
+        } catch (err) {
+          setTimeout(() => { throw err; }); // reported, but it does not fail the call
+        }
+      }
+    }
+
+    // Shows `view` if it is newer than the cart shown: any answer to this
+    // client's own calls (they are ordered by the lock, so the last one is the
+    // cart the browser holds), another tab's cart of a higher revision, or
+    // another tab's fresh start (`reset`).
+    function offer(view, how) {
+      const revision = revisionOf(view);
+      const at = how && Number.isFinite(how.at) ? how.at : clock();
+      if (how && how.peer && !how.reset && newest &&
+        (revision < newest.revision || (revision === newest.revision && !(at > newest.at)))) {
+        return false;
+      }
+      newest = { revision, at };
+      lastView = view;
+      emit("change", view);
+      return true;
+    }
+
+    function announce(view, reset) {
+      if (!channel) return;
+      const msg = { type: "cart", api: key, at: newest ? newest.at : clock(), view, reset: Boolean(reset) };
+      if (transport === "bearer") msg.token = held ? held.token : null;
+      try {
+        channel.postMessage(msg);
+      } catch (_) {
+        // a closed channel: this client was closed
+      }
+    }
+
+    // Keeps `token` if its answer's revision is at least the one held.
+    function adopt(token, revision) {
+      if (!token) return false;
+      if (held && revision < held.revision) return false;
+      held = { token, revision };
+      write("token", JSON.stringify(held));
+      return true;
+    }
+
+    function forget() {
+      held = null;
+      newest = null;
+      write("token", null);
+    }
+
+    function onMessage(event) {
+      const msg = event && event.data;
+      if (!msg || msg.api !== key) return;
+      if (msg.type === "hello") {
+        if (transport === "bearer" && held && channel) {
+          channel.postMessage({ type: "cart", api: key, at: newest ? newest.at : clock(),
+            view: lastView, token: held.token, revision: held.revision, reset: false });
+        }
+        return;
+      }
+      if (msg.type !== "cart") return;
+      if (transport === "bearer") {
+        if (msg.reset) {
+          held = null;
+          write("token", null);
+        }
+        const revision = Number.isFinite(msg.revision) ? msg.revision : revisionOf(msg.view);
+        if (adopt(msg.token, revision) && peers) peers.done();
+      }
+      if (isCartView(msg.view)) offer(msg.view, { peer: true, reset: msg.reset, at: msg.at });
+    }
+
+    // A page restored from the back-forward cache missed the announcements
+    // made meanwhile: read the cart again.
+    function onPageShow(event) {
+      if (event.persisted && listeners.change.size > 0) get().catch(() => undefined);
+    }
+
+    if (channel) channel.addEventListener("message", onMessage);
+    if (typeof window !== "undefined" && window.addEventListener) window.addEventListener("pageshow", onPageShow);
+
+    // ---- one call: a deadline, the lock, events ------------------------------
+
+    // Runs `task(signal)` under the lock (a write exclusively, a read beside
+    // other reads), all of it within `timeoutMs` of now.
+    function call(kind, op, task) {
+      const abort = typeof AbortController === "function" ? new AbortController() : null;
+      const signal = abort ? abort.signal : null;
+      const timer = abort ? setTimeout(() => abort.abort(), timeoutMs) : null;
+      if (abort) inFlight.add(abort);
+      const isWrite = kind === "write";
+      if (isWrite) {
+        pending += 1;
+        emit("pending", { op, pending });
+      }
+      const mode = isWrite ? "exclusive" : "shared";
+      const run = () => task(signal);
+      const locked = locks
+        ? locks.request(lock, signal ? { mode, signal } : { mode }, run)
+        : queued(lock, signal, run);
+      return Promise.resolve(locked).catch((err) => {
+        throw asCartsealError(err, signal);
+      }).then(
+        (view) => {
+          if (isWrite) settle(op, true, null);
+          return view;
+        },
+        (error) => {
+          if (isWrite) settle(op, false, error);
+          emit("failed", { op, error });
+          throw error;
+        },
+      ).finally(() => {
+        if (timer !== null) clearTimeout(timer);
+        if (abort) inFlight.delete(abort);
+      });
+    }
+
+    function settle(op, ok, error) {
+      pending -= 1;
+      emit("settled", { op, ok, error, pending });
+    }
+
+    function asCartsealError(err, signal) {
+      if (err instanceof CartsealError) return err;
+      if (signal && signal.aborted) return timeoutError();
+      return err;
+    }
+
+    // ---- the cart calls --------------------------------------------------------
+
+    function get() {
+      return call("read", "get", async (signal) => {
+        const view = await cartCall("GET", "/cart", undefined, signal);
+        own(view);
+        return view;
+      });
+    }
+
+    function change(op, method, path, body) {
+      return call("write", op, async (signal) => {
+        let view = await cartCall(method, path, body, signal);
+        if (transport === "cookie") view = await checkCookie(view, signal);
+        own(view);
+        return view;
+      });
+    }
+
+    // Shows and announces the answer to one of this client's own calls.
+    function own(view) {
+      const reset = Boolean(newest) && revisionOf(view) < newest.revision;
+      offer(view, { reset });
+      announce(view, reset);
+    }
+
+    // A cookie write answered with revision 1 started a new cart. Unless the
+    // browser has been seen to send the cookie back, read the cart once: if
+    // it comes back older, or without a credential, the browser refused the
+    // cookie (a blocked third-party cookie) and every later add would be lost.
+    async function checkCookie(view, signal) {
+      if (cookieKept) return view;
+      if (revisionOf(view) > 1) {
+        keepCookie(); // a revision above 1 was made on a cookie the browser sent back
+        return view;
+      }
+      const seen = await cartCall("GET", "/cart", undefined, signal);
+      if (seen.token_length == null || revisionOf(seen) < revisionOf(view)) {
+        cookieBlocked = true;
+        own(seen);
+        throw blockedError();
+      }
+      keepCookie();
+      return view;
+    }
+
+    function keepCookie() {
+      cookieKept = true;
+      write("cookie", "kept");
+    }
+
+    function blockedError() {
+      return new CartsealError(0, "cookie_blocked", messages.cookie_blocked);
+    }
+
+    // One cart request in this client's transport. An unreadable credential
+    // (401) starts an empty cart: the request is sent once more without it.
+    async function cartCall(method, path, body, signal) {
+      if (transport === "cookie" && cookieBlocked && method !== "GET") throw blockedError();
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          if (transport === "bearer") return await bearerCall(method, path, body, signal);
+          const answer = await request(method, path, body, signal, null);
+          return cartOf(answer);
+        } catch (err) {
+          const unreadable = err instanceof CartsealError && err.status === 401 &&
+            (err.code === "token_invalid" || err.code === "token_expired");
+          if (!unreadable || attempt > 0) throw err;
+          // The server cleared the cookie (or the token is dead): start over.
+          forget();
+          cookieKept = false;
+          write("cookie", null);
+          announce(emptyView(), true);
+        }
+      }
+    }
+
+    async function bearerCall(method, path, body, signal) {
+      if (!held) await askPeers(signal);
+      if (!held && method !== "GET") {
+        const made = await request("POST", "/cart", undefined, signal, null);
+        const data = made.data;
+        if (!data || typeof data.token !== "string" || !isCartView(data.cart)) {
+          throw new CartsealError(made.status, "unexpected_response", messages.unexpected_response);
+        }
+        adopt(data.token, revisionOf(data.cart));
+      }
+      const answer = await request(method, path, body, signal, held ? held.token : null);
+      const view = cartOf(answer);
+      if (answer.token) adopt(answer.token, answer.revision !== null ? answer.revision : revisionOf(view));
+      return view;
+    }
+
+    // A bearer tab without a token asks the other tabs of the origin for
+    // theirs, once, and waits a moment for an answer.
+    function askPeers(signal) {
+      if (peers || !channel) return peers ? peers.promise : Promise.resolve();
+      let done;
+      const promise = new Promise((resolve) => {
+        done = resolve;
+        const timer = setTimeout(resolve, PEER_WAIT_MS);
+        if (signal) signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+      });
+      peers = { promise, done };
+      channel.postMessage({ type: "hello", api: key });
+      return promise;
+    }
+
+    function cartOf(answer) {
+      if (!isCartView(answer.data)) {
+        throw new CartsealError(answer.status, "unexpected_response", messages.unexpected_response);
+      }
+      if (answer.revision !== null) answer.data.revision = answer.revision;
+      return answer.data;
+    }
+
+    // `type`: "change" (a newer cart, from any tab), "pending" (a write was
+    // called: { op, pending }), "settled" (a write ended: { op, ok, error,
+    // pending }), "failed" (a call failed: { op, error }). Returns a function
+    // that stops the listener.
+    function on(type, listener) {
+      if (!listeners[type]) throw new TypeError("cartseal: no event " + JSON.stringify(type));
+      listeners[type].add(listener);
+      return () => listeners[type].delete(listener);
+    }
+
+    const line = (lineKey) => "/cart/items/" + encodeURIComponent(lineKey);
+
+    return {
+      get,
+      add(sku, quantity, properties) {
+        const body = { sku };
+        if (quantity !== undefined) body.quantity = quantity;
+        if (properties !== undefined) body.properties = properties;
+        return change("add", "POST", "/cart/items", body);
+      },
+      setQuantity: (lineKey, quantity) => change("setQuantity", "PATCH", line(lineKey), { quantity }),
+      remove: (lineKey) => change("remove", "DELETE", line(lineKey)),
+      clear: () => change("clear", "DELETE", "/cart"),
+      // Merges the cart sealed in `token` (e.g. a signed-in shopper's saved
+      // cart) into this one.
+      merge: (token) => change("merge", "POST", "/cart/merge", { token }),
+      async products() {
+        const abort = typeof AbortController === "function" ? new AbortController() : null;
+        const timer = abort ? setTimeout(() => abort.abort(), timeoutMs) : null;
+        try {
+          const answer = await request("GET", "/products", undefined, abort ? abort.signal : null, null);
+          if (!Array.isArray(answer.data)) {
+            throw new CartsealError(answer.status, "unexpected_response", messages.unexpected_response);
+          }
+          return answer.data;
+        } finally {
+          if (timer !== null) clearTimeout(timer);
+        }
+      },
+      on,
+      onChange: (listener) => on("change", listener),
+      messageFor: (error) => messageFor(error, messages),
+      get pending() {
+        return pending;
+      },
+      get transport() {
+        return transport;
+      },
+      lockName: lock,
+      // Stops listening to other tabs, and abandons the calls under way
+      // (they reject with `timeout`).
+      close() {
+        for (const abort of Array.from(inFlight)) abort.abort();
+        for (const set of Object.values(listeners)) set.clear();
+        if (channel) {
+          channel.removeEventListener("message", onMessage);
+          channel.close();
+        }
+        if (typeof window !== "undefined" && window.removeEventListener) {
+          window.removeEventListener("pageshow", onPageShow);
+        }
+      },
+    };
+  }
+

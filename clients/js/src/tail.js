@@ -1,0 +1,4 @@
+  return { create, CartsealError, MESSAGES, messageFor, lockName, VERSION };
+  // @factory-end
+});
+
