@@ -13,7 +13,6 @@ mod build;
 /// Never add above this quantity (the server's default `max_quantity`).
 const MAX_QUANTITY: u32 = 999;
 
-
 pub struct Target {
     pub addr: SocketAddr,
     pub host: String,

@@ -14,11 +14,10 @@
 //!   "The routing key") chooses only which replica answers, and a replica
 //!   that dies costs its clients a cache miss, never a cart.
 
-use actix_web::HttpRequest;
-use actix_web::HttpResponseBuilder;
-use actix_web::cookie::{Cookie, SameSite, time::Duration};
+use actix_web::http::header::SET_COOKIE;
+use actix_web::{HttpRequest, HttpResponseBuilder};
 
-use super::transport::{Transport, find_cookie};
+use super::transport::{Transport, companion_cookie, find_cookie};
 use crate::config::CookieConfig;
 use crate::ids;
 
@@ -66,15 +65,10 @@ pub fn attach(
         }
         Transport::Cookie => {
             let max_age = i64::try_from(max_age_secs).unwrap_or(i64::MAX);
-            response.cookie(
-                Cookie::build(ROUTE_COOKIE, key.to_owned())
-                    .path("/")
-                    .http_only(true)
-                    .secure(cookie.secure)
-                    .same_site(SameSite::Lax)
-                    .max_age(Duration::seconds(max_age))
-                    .finish(),
-            );
+            response.append_header((
+                SET_COOKIE,
+                companion_cookie(ROUTE_COOKIE, key, max_age, cookie),
+            ));
         }
     }
 }

@@ -189,6 +189,22 @@ fn set_cookie_value(set: &Cookie<'_>, cookie: &CookieConfig) -> String {
     value
 }
 
+/// A `Set-Cookie` value for another of cartseal's cookies (the routing
+/// key's): the same attributes as the cart cookie, so that it works, or
+/// not, exactly where the cart cookie does.
+pub(super) fn companion_cookie(
+    name: &'static str,
+    value: &str,
+    max_age_secs: i64,
+    cookie: &CookieConfig,
+) -> String {
+    let mut set = Cookie::build(name, value.to_owned())
+        .max_age(Duration::seconds(max_age_secs.max(0)))
+        .finish();
+    set_attributes(&mut set, cookie);
+    set_cookie_value(&set, cookie)
+}
+
 /// A cookie that tells the browser to drop the cart cookie.
 fn removal_cookie(cookie: &CookieConfig) -> String {
     let mut set = Cookie::new(cookie.name(), "");

@@ -77,6 +77,7 @@
     csrf_rejected: "The cart refused a request from this page. Open the shop from its own address and try again.",
     payload_invalid: "The shop sent a request the cart did not understand.",
     payload_too_large: "That change is too large.",
+    duplicate_key: "The shop sent a request the cart did not understand.",
     unsupported_media_type: "The shop sent a request the cart did not understand.",
     header_too_large: "Your cart cookie is too large to be read. Clear this site's cookies and reload.",
     not_found: "The shop sent a request the cart does not know.",
@@ -201,7 +202,12 @@
   // The requests of one client: `request(method, path, body, signal,
   // bearer)` resolves to { status, data, token, revision } or rejects with a
   // CartsealError.
-  function requester(fetchFn, api, key, messages, transport) {
+  //
+  // A bearer client also keeps the routing key the service hands out
+  // (`Cart-Route`) in `route` ({ get, set }) and sends it back, so that a
+  // load balancer hashing it keeps this client on one replica (README,
+  // "Several replicas"). A browser keeps it as a cookie by itself.
+  function requester(fetchFn, api, key, messages, transport, route) {
     const pageOrigin = typeof location !== "undefined" && location ? location.origin : null;
     const crossOrigin = Boolean(key) && (!pageOrigin || (!key.startsWith(pageOrigin + "/") && key !== pageOrigin));
 
@@ -217,6 +223,8 @@
       const headers = { Accept: "application/json" };
       if (body !== undefined) headers["Content-Type"] = "application/json";
       if (bearer) headers.Authorization = "Bearer " + bearer;
+      const routeKey = transport === "bearer" && route ? route.get() : null;
+      if (routeKey) headers["Cart-Route"] = routeKey;
       const init = {
         method,
         headers,
@@ -233,6 +241,8 @@
       } catch (_) {
         throw await noAnswer(signal);
       }
+      const issued = res.headers.get("Cart-Route");
+      if (issued && transport === "bearer" && route) route.set(issued);
       let data = null;
       if ((res.headers.get("Content-Type") || "").includes("json")) {
         try {
@@ -323,8 +333,16 @@
     const storage = opts.storage !== undefined ? opts.storage : sessionStore();
     const clock = typeof opts.now === "function" ? opts.now : now;
     const transport = opts.transport === "bearer" ? "bearer" : "cookie";
-    const { request, timeoutError } = requester(fetchFn, api, key, messages, transport);
     const { read, write } = sessionSlot(storage, "cartseal " + key);
+    let routeKey = read("route");
+    const route = {
+      get: () => routeKey,
+      set(value) {
+        routeKey = value;
+        write("route", value);
+      },
+    };
+    const { request, timeoutError } = requester(fetchFn, api, key, messages, transport, route);
     const listeners = { change: new Set(), pending: new Set(), settled: new Set(), failed: new Set() };
     const channel = Channel ? new Channel(lock) : null;
 

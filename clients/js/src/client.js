@@ -14,8 +14,16 @@
     const storage = opts.storage !== undefined ? opts.storage : sessionStore();
     const clock = typeof opts.now === "function" ? opts.now : now;
     const transport = opts.transport === "bearer" ? "bearer" : "cookie";
-    const { request, timeoutError } = requester(fetchFn, api, key, messages, transport);
     const { read, write } = sessionSlot(storage, "cartseal " + key);
+    let routeKey = read("route");
+    const route = {
+      get: () => routeKey,
+      set(value) {
+        routeKey = value;
+        write("route", value);
+      },
+    };
+    const { request, timeoutError } = requester(fetchFn, api, key, messages, transport, route);
     const listeners = { change: new Set(), pending: new Set(), settled: new Set(), failed: new Set() };
     const channel = Channel ? new Channel(lock) : null;
 

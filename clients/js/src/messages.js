@@ -21,6 +21,7 @@
     csrf_rejected: "The cart refused a request from this page. Open the shop from its own address and try again.",
     payload_invalid: "The shop sent a request the cart did not understand.",
     payload_too_large: "That change is too large.",
+    duplicate_key: "The shop sent a request the cart did not understand.",
     unsupported_media_type: "The shop sent a request the cart did not understand.",
     header_too_large: "Your cart cookie is too large to be read. Clear this site's cookies and reload.",
     not_found: "The shop sent a request the cart does not know.",

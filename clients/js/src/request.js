@@ -1,7 +1,12 @@
   // The requests of one client: `request(method, path, body, signal,
   // bearer)` resolves to { status, data, token, revision } or rejects with a
   // CartsealError.
-  function requester(fetchFn, api, key, messages, transport) {
+  //
+  // A bearer client also keeps the routing key the service hands out
+  // (`Cart-Route`) in `route` ({ get, set }) and sends it back, so that a
+  // load balancer hashing it keeps this client on one replica (README,
+  // "Several replicas"). A browser keeps it as a cookie by itself.
+  function requester(fetchFn, api, key, messages, transport, route) {
     const pageOrigin = typeof location !== "undefined" && location ? location.origin : null;
     const crossOrigin = Boolean(key) && (!pageOrigin || (!key.startsWith(pageOrigin + "/") && key !== pageOrigin));
 
@@ -17,6 +22,8 @@
       const headers = { Accept: "application/json" };
       if (body !== undefined) headers["Content-Type"] = "application/json";
       if (bearer) headers.Authorization = "Bearer " + bearer;
+      const routeKey = transport === "bearer" && route ? route.get() : null;
+      if (routeKey) headers["Cart-Route"] = routeKey;
       const init = {
         method,
         headers,
@@ -33,6 +40,8 @@
       } catch (_) {
         throw await noAnswer(signal);
       }
+      const issued = res.headers.get("Cart-Route");
+      if (issued && transport === "bearer" && route) route.set(issued);
       let data = null;
       if ((res.headers.get("Content-Type") || "").includes("json")) {
         try {

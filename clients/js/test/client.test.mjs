@@ -203,6 +203,27 @@ test("bearer tokens follow the revision rule: a late re-seal does not undo a wri
   o.close();
 });
 
+test("a bearer client sends back the routing key it was given, a cookie client sends none", async () => {
+  const o = origin({ transport: "bearer" });
+  const a = o.tab();
+  await a.client.add("A1");
+  const first = o.server.requests.filter((r) => r.method !== "GET" || r.path === "/cart");
+  assert.equal(first[0].headers["Cart-Route"], undefined, "none before it was issued");
+  await a.client.add("A2");
+  await a.client.get();
+  const later = o.server.requests.slice(-2);
+  assert.ok(later.every((r) => /^route-\d+$/.test(r.headers["Cart-Route"] || "")), JSON.stringify(later.map((r) => r.headers)));
+  assert.equal(new Set(later.map((r) => r.headers["Cart-Route"])).size, 1, "the same key every time");
+  o.close();
+
+  const c = origin();
+  const t = c.tab();
+  await t.client.add("A1");
+  await t.client.add("A2");
+  assert.ok(c.server.requests.every((r) => r.headers["Cart-Route"] === undefined), "a browser keeps it as a cookie");
+  c.close();
+});
+
 test("a bearer tab asks the others for their token before it starts a cart", async () => {
   const o = origin({ transport: "bearer" });
   const a = o.tab();

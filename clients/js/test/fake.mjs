@@ -157,6 +157,12 @@ export class FakeBrowser {
     entry.credential = bearer || cookie;
     const body = init.body ? JSON.parse(init.body) : undefined;
     const out = server.handle(method, u.pathname, body, bearer || cookie, Boolean(bearer));
+    // The routing key (src/http/route.rs): handed to a client with a new
+    // credential when it sent none; a bearer client gets the header.
+    if (out.token && !headers["Cart-Route"] && (bearer || u.pathname === "/cart" && method === "POST")) {
+      server.routes = (server.routes || 0) + 1;
+      out.response.headers.set("Cart-Route", "route-" + server.routes);
+    }
     if (!bearer && !this.blockCookies) {
       if (out.token) this.cookie = out.token;
       if (out.clear) this.cookie = null;
