@@ -31,7 +31,7 @@ impl Cart {
             out.push(b'[');
             push_json_str(&mut out, line.sku());
             out.push(b',');
-            push_u32(&mut out, line.quantity().get());
+            push_u64(&mut out, u64::from(line.quantity().get()));
             let properties = line.properties();
             if !properties.is_empty() {
                 out.extend_from_slice(b",{");
@@ -84,9 +84,9 @@ pub(crate) fn push_json_str(out: &mut Vec<u8>, text: &str) {
     }
 }
 
-/// Appends a quantity in decimal, without `format!`.
-pub(crate) fn push_u32(out: &mut Vec<u8>, mut n: u32) {
-    let mut digits = [0u8; 10];
+/// Appends a number in decimal, without `format!`.
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
         i -= 1;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::cart::{Cart, PropertiesRef};
+use crate::cart::{Cart, PropertiesRef, push_json_str, push_u64};
 use crate::catalog::Catalog;
 
 /// One line of the view.
@@ -61,9 +61,78 @@ pub struct ViewMeta {
     pub token_budget: usize,
 }
 
-/// Renders `cart` against `catalog` as the JSON body of a response.
+/// Renders `cart` against `catalog` as the JSON body of a response: the
+/// bytes `serde_json` writes for [`render`]'s view (a test holds them
+/// equal), written directly. Skus, line keys and property keys never need
+/// an escape, and were checked on the way in, so they are copied as they
+/// are; only property values and catalog text are scanned for one.
 pub fn render_json(cart: &Cart, catalog: Option<&Catalog>, meta: ViewMeta) -> Vec<u8> {
-    serde_json::to_vec(&render(cart, catalog, meta)).expect("a view always serializes")
+    let view = render(cart, catalog, meta);
+    let mut out = Vec::with_capacity(256 + 160 * view.items.len());
+    out.extend_from_slice(b"{\"items\":[");
+    for (i, item) in view.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"line\":");
+        push_json_str(&mut out, item.line);
+        out.extend_from_slice(b",\"sku\":");
+        push_json_str(&mut out, item.sku);
+        out.extend_from_slice(b",\"quantity\":");
+        push_u64(&mut out, u64::from(item.quantity));
+        out.extend_from_slice(b",\"properties\":{");
+        for (j, (key, value)) in item.properties.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            push_json_str(&mut out, key);
+            out.push(b':');
+            push_json_str(&mut out, value);
+        }
+        out.extend_from_slice(b"},\"title\":");
+        push_opt_str(&mut out, item.title);
+        out.extend_from_slice(b",\"unit_price\":");
+        push_opt_u64(&mut out, item.unit_price);
+        out.extend_from_slice(b",\"line_price\":");
+        push_opt_u64(&mut out, item.line_price);
+        out.extend_from_slice(b",\"available\":");
+        out.extend_from_slice(match item.available {
+            Some(true) => b"true",
+            Some(false) => b"false",
+            None => b"null",
+        });
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"item_count\":");
+    push_u64(&mut out, view.item_count);
+    out.extend_from_slice(b",\"subtotal\":");
+    push_opt_u64(&mut out, view.subtotal);
+    out.extend_from_slice(b",\"currency\":");
+    push_opt_str(&mut out, view.currency);
+    out.extend_from_slice(b",\"revision\":");
+    push_u64(&mut out, view.revision);
+    out.extend_from_slice(b",\"expires_at\":");
+    push_opt_str(&mut out, view.expires_at.as_deref());
+    out.extend_from_slice(b",\"token_length\":");
+    push_opt_u64(&mut out, view.token_length.map(|n| n as u64));
+    out.extend_from_slice(b",\"token_budget\":");
+    push_u64(&mut out, view.token_budget as u64);
+    out.push(b'}');
+    out
+}
+
+fn push_opt_str(out: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        Some(text) => push_json_str(out, text),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn push_opt_u64(out: &mut Vec<u8>, n: Option<u64>) {
+    match n {
+        Some(n) => push_u64(out, n),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
 /// Renders `cart` against `catalog`.
@@ -105,5 +174,73 @@ pub fn render<'a>(cart: &'a Cart, catalog: Option<&'a Catalog>, meta: ViewMeta) 
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         token_length: meta.token_length,
         token_budget: meta.token_budget,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::cart::{Limits, Line};
+
+    fn cart() -> Cart {
+        let limits = Limits::default();
+        let mut cart = Cart::new();
+        let props = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect()
+        };
+        for line in [
+            Line::parse(
+                "TEE-100",
+                2,
+                props(&[("size", "M"), ("color", "navy")]),
+                &limits,
+            ),
+            Line::parse("MUG-104", 1, BTreeMap::new(), &limits),
+            Line::parse(
+                "GIFT-1",
+                3,
+                props(&[("note", "say \"hi\" \\ é ✓")]),
+                &limits,
+            ),
+        ] {
+            cart.add(line.expect("a line"), &limits).expect("room");
+        }
+        cart
+    }
+
+    #[test]
+    fn the_written_view_is_what_serde_writes() {
+        let products = r#"[
+            {"sku":"TEE-100","title":"A \"quoted\" tee","unit_price":2400,"currency":"EUR"},
+            {"sku":"MUG-104","title":"Mug","unit_price":1200,"currency":"EUR"}
+        ]"#;
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("products.json");
+        std::fs::write(&path, products).expect("write");
+        let catalog = Catalog::load(&path, &Limits::default()).expect("a catalog");
+        for (cart, catalog, expires_at, token_length) in [
+            (cart(), None, None, None),
+            (cart(), Some(&catalog), Some(1_800_000_000), Some(812)),
+            (Cart::new(), Some(&catalog), None, None),
+            (Cart::new(), None, Some(0), Some(0)),
+        ] {
+            let meta = ViewMeta {
+                revision: 7,
+                expires_at,
+                token_length,
+                token_budget: 3800,
+            };
+            let written = render_json(&cart, catalog, meta);
+            let serde = serde_json::to_vec(&render(&cart, catalog, meta)).expect("serializes");
+            assert_eq!(
+                String::from_utf8(written).expect("UTF-8"),
+                String::from_utf8(serde).expect("UTF-8")
+            );
+        }
     }
 }
