@@ -18,7 +18,7 @@ use super::state::AppState;
 
 const ALLOW_METHODS: &str = "GET, POST, PATCH, DELETE";
 const ALLOW_HEADERS: &str = "content-type, authorization";
-const EXPOSE_HEADERS: &str = "cart-token";
+const EXPOSE_HEADERS: &str = "cart-token, cart-revision";
 
 /// The CORS middleware.
 pub async fn cors(

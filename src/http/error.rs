@@ -70,6 +70,10 @@ pub enum ApiError {
         /// path that knows it.
         room: Option<Room>,
     },
+    /// 409 `write_conflict`: other writes to the same cart kept winning the
+    /// compare-and-set, every retry included.
+    #[error("write_conflict")]
+    WriteConflict,
     /// 422 `cart_invalid`.
     #[error("cart_invalid")]
     CartInvalid(String),
@@ -162,6 +166,8 @@ impl ApiError {
                 B("Send the body as Content-Type: application/json.")),
             Self::CartTooLarge { detail, .. } => row(S::PAYLOAD_TOO_LARGE, "cart_too_large", "The cart would be too large",
                 O(detail.clone())),
+            Self::WriteConflict => row(S::CONFLICT, "write_conflict", "The cart kept changing during this write",
+                B("Other writes to this cart kept changing it; nothing was changed by this one. Retry it.")),
             Self::CartInvalid(d) => row(S::UNPROCESSABLE_ENTITY, "cart_invalid", "The cart change is not valid",
                 O(d.clone())),
             Self::SkuUnknown => row(S::UNPROCESSABLE_ENTITY, "sku_unknown", "Unknown product",
@@ -233,6 +239,7 @@ impl From<StoreError> for ApiError {
                 log::warn!("store unavailable: {reason}");
                 Self::StoreUnavailable
             }
+            StoreError::Conflict => Self::WriteConflict,
         }
     }
 }

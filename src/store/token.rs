@@ -84,6 +84,8 @@ impl CartStore for TokenStore {
                 revision: opened.revision,
                 absolute_expiry: Some(opened.lifetimes.absolute_expiry),
                 expires_at: Some(opened.lifetimes.expires_at),
+                // A token is not kept: its save never conflicts.
+                stamp: None,
             },
             reseal: opened.reseal,
         })

@@ -115,7 +115,7 @@ impl TokenCache {
     /// Keeps what opening `token` gave (or would give, for a token this
     /// replica just sealed).
     pub fn insert(&self, token: &str, opened: Opened) {
-        let weight = (token.len() + opened.cart.approx_bytes()) as u64 + ENTRY_OVERHEAD;
+        let weight = crate::weight::held_bytes(token, &opened.cart, ENTRY_OVERHEAD as usize) as u64;
         self.map
             .insert(token.to_owned(), Arc::new(Cached { opened, weight }));
     }

@@ -3,6 +3,7 @@
 mod acceptance;
 mod bearer_flow;
 mod browser;
+mod central_store;
 mod cli;
 mod concurrency;
 mod contract;
