@@ -19,6 +19,7 @@ mod logging;
 mod memcached_store;
 mod process;
 mod redis_store;
+mod reseal_race;
 mod rotation;
 mod safety;
 mod smoke;
