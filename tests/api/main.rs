@@ -17,6 +17,7 @@ mod helpers;
 mod limits;
 mod logging;
 mod memcached_store;
+mod memory_budget;
 mod process;
 mod redis_store;
 mod reseal_race;
