@@ -297,3 +297,26 @@ impl ResponseError for ApiError {
         response.json(problem)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write that kept losing the compare-and-set is a 409 with its own
+    /// code, listed in the OpenAPI document the contract test checks.
+    #[test]
+    fn a_conflict_is_409_write_conflict_and_documented() {
+        let error = ApiError::from(StoreError::Conflict);
+        assert_eq!(error.status_code(), StatusCode::CONFLICT);
+        assert_eq!(error.code(), "write_conflict");
+        let openapi: serde_json::Value =
+            serde_json::from_str(include_str!("openapi.json")).expect("JSON");
+        let codes = &openapi["components"]["schemas"]["Problem"]["properties"]["code"]["enum"];
+        assert!(
+            codes
+                .as_array()
+                .expect("an enum")
+                .contains(&"write_conflict".into())
+        );
+    }
+}

@@ -65,12 +65,16 @@ async fn an_outage_is_503_and_the_store_recovers_by_itself() {
     let store = store_at(&server.url(), "cartseal:cart:");
     let now = now();
     let saved = store.save(None, &session(3), now).await.unwrap();
+    // The write the outage interrupts: of the loaded cart, to session(4).
+    let mut write = store.load(&saved.credential, now).await.unwrap().session;
+    write.cart = session(4).cart;
+    write.revision += 1;
 
     // Paused: every call fails, none hangs.
     server.signal("STOP");
     let load = no_hang(store.load(&saved.credential, now)).await;
     assert!(is_unavailable(&load), "{load:?}");
-    let save = no_hang(store.save(Some(&saved.credential), &session(4), now)).await;
+    let save = no_hang(store.save(Some(&saved.credential), &write, now)).await;
     assert!(is_unavailable(&save), "{save:?}");
     assert!(no_hang(store.ready()).await.is_err());
 
