@@ -164,7 +164,7 @@ fn pin(pin: bool, ncpu: usize) -> (Vec<String>, Option<usize>, Option<usize>) {
         Ok(out) => {
             println!("taskset: {out}");
             pinning.push(format!(
-                "Server pinned to CPU 0 (`taskset -c 0` on its command line, {SERVER_WORKERS} actix worker; every replica and the actix-session peer too); redis-server or memcached, when used, also on CPU 0, so it shares the server's core; the load generator (the benchmark process, with its delay proxy) pinned to CPU 1 (`taskset -a -p -c 1 <its pid>`), and nginx with it when there are replicas."
+                "Server pinned to CPU 0 (`taskset -c 0` on its command line, {SERVER_WORKERS} actix worker; every replica and the actix-session peer too); redis-server or memcached, when used, also on CPU 0, so it shares the server's core; the load generator (the benchmark process, with its delay proxy) pinned to CPU 1 (`taskset -a -p -c 1 <its pid>`); nginx, when there are replicas, on CPU 0 with them."
             ));
             (pinning, Some(0), Some(1))
         }
@@ -213,6 +213,7 @@ async fn run() -> i32 {
         server_cpu,
         generator_cpu,
         clk_tck: procs::clock_ticks_per_sec(),
+        routing: process::Routing::RoundRobin,
     };
     println!(
         "modes: {}; {} VUs closed loop, pool {} open loop, {} lines per cart, {} s per phase{}",

@@ -22,11 +22,14 @@ pub struct Product {
 }
 
 /// The catalog: products by sku, in one currency.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Catalog {
     products: Vec<Product>,
     by_sku: HashMap<String, usize>,
     currency: Option<String>,
+    /// Distinct for every catalog loaded by this process: what a rendered
+    /// cart was rendered against ([`Catalog::generation`]).
+    generation: u64,
 }
 
 /// Why a catalog file was refused.
@@ -51,6 +54,13 @@ pub enum CatalogError {
 }
 
 impl Catalog {
+    /// Tells this catalog apart from every other one this process loaded
+    /// (never 0, which stands for "no catalog"), so that a cart rendered
+    /// against one is never served after a reload swapped it.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Loads a JSON array of products, checking every sku against the limits,
     /// that skus are unique, and that one currency is used throughout.
     pub fn load(path: &Path, limits: &Limits) -> Result<Self, CatalogError> {
@@ -90,7 +100,9 @@ impl Catalog {
                 _ => currency = Some(product.currency.clone()),
             }
         }
+        static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Self {
+            generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             products,
             by_sku,
             currency,

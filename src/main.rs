@@ -30,8 +30,18 @@ enum Command {
         /// Overrides server.port (0 picks a free port).
         #[arg(long)]
         port: Option<u16>,
+        /// Overrides admin.port (0 picks a free port): a second replica on
+        /// the same machine needs its own.
+        #[arg(long)]
+        admin_port: Option<u16>,
+        /// Writes the process id into this file once listening (removed on
+        /// exit), so that `kill -HUP "$(cat FILE)"` reloads this replica
+        /// alone.
+        #[arg(long)]
+        pid_file: Option<PathBuf>,
     },
-    /// Make a key file (mode 0600) and print its config snippet.
+    /// Make a key file (mode 0600) and print its [[keys]] entry, which
+    /// pastes into the --config file as is.
     Keygen {
         /// local (encrypts carts) or signing (signs JWTs).
         #[arg(long, value_parser = ["local", "signing"])]
@@ -39,12 +49,17 @@ enum Command {
         /// The key's id in config.toml.
         #[arg(long)]
         id: String,
-        /// The folder to write the key file into.
-        #[arg(long, default_value = "keys")]
-        dir: PathBuf,
+        /// The folder to write the key file into [default: keys/ beside
+        /// the --config file].
+        #[arg(long)]
+        dir: Option<PathBuf>,
         /// For a signing key: EdDSA (the default) or HS256.
         #[arg(long, default_value = "EdDSA", value_parser = ["EdDSA", "HS256"])]
         alg: String,
+        /// Print the entry as "active" instead of "pending": for your first
+        /// own key of a purpose, which replaces the development key at once.
+        #[arg(long)]
+        active: bool,
     },
     /// Open a token with the configured keys and print what it holds.
     Inspect {
@@ -52,22 +67,55 @@ enum Command {
         token: String,
     },
     /// Validate the configuration and the keys.
-    CheckConfig,
+    CheckConfig {
+        /// Also ask the replica whose admin listener is at this URL
+        /// (http://127.0.0.1:9464) whether its reload would accept its
+        /// config file now: the checks of SIGHUP, against the settings it
+        /// runs.
+        #[arg(long, value_name = "ADMIN_URL")]
+        against_running: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let result = match cli.command.unwrap_or(Command::Serve { port: None }) {
-        Command::Serve { port } => cli::serve(&cli.config, port),
+    let serve = Command::Serve {
+        port: None,
+        admin_port: None,
+        pid_file: None,
+    };
+    let result = match cli.command.unwrap_or(serve) {
+        Command::Serve {
+            port,
+            admin_port,
+            pid_file,
+        } => cli::serve(
+            &cli.config,
+            cli::ServeArgs {
+                port,
+                admin_port,
+                pid_file,
+            },
+        ),
         Command::Keygen {
             purpose,
             id,
             dir,
             alg,
-        } => cli::keygen(&purpose, &id, &dir, &alg),
+            active,
+        } => cli::keygen(&cli::keygen::KeygenArgs {
+            purpose,
+            id,
+            dir,
+            alg,
+            config: cli.config.clone(),
+            active,
+        }),
         Command::Inspect { token } => cli::inspect(&cli.config, &token),
-        Command::CheckConfig => cli::check_config(&cli.config),
+        Command::CheckConfig { against_running } => {
+            cli::check_config(&cli.config, against_running.as_deref())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

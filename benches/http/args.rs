@@ -76,6 +76,10 @@ pub struct Args {
     pub scrape: Option<f64>,
     pub rate: Option<f64>,
     pub modes: Vec<String>,
+    /// How nginx spreads clients over the replicas (`--routing`, with
+    /// `--replicas`): `rr` (round robin), `key` (hash of cartseal's
+    /// routing key, examples/nginx/cartseal.conf), or both, in turn.
+    pub routings: Vec<String>,
     pub rtt_ms: f64,
     pub settle: f64,
     pub quick: bool,
@@ -86,7 +90,7 @@ pub struct Args {
     pub command: String,
 }
 
-const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--sizes N,N,..] [--rate R] [--modes a,b,..] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]\n       [--replicas N | --slowloris [--slow-conns N] | --soak SECS [--sample SECS] [--scrape SECS]]\nmodes: token-paseto, token-jwt, redis, redis+rtt, memcached, memcached+rtt, memory, none, actix-session-cookie, actix-session-redis, token-paseto-nocache";
+const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--sizes N,N,..] [--rate R] [--modes a,b,..] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]\n       [--replicas N [--routing rr,key] | --slowloris [--slow-conns N] | --soak SECS [--sample SECS] [--scrape SECS]]\nmodes: token-paseto, token-jwt, redis, redis+rtt, memcached, memcached+rtt, memory, none, actix-session-cookie, actix-session-redis, token-paseto-nocache";
 
 fn usage_error(msg: &str) -> ! {
     eprintln!("http bench: {msg}\n{USAGE}");
@@ -106,6 +110,7 @@ pub fn parse_args(crate_root: &Path) -> Args {
         "--lines",
         "--sizes",
         "--replicas",
+        "--routing",
         "--slow-conns",
         "--soak",
         "--sample",
@@ -203,6 +208,14 @@ pub fn parse_args(crate_root: &Path) -> Args {
         Some(v) => list(v),
         None => default_modes.iter().map(|m| m.to_string()).collect(),
     };
+    let routings =
+        list(get("--routing", "CARTSEAL_BENCH_ROUTING").unwrap_or_else(|| "rr,key".into()));
+    if let Some(bad) = routings
+        .iter()
+        .find(|r| !matches!(r.as_str(), "rr" | "key"))
+    {
+        usage_error(&format!("bad routing {bad:?} in --routing (rr, key)"));
+    }
     let mut sizes: Vec<usize> = match get("--sizes", "CARTSEAL_BENCH_SIZES") {
         Some(v) => list(v)
             .iter()
@@ -279,6 +292,7 @@ pub fn parse_args(crate_root: &Path) -> Args {
         scrape,
         rate,
         modes,
+        routings,
         rtt_ms,
         settle,
         quick,

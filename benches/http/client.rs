@@ -37,6 +37,9 @@ pub struct Response {
     pub status: u16,
     pub body: Vec<u8>,
     pub cookie: Option<CookieUpdate>,
+    /// `cart_route=<key>` when the response set cartseal's routing key
+    /// (src/http/route.rs), which nginx hashes with `--routing key`.
+    pub route: Option<String>,
     /// Bytes read for this response: status line, headers and body as framed.
     pub bytes_in: usize,
     /// The server asked to close the connection.
@@ -164,6 +167,7 @@ impl Conn {
             status: head.status,
             body,
             cookie: head.cookie,
+            route: head.route,
             bytes_in: consumed,
             close,
         })
@@ -176,6 +180,7 @@ struct Head {
     chunked: bool,
     close: bool,
     cookie: Option<CookieUpdate>,
+    route: Option<String>,
 }
 
 fn parse_head(head: &[u8]) -> Result<Head, FetchError> {
@@ -200,6 +205,7 @@ fn parse_head(head: &[u8]) -> Result<Head, FetchError> {
         chunked: false,
         close: version == "HTTP/1.0",
         cookie: None,
+        route: None,
     };
     for line in lines {
         if line.is_empty() {
@@ -224,10 +230,14 @@ fn parse_head(head: &[u8]) -> Result<Head, FetchError> {
             } else if v.contains("keep-alive") {
                 out.close = false;
             }
-        } else if name.eq_ignore_ascii_case("set-cookie")
-            && let Some(update) = parse_set_cookie(value, line.len())
-        {
-            out.cookie = Some(update);
+        } else if name.eq_ignore_ascii_case("set-cookie") {
+            if let Some(update) = parse_set_cookie(value, line.len()) {
+                out.cookie = Some(update);
+            } else if let Some(pair) = value.split(';').next().map(str::trim)
+                && pair.starts_with("cart_route=")
+            {
+                out.route = Some(pair.to_owned());
+            }
         }
     }
     Ok(out)

@@ -21,6 +21,8 @@ pub struct Ctx {
     pub rate_source: String,
     /// Lines per VU cart in the current pass (one of `args.sizes`).
     pub lines: usize,
+    /// How nginx routes in the current pass (`--replicas`).
+    pub routing: crate::process::Routing,
 }
 
 pub fn loud(msg: &str) {

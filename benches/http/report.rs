@@ -231,6 +231,9 @@ pub struct ModeReport {
     pub lines: usize,
     /// Servers behind nginx (1: no nginx).
     pub replicas: usize,
+    /// How nginx routed them: `rr` or `key` (empty: no nginx).
+    #[serde(default)]
+    pub routing: String,
     /// Median length of the VUs' cart cookie value after the build.
     pub credential_bytes: Option<usize>,
     pub failure: Option<String>,
@@ -253,6 +256,7 @@ impl ModeReport {
             status: "ok".into(),
             lines,
             replicas,
+            routing: String::new(),
             credential_bytes: None,
             failure: None,
             notes: Vec::new(),

@@ -6,16 +6,26 @@ use std::fmt::Write as _;
 
 use crate::markdown::{f_int, f_ms};
 use crate::mode::{Ctx, run_mode};
+use crate::process::Routing;
 use crate::report::{ModeReport, RunReport};
 
 pub const MARKER: &str = "http-bench-scale";
 
-/// Runs every mode on `replicas` servers.
+/// Runs every mode on `replicas` servers, once per routing of
+/// `--routing` (round robin, then the routing key).
 pub async fn run(ctx: &mut Ctx, modes: &[String], replicas: usize) -> Vec<ModeReport> {
     let mut reports = Vec::new();
-    for mode in modes {
-        reports.push(run_mode(ctx, mode, replicas, false).await);
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for routing in ctx.args.routings.clone() {
+        ctx.routing = match routing.as_str() {
+            "key" => Routing::CartRoute,
+            _ => Routing::RoundRobin,
+        };
+        for mode in modes {
+            let mut rep = run_mode(ctx, mode, replicas, false).await;
+            rep.routing = routing.clone();
+            reports.push(rep);
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
     }
     reports
 }
@@ -34,7 +44,7 @@ pub fn markdown(r: &RunReport, replicas: usize) -> String {
     );
     let _ = writeln!(
         md,
-        "**Setup:** {replicas} replicas of each mode (one actix worker each), all pinned to CPU {}; nginx (one worker process, round robin, HTTP/1.1 keep-alive to the replicas, no access log) and the load generator share CPU {}. On this 2-core machine the replicas share one core, so the run measures what spreading clients over replicas costs (nginx, cache misses on a replica that has not seen a token), not how throughput grows with cores. {} VUs, {} lines per cart, {} s warm-up, {} s measured. Server CPU is every replica's, plus the store's for `redis` (redis-server) and `memcached` (memcached); nginx's is shown apart.\n",
+        "**Setup:** {replicas} replicas of each mode (one actix worker each) and nginx (one worker process, HTTP/1.1 keep-alive to the replicas, no access log), all pinned to CPU {}; the load generator on CPU {}. nginx routes round robin (`rr`), or by a consistent hash of cartseal's routing key (`key`, as examples/nginx/cartseal.conf does; a client without one, such as the actix-session peer's, is spread round robin). On this 2-core machine the replicas share one core, so the run measures what spreading clients over replicas costs (nginx, cache misses on a replica that has not seen a token), not how throughput grows with cores. {} VUs, {} lines per cart, {} s warm-up, {} s measured. Server CPU is every replica's, plus the store's for `redis` (redis-server) and `memcached` (memcached); nginx's is shown apart.\n",
         s.server_cpu.map_or("(unpinned)".into(), |c| c.to_string()),
         s.generator_cpu
             .map_or("(unpinned)".into(), |c| c.to_string()),
@@ -45,13 +55,14 @@ pub fn markdown(r: &RunReport, replicas: usize) -> String {
     );
     let _ = writeln!(
         md,
-        "| mode | req/s | vs token-paseto | p50 ms | p99 ms | server CPU µs/req | nginx CPU µs/req | token cache hit rate | errors |"
+        "| routing | mode | req/s | vs actix-session-cookie (rr) | p50 ms | p99 ms | server CPU µs/req | nginx CPU µs/req | token cache hit rate | errors |"
     );
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // The peer's best: it has no routing key, so round robin.
     let base = r
         .modes
         .iter()
-        .find(|m| m.mode == "token-paseto" && m.status == "ok")
+        .find(|m| m.mode == "actix-session-cookie" && m.routing == "rr" && m.status == "ok")
         .and_then(|m| m.closed.as_ref())
         .map(|c| c.throughput_rps)
         .filter(|b| *b > 0.0);
@@ -64,7 +75,8 @@ pub fn markdown(r: &RunReport, replicas: usize) -> String {
                 .unwrap_or("no reason recorded");
             let _ = writeln!(
                 md,
-                "| {} | **{}**: {why} | | | | | | | |",
+                "| {} | {} | **{}**: {why} | | | | | | | |",
+                m.routing,
                 m.mode,
                 m.status.to_uppercase()
             );
@@ -85,7 +97,8 @@ pub fn markdown(r: &RunReport, replicas: usize) -> String {
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {hit_rate} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {hit_rate} | {} |",
+            m.routing,
             m.mode,
             f_int(c.throughput_rps),
             base.map(|b| format!("{:.2}×", c.throughput_rps / b))

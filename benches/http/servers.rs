@@ -178,20 +178,29 @@ impl Stack {
                 upstream_keepalive: Some(64),
                 access_log: false,
             };
+            let routing = ctx.routing;
             let nginx = tokio::task::spawn_blocking(move || {
-                process::Nginx::try_start(&ports, process::Routing::RoundRobin, tuning)
+                process::Nginx::try_start(&ports, routing, tuning)
             })
             .await
             .map_err(|e| format!("the nginx start panicked: {e}"))??;
-            if let Some(cpu) = ctx.generator_cpu
+            // nginx shares the servers' core: a balancer runs beside the
+            // replicas it serves, and the load generator keeps a core of
+            // its own.
+            if let Some(cpu) = ctx.server_cpu
                 && let Err(e) = procs::pin_pid(nginx.pid(), cpu)
             {
                 stack.notes.push(format!("nginx could not be pinned: {e}"));
             }
             println!(
-                "  nginx pid {} on {}, round robin over {} replicas",
+                "  nginx pid {} on {}, {} over {} replicas",
                 nginx.pid(),
                 nginx.url,
+                match routing {
+                    process::Routing::CartRoute => "hashing the routing key",
+                    process::Routing::Sticky => "hashing its own cookie",
+                    process::Routing::RoundRobin => "round robin",
+                },
                 replicas
             );
             stack.nginx = Some(nginx);

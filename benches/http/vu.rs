@@ -79,6 +79,9 @@ pub struct Vu {
     target: Arc<Target>,
     conn: Option<Conn>,
     cookie: Option<String>,
+    /// cartseal's routing key cookie (`cart_route=<key>`), sent with the
+    /// cart cookie once the server issued it, as a browser would.
+    route: Option<String>,
     /// Length of the last cart `Set-Cookie` value and header line received.
     pub cookie_value_len: Option<usize>,
     pub set_cookie_header_len: Option<usize>,
@@ -104,6 +107,7 @@ impl Vu {
             target,
             conn: None,
             cookie: None,
+            route: None,
             cookie_value_len: None,
             set_cookie_header_len: None,
             lines: Vec::new(),
@@ -152,13 +156,11 @@ impl Vu {
         path: &str,
         json: Option<&str>,
     ) -> (Result<Response, &'static str>, usize) {
-        let req = build_request(
-            method,
-            path,
-            &self.target.host,
-            self.cookie.as_deref(),
-            json,
-        );
+        let cookies = match (&self.cookie, &self.route) {
+            (Some(cart), Some(route)) => Some(format!("{cart}; {route}")),
+            (cart, route) => cart.clone().or_else(|| route.clone()),
+        };
+        let req = build_request(method, path, &self.target.host, cookies.as_deref(), json);
         let res = tokio::time::timeout(REQUEST_TIMEOUT, self.send_inner(&req)).await;
         let res = match res {
             Ok(r) => r,
@@ -180,6 +182,9 @@ impl Vu {
                 }
                 Some(CookieUpdate::Clear) => self.cookie = None,
                 None => {}
+            }
+            if let Some(route) = &r.route {
+                self.route = Some(route.clone());
             }
         }
         (res, req.len())

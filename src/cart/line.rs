@@ -1,6 +1,7 @@
 //! The parts of a cart line, each parsed at the edge into a type that cannot
 //! hold an invalid value.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -19,19 +20,8 @@ pub struct Sku(String);
 impl Sku {
     /// Parses a sku under the given limits.
     pub fn parse(raw: &str, limits: &Limits) -> Result<Self, CartError> {
-        let ok = !raw.is_empty()
-            && raw.len() <= limits.sku_max_chars
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(CartError::Invalid(format!(
-                "sku must be 1 to {} characters of A-Z a-z 0-9 . _ -",
-                limits.sku_max_chars
-            )))
-        }
+        check_sku(raw, limits)?;
+        Ok(Self(raw.to_owned()))
     }
 
     /// The sku as text.
@@ -78,34 +68,16 @@ pub struct Properties(BTreeMap<String, String>);
 
 impl Properties {
     /// Parses properties under the given limits: keys of `[A-Za-z0-9_-]`;
-    /// values in Unicode NFC ([`normalize_value`]), without control or
+    /// values in Unicode NFC ([`normalized`]), without control or
     /// format characters or line and paragraph separators.
     pub fn parse(mut raw: BTreeMap<String, String>, limits: &Limits) -> Result<Self, CartError> {
-        if raw.len() > limits.max_properties {
-            return Err(CartError::Invalid(format!(
-                "at most {} properties per line",
-                limits.max_properties
-            )));
-        }
+        check_property_count(raw.len(), limits)?;
         for (key, value) in &mut raw {
-            let key_ok = !key.is_empty()
-                && key.len() <= limits.property_key_max_bytes
-                && key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
-            if !key_ok {
-                return Err(CartError::Invalid(format!(
-                    "property keys must be 1 to {} bytes of A-Z a-z 0-9 _ -",
-                    limits.property_key_max_bytes
-                )));
+            check_property_key(key, limits)?;
+            if let Cow::Owned(normal) = normalized(value) {
+                *value = normal;
             }
-            normalize_value(value);
-            if value.len() > limits.property_value_max_bytes || !value.chars().all(is_allowed) {
-                return Err(CartError::Invalid(format!(
-                    "property values must be at most {} bytes, without control or format characters or line separators",
-                    limits.property_value_max_bytes
-                )));
-            }
+            check_property_value(value, limits)?;
         }
         Ok(Self(raw))
     }
@@ -116,19 +88,78 @@ impl Properties {
     }
 
     /// The key/value pairs, sorted by key.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 
-/// Brings a property value to Unicode Normalization Form C, so that text
-/// that looks the same is the same line whichever keyboard typed it (an
-/// `é` as one code point or as `e` and a combining accent). ASCII, the
-/// common case, is NFC already and costs one scan.
-fn normalize_value(value: &mut String) {
+/// Checks a sku: 1 to `limits.sku_max_chars` of `[A-Za-z0-9._-]`.
+pub(super) fn check_sku(raw: &str, limits: &Limits) -> Result<(), CartError> {
+    let ok = !raw.is_empty()
+        && raw.len() <= limits.sku_max_chars
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CartError::Invalid(format!(
+            "sku must be 1 to {} characters of A-Z a-z 0-9 . _ -",
+            limits.sku_max_chars
+        )))
+    }
+}
+
+/// Checks how many properties a line has.
+pub(super) fn check_property_count(count: usize, limits: &Limits) -> Result<(), CartError> {
+    if count > limits.max_properties {
+        return Err(CartError::Invalid(format!(
+            "at most {} properties per line",
+            limits.max_properties
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a property key: 1 to `limits.property_key_max_bytes` of
+/// `[A-Za-z0-9_-]`.
+pub(super) fn check_property_key(key: &str, limits: &Limits) -> Result<(), CartError> {
+    let ok = !key.is_empty()
+        && key.len() <= limits.property_key_max_bytes
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CartError::Invalid(format!(
+            "property keys must be 1 to {} bytes of A-Z a-z 0-9 _ -",
+            limits.property_key_max_bytes
+        )))
+    }
+}
+
+/// Checks a property value, already in NFC ([`normalized`]).
+pub(super) fn check_property_value(value: &str, limits: &Limits) -> Result<(), CartError> {
+    if value.len() > limits.property_value_max_bytes || !value.chars().all(is_allowed) {
+        return Err(CartError::Invalid(format!(
+            "property values must be at most {} bytes, without control or format characters or line separators",
+            limits.property_value_max_bytes
+        )));
+    }
+    Ok(())
+}
+
+/// A property value in Unicode Normalization Form C, so that text that
+/// looks the same is the same line whichever keyboard typed it (an `é` as
+/// one code point or as `e` and a combining accent). ASCII, the common
+/// case, is NFC already: it costs one scan and no copy.
+pub(super) fn normalized(value: &str) -> Cow<'_, str> {
     use unicode_normalization::{UnicodeNormalization, is_nfc};
-    if !value.is_ascii() && !is_nfc(value) {
-        *value = value.nfc().collect();
+    if value.is_ascii() || is_nfc(value) {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(value.nfc().collect())
     }
 }
 
@@ -165,35 +196,15 @@ fn is_allowed(c: char) -> bool {
 pub struct LineKey(String);
 
 impl LineKey {
-    fn derive(sku: &Sku, properties: &Properties) -> Self {
-        if properties.is_empty() {
-            return Self(sku.0.clone());
-        }
-        let mut hasher = FnvHasher::default();
-        for (key, value) in properties.iter() {
-            // Keys cannot contain NUL and values cannot contain control
-            // characters, so NUL separators make the encoding unambiguous.
-            for part in [key.as_bytes(), b"\0", value.as_bytes(), b"\0"] {
-                hasher.write(part);
-            }
-        }
-        let digest = (hasher.finish() >> 16).to_be_bytes();
-        let mut key = String::with_capacity(sku.0.len() + 13);
-        key.push_str(&sku.0);
-        key.push('~');
-        // A table, not `format!`: one allocation per byte made hex the
-        // largest cost of opening a 20-line cart (benches/codec.rs).
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for byte in &digest[2..] {
-            key.push(char::from(HEX[usize::from(byte >> 4)]));
-            key.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
-        Self(key)
-    }
-
     /// The key as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<&Line> for LineKey {
+    fn from(line: &Line) -> Self {
+        Self(line.key().to_owned())
     }
 }
 
@@ -203,19 +214,49 @@ impl fmt::Display for LineKey {
     }
 }
 
+/// Appends `~` and the 12 hex digits of the properties' hash to `out`.
+fn push_key_suffix<'a>(out: &mut String, properties: impl Iterator<Item = (&'a str, &'a str)>) {
+    let mut hasher = FnvHasher::default();
+    for (key, value) in properties {
+        // Keys cannot contain NUL and values cannot contain control
+        // characters, so NUL separators make the encoding unambiguous.
+        for part in [key.as_bytes(), b"\0", value.as_bytes(), b"\0"] {
+            hasher.write(part);
+        }
+    }
+    let digest = (hasher.finish() >> 16).to_be_bytes();
+    out.push('~');
+    // A table, not `format!`: one allocation per byte made hex the largest
+    // cost of opening a 20-line cart (benches/codec.rs).
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for byte in &digest[2..] {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+}
+
 /// One cart line. Prices and titles are not here: they come from the catalog
 /// when the cart is read, so a replayed token cannot bring back an old price.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// A line is packed into one allocation (docs/architecture.md, "The cart in
+/// memory"): its text is the sku, then, when it has properties, `~` and the
+/// hash that makes the rest of its key, then each property as
+/// `NUL key NUL value`, sorted by key. Its sku and key are prefixes of that
+/// text, so a line holds no map and no string of its own, and two lines
+/// stand for the same item exactly when their texts are equal.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Line {
-    sku: Sku,
+    text: Box<str>,
+    /// The sku is `text[..sku_len]` (at most 256 bytes: `Limits::validate`).
+    sku_len: u16,
+    /// The key is `text[..key_len]`; properties follow it.
+    key_len: u16,
     quantity: Quantity,
-    properties: Properties,
-    key: LineKey,
 }
 
 impl Line {
-    /// Parses a line from its parts as a client or a token gives them: the
-    /// one way raw text becomes a line.
+    /// Parses a line from its parts as a client gives them: the one way
+    /// raw text from a request becomes a line.
     pub fn parse(
         sku: &str,
         quantity: i64,
@@ -231,18 +272,40 @@ impl Line {
 
     /// A line of `quantity` times `sku` with `properties`.
     pub fn new(sku: Sku, quantity: Quantity, properties: Properties) -> Self {
-        let key = LineKey::derive(&sku, &properties);
+        Self::pack(sku.as_str(), quantity, properties.iter())
+    }
+
+    /// The line from parts that are already checked: `properties` sorted by
+    /// key, with distinct keys.
+    pub(super) fn pack<'a>(
+        sku: &str,
+        quantity: Quantity,
+        properties: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+    ) -> Self {
+        let tail: usize = properties.clone().map(|(k, v)| 2 + k.len() + v.len()).sum();
+        let key_len = sku.len() + if tail > 0 { 13 } else { 0 };
+        let mut text = String::with_capacity(key_len + tail);
+        text.push_str(sku);
+        if tail > 0 {
+            push_key_suffix(&mut text, properties.clone());
+            for (key, value) in properties {
+                text.push('\0');
+                text.push_str(key);
+                text.push('\0');
+                text.push_str(value);
+            }
+        }
         Self {
-            sku,
+            text: text.into_boxed_str(),
+            sku_len: u16::try_from(sku.len()).expect("a sku is at most 256 bytes"),
+            key_len: u16::try_from(key_len).expect("a key is at most 269 bytes"),
             quantity,
-            properties,
-            key,
         }
     }
 
     /// The line's sku.
-    pub fn sku(&self) -> &Sku {
-        &self.sku
+    pub fn sku(&self) -> &str {
+        &self.text[..usize::from(self.sku_len)]
     }
 
     /// The line's quantity.
@@ -251,16 +314,83 @@ impl Line {
     }
 
     /// The line's properties.
-    pub fn properties(&self) -> &Properties {
-        &self.properties
+    pub fn properties(&self) -> PropertiesRef<'_> {
+        PropertiesRef(&self.text[usize::from(self.key_len)..])
     }
 
-    /// The line's stable key.
-    pub fn key(&self) -> &LineKey {
-        &self.key
+    /// The line's stable key ([`LineKey`]).
+    pub fn key(&self) -> &str {
+        &self.text[..usize::from(self.key_len)]
+    }
+
+    /// True when `other` is the same item (sku and properties), whatever
+    /// the quantities.
+    pub fn same_item(&self, other: &Line) -> bool {
+        self.text == other.text
+    }
+
+    /// The same item at another quantity.
+    pub fn with_quantity(&self, quantity: Quantity) -> Self {
+        Self {
+            quantity,
+            ..self.clone()
+        }
+    }
+
+    /// The heap bytes the line holds besides its slot.
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.text.len()
     }
 
     pub(super) fn set_quantity(&mut self, quantity: Quantity) {
         self.quantity = quantity;
+    }
+}
+
+impl fmt::Debug for Line {
+    // Only tests print lines; logs never do (docs/security.md).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Line")
+            .field("sku", &self.sku())
+            .field("quantity", &self.quantity.0)
+            .field("properties", &self.properties())
+            .finish()
+    }
+}
+
+/// A line's properties, borrowed from the line: sorted by key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PropertiesRef<'a>(
+    /// `NUL key NUL value` for each property, or empty.
+    &'a str,
+);
+
+impl<'a> PropertiesRef<'a> {
+    /// True when there are no properties.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The key/value pairs, sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + use<'a> {
+        let mut parts = self.0.split('\0').skip(1);
+        std::iter::from_fn(move || Some((parts.next()?, parts.next()?)))
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+}
+
+impl fmt::Debug for PropertiesRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for PropertiesRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
     }
 }

@@ -47,6 +47,8 @@ pub struct Settings {
     pub cache: CacheConfig,
     #[serde(default)]
     pub demo: DemoConfig,
+    #[serde(default)]
+    pub reload: ReloadConfig,
     /// The folder relative paths start from: the config file's.
     #[serde(skip)]
     pub base_dir: PathBuf,

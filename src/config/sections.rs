@@ -335,3 +335,18 @@ pub fn is_memcached_url(url: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
         && port.parse::<u16>().is_ok_and(|p| p > 0)
 }
+
+/// `[reload]`: how the running service picks up a changed config.toml, key
+/// file or catalog (src/http/watch.rs; docs/key-rotation.md, "Kubernetes").
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReloadConfig {
+    /// Watch the files and reload when they change, as SIGHUP does.
+    pub watch: bool,
+}
+
+impl Default for ReloadConfig {
+    fn default() -> Self {
+        Self { watch: true }
+    }
+}

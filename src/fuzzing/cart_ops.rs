@@ -88,7 +88,7 @@ fn apply(cart: &mut Cart, op: &Op, limits: &Limits) {
             };
             let expected = model_add(lines, &line, limits);
             let outcome = cart.add(line.clone(), limits).map(|key| {
-                assert_eq!(&key, line.key(), "add returns the line's key");
+                assert_eq!(key.as_str(), line.key(), "add returns the line's key");
             });
             (outcome, expected)
         }
@@ -146,10 +146,9 @@ impl LineSpec {
 
 fn target(lines: &[Line], target: &Target) -> String {
     match target {
-        Target::Line(i) if !lines.is_empty() => lines[usize::from(*i) % lines.len()]
-            .key()
-            .as_str()
-            .to_owned(),
+        Target::Line(i) if !lines.is_empty() => {
+            lines[usize::from(*i) % lines.len()].key().to_owned()
+        }
         Target::Line(_) => String::new(),
         Target::Key(key) => key.clone(),
     }
@@ -169,7 +168,7 @@ fn same_line(a: &Line, b: &Line) -> bool {
 
 fn with_quantity(line: &Line, quantity: u32, limits: &Limits) -> Line {
     let quantity = Quantity::parse(i64::from(quantity), limits).expect("a quantity in range");
-    Line::new(line.sku().clone(), quantity, line.properties().clone())
+    line.with_quantity(quantity)
 }
 
 /// Puts `line` into `out` as add and merge both do: a line with the same
@@ -186,7 +185,7 @@ fn place(
             let quantity = sum(out[i].quantity().get(), line.quantity().get())?;
             out[i] = with_quantity(line, quantity, limits);
         }
-        Some(_) => return Err(CartError::KeyCollision(line.key().clone())),
+        Some(_) => return Err(CartError::KeyCollision(crate::cart::LineKey::from(line))),
         None if out.len() >= limits.max_lines => {
             return Err(CartError::TooManyLines {
                 max: limits.max_lines,
@@ -221,7 +220,7 @@ fn model_set(
 ) -> Result<Vec<Line>, CartError> {
     let i = lines
         .iter()
-        .position(|l| l.key().as_str() == key)
+        .position(|l| l.key() == key)
         .ok_or(CartError::LineNotFound)?;
     let mut out = lines.to_vec();
     if quantity == 0 {

@@ -82,7 +82,7 @@ pub fn tight_limits() -> Limits {
 pub fn assert_within(cart: &Cart, limits: &Limits) {
     assert!(cart.lines().len() <= limits.max_lines, "too many lines");
     for (i, line) in cart.lines().iter().enumerate() {
-        let sku = line.sku().as_str();
+        let sku = line.sku();
         assert!(!sku.is_empty() && sku.len() <= limits.sku_max_chars, "sku");
         let quantity = line.quantity().get();
         assert!((1..=limits.max_quantity).contains(&quantity), "quantity");

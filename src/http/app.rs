@@ -3,7 +3,8 @@
 //! [`Application::build`] loads the keyring and the catalog, builds the
 //! store, binds its own listener (port 0 picks a free one) and exposes
 //! [`Application::port`], so tests run the real server. [`run`] adds the
-//! signals: SIGHUP reloads, SIGTERM and SIGINT drain and stop.
+//! signals (SIGHUP reloads, SIGTERM and SIGINT drain and stop), the file
+//! watcher of `reload.watch` (src/http/watch.rs) and the pid file.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer};
 use arc_swap::ArcSwapOption;
 
-use super::reload::Reloader;
+use super::reload::{Reloader, Trigger};
 use super::routes::demo::DemoPage;
 use super::state::AppState;
 use super::{cors, routes, telemetry, transport};
@@ -38,9 +39,41 @@ pub enum StartError {
     /// The store could not be built.
     #[error(transparent)]
     Store(#[from] SetupError),
-    /// Binding or serving failed.
+    /// A listener could not bind its address.
+    #[error("cannot listen on the {listener} address {address}: {}", plain(.source))]
+    Bind {
+        /// `public` (`[server]`) or `admin` (`[admin]`).
+        listener: &'static str,
+        /// host:port as configured.
+        address: String,
+        source: std::io::Error,
+    },
+    /// Serving failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+/// An I/O error's text without the ` (os error N)` the standard library
+/// appends: the operator reads `Address already in use`.
+fn plain(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text[..at].to_owned(),
+        _ => text,
+    }
+}
+
+/// Binds `host:port` for the `listener` named in errors.
+fn bind(listener: &'static str, host: &str, port: u16) -> Result<TcpListener, StartError> {
+    TcpListener::bind((host, port)).map_err(|source| StartError::Bind {
+        listener,
+        address: if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        },
+        source,
+    })
 }
 
 /// A built, bound, not yet running server: the public listener, and the
@@ -83,14 +116,14 @@ impl Application {
             config_path,
         };
         let server_settings = state.settings.server.clone();
-        let listener = TcpListener::bind((server_settings.host.as_str(), server_settings.port))?;
+        let listener = bind("public", &server_settings.host, server_settings.port)?;
         let port = listener.local_addr()?.port();
         let reloader = Reloader::new(state.clone());
         let admin = state
             .settings
             .admin
             .enabled
-            .then(|| admin_server(&state.settings))
+            .then(|| admin_server(&state.settings, &reloader))
             .transpose()?;
         let demo = state
             .settings
@@ -175,28 +208,51 @@ impl Application {
     }
 }
 
-/// The admin listener: `/metrics` only, on one worker.
-fn admin_server(settings: &Settings) -> std::io::Result<(u16, Server)> {
-    let listener = TcpListener::bind((settings.admin.host.as_str(), settings.admin.port))?;
+/// The admin listener, on one worker: `/metrics`, the keyring's states
+/// and reloads (src/http/routes/admin.rs).
+fn admin_server(settings: &Settings, reloader: &Reloader) -> Result<(u16, Server), StartError> {
+    let listener = bind("admin", &settings.admin.host, settings.admin.port)?;
     let port = listener.local_addr()?.port();
-    let server = HttpServer::new(|| App::new().configure(routes::configure_admin))
-        .workers(1)
-        .shutdown_timeout(1)
-        .client_request_timeout(Duration::from_secs(5))
-        .listen(listener)?
-        .run();
+    let reloader = actix_web::web::Data::new(reloader.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(reloader.clone())
+            .configure(routes::configure_admin)
+    })
+    .workers(1)
+    .shutdown_timeout(1)
+    .client_request_timeout(Duration::from_secs(5))
+    .listen(listener)?
+    .run();
     Ok((port, server))
 }
 
-/// Runs the service until SIGTERM or SIGINT, reloading on SIGHUP. Prints
-/// `cartseal admin on http://HOST:PORT` (when the admin listener is on) and
-/// then `cartseal listening on http://HOST:PORT` once bound, for scripts.
-pub fn run(settings: Settings, config_path: PathBuf) -> Result<(), StartError> {
+/// How `run` serves, beyond the settings.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The config file: what SIGHUP, `reload.watch` and `POST /reload`
+    /// read again.
+    pub config_path: PathBuf,
+    /// A file to write the process id into once both listeners are bound
+    /// (removed on a clean exit): `kill -HUP "$(cat FILE)"` then signals
+    /// this replica and no other on the machine.
+    pub pid_file: Option<PathBuf>,
+}
+
+/// Runs the service until SIGTERM or SIGINT, reloading on SIGHUP and, with
+/// `reload.watch`, when the files change. Prints `cartseal admin on
+/// http://HOST:PORT` (when the admin listener is on) and then `cartseal
+/// listening on http://HOST:PORT` once bound, for scripts.
+pub fn run(settings: Settings, options: RunOptions) -> Result<(), StartError> {
     actix_web::rt::System::new().block_on(async move {
         let host = settings.server.host.clone();
         let admin_host = settings.admin.host.clone();
-        let app = Application::build(settings, Some(config_path))?;
+        let watch = settings.reload.watch;
+        let app = Application::build(settings, Some(options.config_path))?;
         let reloader = app.reloader();
+        if watch && let Err(e) = super::watch::spawn(reloader.clone()) {
+            log::error!("cannot watch the config files ({e}); reload on SIGHUP");
+        }
         // The handler is installed here, before the listening line: a task
         // spawned to install it runs only once this future first yields,
         // after the line is printed, and until then SIGHUP's default action
@@ -207,12 +263,13 @@ pub fn run(settings: Settings, config_path: PathBuf) -> Result<(), StartError> {
             Ok(mut hangups) => {
                 actix_web::rt::spawn(async move {
                     while hangups.recv().await.is_some() {
-                        let _ = reloader.reload();
+                        let _ = reloader.reload_for(Trigger::Signal);
                     }
                 });
             }
             Err(e) => log::error!("cannot listen for SIGHUP ({e}); reload is unavailable"),
         }
+        let pid_file = options.pid_file.map(PidFile::write).transpose()?;
         // The admin line first: scripts that wait for "listening on" then
         // have both.
         if let Some(port) = app.admin_port() {
@@ -221,6 +278,26 @@ pub fn run(settings: Settings, config_path: PathBuf) -> Result<(), StartError> {
         println!("cartseal listening on http://{host}:{}", app.port());
         use std::io::Write;
         std::io::stdout().flush()?;
-        Ok(app.run_until_stopped().await?)
+        let served = app.run_until_stopped().await;
+        drop(pid_file);
+        Ok(served?)
     })
+}
+
+/// The pid file of `--pid-file`, removed when dropped.
+struct PidFile(PathBuf);
+
+impl PidFile {
+    fn write(path: PathBuf) -> std::io::Result<Self> {
+        std::fs::write(&path, format!("{}\n", std::process::id())).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("pid file {}: {e}", path.display()))
+        })?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -12,17 +12,18 @@ use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::http::header::CACHE_CONTROL;
+use actix_web::http::header::{CACHE_CONTROL, ContentType};
+use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
-use super::csrf;
 use super::error::{ApiError, Room};
 use super::state::AppState;
 use super::transport::{self, Credential, Transport};
 use super::view::{self, ViewMeta};
+use super::{csrf, route};
 use crate::cart::{Cart, CartError, Limits};
 use crate::catalog::Catalog;
-use crate::store::{CartStore, Saved, Session, StoreError};
+use crate::store::{CartStore, Memo, Saved, Session, StoreError};
 
 /// How many times a write is applied when other writes to the same cart
 /// keep winning the compare-and-set: 8 attempts served 16 clients racing on
@@ -47,6 +48,8 @@ async fn retry_pause(attempt: u32) {
 pub struct CartRequest {
     state: web::Data<AppState>,
     credential: Credential,
+    /// The routing key the client brought, if well-formed ([`route`]).
+    route: Option<String>,
     /// The catalog as this request sees it: one snapshot for the whole
     /// request, even if a reload swaps it meanwhile.
     catalog: Option<Arc<Catalog>>,
@@ -76,6 +79,7 @@ impl CartRequest {
         Ok(Self {
             catalog: state.catalog.load_full(),
             now: state.now(),
+            route: route::read(req, credential.transport),
             state,
             credential,
         })
@@ -100,7 +104,7 @@ impl CartRequest {
     /// nears expiry. Without a credential, an empty cart and no token.
     pub async fn read(self) -> Result<HttpResponse, ApiError> {
         let Some(token) = self.credential.token.as_deref() else {
-            return Ok(self.respond(&Session::default(), None));
+            return Ok(self.respond(&Session::default(), None, None));
         };
         let loaded = self.state.store.load(token, self.now).await?;
         let saved = match loaded.reseal {
@@ -114,7 +118,10 @@ impl CartRequest {
                 .ok(),
             None => None,
         };
-        Ok(self.respond(&loaded.session, saved.as_ref()))
+        match saved {
+            Some(saved) => Ok(self.respond(&loaded.session, Some(saved), None)),
+            None => Ok(self.respond(&loaded.session, None, loaded.memo)),
+        }
     }
 
     /// Loads the cart, applies `change`, saves it and answers with the new
@@ -152,7 +159,7 @@ impl CartRequest {
                 .map_err(|e| ApiError::from(e).with_room(room))?;
             session.revision = session.revision.saturating_add(1);
             match store.save(token, &session, self.now).await {
-                Ok(saved) => return Ok(self.respond(&session, Some(&saved))),
+                Ok(saved) => return Ok(self.respond(&session, Some(saved), None)),
                 Err(StoreError::Conflict) if attempt < WRITE_ATTEMPTS => {
                     retry_pause(attempt).await;
                 }
@@ -163,20 +170,40 @@ impl CartRequest {
     }
 
     /// The response: the cart's view, and the new credential if any.
-    fn respond(&self, session: &Session, saved: Option<&Saved>) -> HttpResponse {
-        let meta = ViewMeta {
-            revision: session.revision,
-            expires_at: saved.map(|s| s.expires_at).or(session.expires_at),
-            token_length: saved
-                .map(|s| s.credential.len())
-                .or(self.credential.held_len()),
-            token_budget: self.limits().token_max_chars,
+    ///
+    /// The body is what a read of the credential the client now holds
+    /// renders, so it is kept in the memo that comes with it (a read's, or
+    /// a new token's) and a later read of that credential against the same
+    /// catalog copies it instead of rendering it again.
+    fn respond(&self, session: &Session, saved: Option<Saved>, memo: Option<Memo>) -> HttpResponse {
+        let (memo, memo_token) = match &saved {
+            Some(saved) => (saved.memo.as_ref(), Some(saved.credential.as_str())),
+            None => (memo.as_ref(), self.credential.token.as_deref()),
         };
-        let view = view::render(&session.cart, self.catalog(), meta);
+        let tag = self.catalog.as_ref().map_or(0, |c| c.generation());
+        let body = match memo.and_then(|m| m.body(tag)) {
+            Some(body) => body,
+            None => {
+                let meta = ViewMeta {
+                    revision: session.revision,
+                    expires_at: saved.as_ref().map(|s| s.expires_at).or(session.expires_at),
+                    token_length: saved
+                        .as_ref()
+                        .map(|s| s.credential.len())
+                        .or(self.credential.held_len()),
+                    token_budget: self.limits().token_max_chars,
+                };
+                let body = Bytes::from(view::render_json(&session.cart, self.catalog(), meta));
+                if let (Some(memo), Some(token)) = (memo, memo_token) {
+                    memo.keep(token, tag, body.clone());
+                }
+                body
+            }
+        };
         let mut response = HttpResponse::build(StatusCode::OK);
         response.insert_header((CACHE_CONTROL, "no-store"));
         response.insert_header((CART_REVISION_HEADER, session.revision));
-        if let Some(saved) = saved {
+        if let Some(saved) = &saved {
             transport::attach(
                 &mut response,
                 self.credential.transport,
@@ -184,7 +211,17 @@ impl CartRequest {
                 &saved.credential,
                 saved.expires_at - self.now,
             );
+            // A client that holds a credential holds a routing key too.
+            if self.route.is_none() {
+                route::attach(
+                    &mut response,
+                    self.credential.transport,
+                    &self.state.settings.cookie,
+                    &route::issue(),
+                    self.state.settings.token.absolute_ttl_secs,
+                );
+            }
         }
-        response.json(view)
+        response.content_type(ContentType::json()).body(body)
     }
 }

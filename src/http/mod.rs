@@ -9,10 +9,12 @@
 //!   takes: the credential with the CSRF rule, the write path, the body.
 //! - [`transport`], [`csrf`], [`cors`]: how credentials travel, and which
 //!   origins may use them.
+//! - [`route`]: the routing key a load balancer hashes for affinity.
 //! - [`error`]: every error as problem+json with a stable code.
 //! - [`view`]: the cart as clients see it, priced from the catalog.
-//! - [`reload`], [`state`], [`telemetry`]: SIGHUP, shared state, metrics
-//!   and the request log.
+//! - [`reload`], [`watch`], [`state`], [`telemetry`]: reloads (SIGHUP, a
+//!   changed file, the admin listener), shared state, metrics and the
+//!   request log.
 
 pub mod app;
 pub mod cart_request;
@@ -21,11 +23,13 @@ pub mod csrf;
 pub mod error;
 pub mod json_body;
 pub mod reload;
+pub mod route;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
 pub mod transport;
 pub mod view;
+pub mod watch;
 
-pub use app::{Application, StartError, run};
-pub use reload::{ReloadError, Reloader};
+pub use app::{Application, RunOptions, StartError, run};
+pub use reload::{KeyStatus, ReloadError, Reloader, Trigger};

@@ -108,7 +108,7 @@ pub fn check_header_sizes(req: &HttpRequest, limits: &Limits) -> Result<(), ApiE
 /// (actix's cookie jar drops the whole header then). A cart cookie that is not
 /// UTF-8 is returned as a value that no store opens, so it is refused as
 /// `token_invalid` instead of read as "no cart".
-fn find_cookie(req: &HttpRequest, name: &str) -> Option<String> {
+pub(super) fn find_cookie(req: &HttpRequest, name: &str) -> Option<String> {
     req.headers()
         .get_all(header::COOKIE)
         .flat_map(|value| value.as_bytes().split(|b| *b == b';'))

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::cart::{Cart, Properties};
+use crate::cart::{Cart, PropertiesRef};
 use crate::catalog::Catalog;
 
 /// One line of the view.
@@ -14,7 +14,7 @@ pub struct ItemView<'a> {
     pub sku: &'a str,
     pub quantity: u32,
     /// Serialized as the line keeps them (sorted by key), not copied.
-    pub properties: &'a Properties,
+    pub properties: PropertiesRef<'a>,
     /// From the catalog.
     pub title: Option<&'a str>,
     /// From the catalog, minor units.
@@ -61,6 +61,11 @@ pub struct ViewMeta {
     pub token_budget: usize,
 }
 
+/// Renders `cart` against `catalog` as the JSON body of a response.
+pub fn render_json(cart: &Cart, catalog: Option<&Catalog>, meta: ViewMeta) -> Vec<u8> {
+    serde_json::to_vec(&render(cart, catalog, meta)).expect("a view always serializes")
+}
+
 /// Renders `cart` against `catalog`.
 pub fn render<'a>(cart: &'a Cart, catalog: Option<&'a Catalog>, meta: ViewMeta) -> CartView<'a> {
     let mut subtotal = catalog.map(|_| 0u64);
@@ -69,7 +74,7 @@ pub fn render<'a>(cart: &'a Cart, catalog: Option<&'a Catalog>, meta: ViewMeta) 
         .lines()
         .iter()
         .map(|line| {
-            let product = catalog.and_then(|c| c.get(line.sku().as_str()));
+            let product = catalog.and_then(|c| c.get(line.sku()));
             let quantity = line.quantity().get();
             let line_price = product.map(|p| p.unit_price.saturating_mul(u64::from(quantity)));
             match (subtotal.as_mut(), line_price) {
@@ -77,8 +82,8 @@ pub fn render<'a>(cart: &'a Cart, catalog: Option<&'a Catalog>, meta: ViewMeta) 
                 _ => all_priced = false,
             }
             ItemView {
-                line: line.key().as_str(),
-                sku: line.sku().as_str(),
+                line: line.key(),
+                sku: line.sku(),
                 quantity,
                 properties: line.properties(),
                 title: product.map(|p| p.title.as_str()),

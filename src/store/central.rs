@@ -204,16 +204,14 @@ impl<B: Backend> CartStore for CentralStore<B> {
             .record
             .into_cart(&self.limits)
             .map_err(Self::unreadable)?;
-        Ok(Loaded {
-            session: Session {
-                cart,
-                revision,
-                absolute_expiry: Some(absolute),
-                expires_at: Some(expires_at),
-                stamp: Some(found.cas.unwrap_or(revision)),
-            },
-            reseal: None,
-        })
+        let session = Session {
+            cart,
+            revision,
+            absolute_expiry: Some(absolute),
+            expires_at: Some(expires_at),
+            stamp: Some(found.cas.unwrap_or(revision)),
+        };
+        Ok(Loaded::new(session, None))
     }
 
     async fn save(
@@ -262,10 +260,7 @@ impl<B: Backend> CartStore for CentralStore<B> {
                 id
             }
         };
-        Ok(Saved {
-            credential: id,
-            expires_at: lifetimes.expires_at,
-        })
+        Ok(Saved::new(id, lifetimes.expires_at))
     }
 
     async fn turn(&self, credential: &str) -> Option<Turn> {
@@ -314,10 +309,7 @@ fn session_id(credential: &str) -> Result<Option<&str>, StoreError> {
 impl Loaded {
     /// The empty cart a fresh credential stands for.
     fn fresh() -> Self {
-        Self {
-            session: Session::default(),
-            reseal: None,
-        }
+        Self::new(Session::default(), None)
     }
 }
 
@@ -328,8 +320,8 @@ fn fresh_save(session: &Session, expiry: &Expiry, now: i64) -> Option<Saved> {
         return None;
     }
     let lifetimes = expiry.on_write(now, None).ok()?;
-    Some(Saved {
-        credential: [FRESH_PREFIX, &ids::random()].concat(),
-        expires_at: lifetimes.expires_at,
-    })
+    Some(Saved::new(
+        [FRESH_PREFIX, &ids::random()].concat(),
+        lifetimes.expires_at,
+    ))
 }

@@ -34,6 +34,7 @@ pub use interface::CartStore;
 
 use crate::cart::Cart;
 use crate::expiry::TimeError;
+pub use crate::token::cache::Memo;
 use crate::token::{InvalidReason, OpenError, Oversize, ResealReason, SealError};
 
 /// The state of one cart between requests.
@@ -56,20 +57,48 @@ pub struct Session {
 }
 
 /// A session loaded from a credential.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Loaded {
     pub session: Session,
     /// Set when the credential should be replaced on this response.
     pub reseal: Option<ResealReason>,
+    /// Where the response body rendered from this session may be kept for
+    /// the next read of the same credential (the token store's cache only).
+    pub memo: Option<Memo>,
+}
+
+impl Loaded {
+    /// A loaded session with nothing to memoize.
+    pub fn new(session: Session, reseal: Option<ResealReason>) -> Self {
+        Self {
+            session,
+            reseal,
+            memo: None,
+        }
+    }
 }
 
 /// A session saved.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Saved {
     /// What the client must send next time: a token, or a session id.
     pub credential: String,
     /// When that credential expires if unused (Unix seconds).
     pub expires_at: i64,
+    /// Where the response body may be kept for the first read of the new
+    /// credential (the token store's cache only).
+    pub memo: Option<Memo>,
+}
+
+impl Saved {
+    /// A saved session with nothing to memoize.
+    pub fn new(credential: String, expires_at: i64) -> Self {
+        Self {
+            credential,
+            expires_at,
+            memo: None,
+        }
+    }
 }
 
 /// What a store can and cannot do, recorded by the acceptance suite.

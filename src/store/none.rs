@@ -54,10 +54,7 @@ impl CartStore for NoneStore {
     }
 
     async fn load(&self, _credential: &str, _now: i64) -> Result<Loaded, StoreError> {
-        Ok(Loaded {
-            session: (*self.template).clone(),
-            reseal: None,
-        })
+        Ok(Loaded::new((*self.template).clone(), None))
     }
 
     async fn save(
@@ -66,10 +63,10 @@ impl CartStore for NoneStore {
         _session: &Session,
         now: i64,
     ) -> Result<Saved, StoreError> {
-        Ok(Saved {
-            credential: CREDENTIAL.into(),
-            expires_at: self.expiry.on_write(now, None)?.expires_at,
-        })
+        Ok(Saved::new(
+            CREDENTIAL.into(),
+            self.expiry.on_write(now, None)?.expires_at,
+        ))
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{Capabilities, CartStore, Loaded, Saved, Session, StoreError};
 use crate::keys::KeyState;
-use crate::token::cache::TokenCache;
+use crate::token::cache::{Cached, Memo, TokenCache};
 use crate::token::{OpenError, Opened, TokenCodec};
 
 /// Seals carts into tokens.
@@ -26,18 +26,17 @@ impl TokenStore {
     }
 
     /// Steps 1 to 7 of opening, from the cache when it holds exactly this
-    /// token under the keyring in use.
-    fn authenticate(&self, credential: &str) -> Result<Opened, OpenError> {
-        let Some(cache) = &self.cache else {
-            return self.codec.authenticate(credential);
-        };
-        let generation = self.codec.keys().load().generation();
-        if let Some(cached) = cache.get(credential, generation) {
-            return Ok(cached.opened.clone());
+    /// token under the keyring in use: the entry, and whether it came from
+    /// the cache.
+    fn authenticate(&self, credential: &str) -> Result<(Arc<Cached>, bool), OpenError> {
+        if let Some(cache) = &self.cache {
+            let generation = self.codec.keys().load().generation();
+            if let Some(cached) = cache.get(credential, generation) {
+                return Ok((cached, true));
+            }
         }
         let opened = self.codec.authenticate(credential)?;
-        cache.insert(credential, opened.clone());
-        Ok(opened)
+        Ok((Arc::new(Cached::new(opened)), false))
     }
 
     pub fn codec(&self) -> &TokenCodec {
@@ -57,43 +56,42 @@ impl CartStore for TokenStore {
     }
 
     async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
-        let opened = self
+        let (entry, cached, reseal) = self
             .authenticate(credential)
-            .and_then(|opened| self.codec.check_lifetimes(opened, now))
+            .and_then(|(entry, cached)| {
+                let reseal = self.codec.reseal_reason(&entry.opened, now)?;
+                Ok((entry, cached, reseal))
+            })
             .inspect_err(|e| {
                 metrics::counter!("cartseal_token_rejections_total", "reason" => e.label())
                     .increment(1);
             })?;
-        // `kid` names the key that opened the token (the signing key in the
-        // jwt format); `cart_kid` the local key that encrypted the cart (the
-        // same key in the paseto format), so that a rotation of either can be
-        // watched until the old key opens nothing (docs/key-rotation.md).
-        let cart_kid = opened
-            .cart_key_id
-            .clone()
-            .unwrap_or_else(|| opened.key_id.clone());
-        metrics::counter!(
-            "cartseal_tokens_opened_total",
-            "kid" => opened.key_id.clone(),
-            "cart_kid" => cart_kid
-        )
-        .increment(1);
+        entry.opened_counter.increment(1);
+        let opened = &entry.opened;
+        let session = Session {
+            cart: opened.cart.clone(),
+            revision: opened.revision,
+            absolute_expiry: Some(opened.lifetimes.absolute_expiry),
+            expires_at: Some(opened.lifetimes.expires_at),
+            // A token is not kept: its save never conflicts.
+            stamp: None,
+        };
+        // A response that re-seals carries another credential, and so
+        // another body: nothing to keep for this one.
+        let memo = match (&self.cache, reseal) {
+            (Some(cache), None) => Some(Memo::new(cache.clone(), entry, cached)),
+            _ => None,
+        };
         Ok(Loaded {
-            session: Session {
-                cart: opened.cart,
-                revision: opened.revision,
-                absolute_expiry: Some(opened.lifetimes.absolute_expiry),
-                expires_at: Some(opened.lifetimes.expires_at),
-                // A token is not kept: its save never conflicts.
-                stamp: None,
-            },
-            reseal: opened.reseal,
+            session,
+            reseal,
+            memo,
         })
     }
 
     async fn save(
         &self,
-        _credential: Option<&str>,
+        credential: Option<&str>,
         session: &Session,
         now: i64,
     ) -> Result<Saved, StoreError> {
@@ -103,26 +101,35 @@ impl CartStore for TokenStore {
             session.absolute_expiry,
             now,
         )?;
-        if let Some(cache) = &self.cache {
-            // What opening the token will give: the next read of it on this
-            // replica (a bearer client's, or the browser's after a write)
-            // skips opening it.
-            let opened = Opened {
-                cart: session.cart.clone(),
-                revision: session.revision,
-                lifetimes: sealed.lifetimes,
-                jti: sealed.jti,
-                key_id: sealed.key_id,
-                key_state: KeyState::Active,
-                cart_key_id: sealed.cart_key_id,
-                reseal: None,
-                generation: sealed.generation,
-            };
-            cache.insert(&sealed.token, opened);
-        }
+        // What opening the token will give: the next read of it on this
+        // replica (a bearer client's, or the browser's after a write) skips
+        // opening it. The first write of an anonymous cart is not admitted
+        // (token/cache.rs).
+        let memo = match (&self.cache, credential) {
+            (Some(cache), Some(_)) => {
+                let opened = Opened {
+                    cart: session.cart.clone(),
+                    revision: session.revision,
+                    lifetimes: sealed.lifetimes,
+                    jti: sealed.jti,
+                    key_id: sealed.key_id,
+                    key_state: KeyState::Active,
+                    cart_key_id: sealed.cart_key_id,
+                    reseal: None,
+                    generation: sealed.generation,
+                };
+                Some(Memo::new(
+                    cache.clone(),
+                    Arc::new(Cached::new(opened)),
+                    false,
+                ))
+            }
+            _ => None,
+        };
         Ok(Saved {
             credential: sealed.token,
             expires_at: sealed.lifetimes.expires_at,
+            memo,
         })
     }
 

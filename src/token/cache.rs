@@ -16,25 +16,73 @@
 //!   bad tokens cannot churn it.
 //! - It is bounded by entries and by bytes: every entry weighs at least
 //!   `max_bytes / max_entries`, so `max_bytes` bounds both.
+//! - An entry also keeps the response body rendered from its cart
+//!   ([`Memo`]), tagged with the catalog it was rendered against, so a
+//!   repeated read copies bytes: no cart is cloned, escaped or priced again.
+//! - What it admits: every token that opened on this replica, and the
+//!   tokens it seals for a cart that already existed. The first write of an
+//!   anonymous cart is not admitted, so a flood of new carts cannot churn
+//!   it (docs/security.md, "The verified-token cache").
+//! - An entry goes in once its response is rendered ([`Memo::keep`]), with
+//!   that body in its weight; a token loaded only to be replaced (the one a
+//!   write starts from) is never inserted.
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
+use bytes::Bytes;
 use metrics::Counter;
 use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, Lifecycle, Weighter};
 
 use super::Opened;
 
-/// What an entry costs beyond its token and cart: the map slot, the `Arc`,
-/// the opened token's fields.
-const ENTRY_OVERHEAD: u64 = 256;
+/// What an entry costs beyond its token, cart and body: the map slot, the
+/// `Arc`s, the opened token's fields.
+const ENTRY_OVERHEAD: u64 = 320;
 
 /// An opened token as the cache keeps it.
 #[derive(Debug)]
 pub struct Cached {
     /// What opening the token gave, before its lifetimes were checked.
     pub opened: Opened,
+    /// `cartseal_tokens_opened_total` for the keys that opened it, looked up
+    /// once rather than by label on every read.
+    pub opened_counter: Counter,
+    body: ArcSwapOption<Rendered>,
     weight: u64,
+}
+
+/// A response body and the catalog generation it was rendered against.
+#[derive(Debug)]
+struct Rendered {
+    tag: u64,
+    body: Bytes,
+}
+
+impl Cached {
+    /// An entry for `opened`, not yet in any cache.
+    pub fn new(opened: Opened) -> Self {
+        // `kid` names the key that opened the token (the signing key in the
+        // jwt format); `cart_kid` the local key that encrypted the cart (the
+        // same key in the paseto format), so that a rotation of either can be
+        // watched until the old key opens nothing (docs/key-rotation.md).
+        let cart_kid = opened
+            .cart_key_id
+            .clone()
+            .unwrap_or_else(|| opened.key_id.clone());
+        let opened_counter = metrics::counter!(
+            "cartseal_tokens_opened_total",
+            "kid" => opened.key_id.clone(),
+            "cart_kid" => cart_kid
+        );
+        Self {
+            opened,
+            opened_counter,
+            body: ArcSwapOption::empty(),
+            weight: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -113,11 +161,18 @@ impl TokenCache {
     }
 
     /// Keeps what opening `token` gave (or would give, for a token this
-    /// replica just sealed).
+    /// replica just sealed), without a rendered body.
     pub fn insert(&self, token: &str, opened: Opened) {
-        let weight = crate::weight::held_bytes(token, &opened.cart, ENTRY_OVERHEAD as usize) as u64;
-        self.map
-            .insert(token.to_owned(), Arc::new(Cached { opened, weight }));
+        self.insert_entry(token, Cached::new(opened), None);
+    }
+
+    fn insert_entry(&self, token: &str, mut entry: Cached, rendered: Option<Rendered>) {
+        let body = rendered.as_ref().map_or(0, |r| r.body.len());
+        entry.weight =
+            crate::weight::held_bytes(token, &entry.opened.cart, body + ENTRY_OVERHEAD as usize)
+                as u64;
+        entry.body = ArcSwapOption::from(rendered.map(Arc::new));
+        self.map.insert(token.to_owned(), Arc::new(entry));
     }
 
     /// How many entries it holds.
@@ -128,5 +183,56 @@ impl TokenCache {
     /// True when it holds none.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+}
+
+/// The place for the response body rendered from one credential's cart:
+/// an entry of the cache, or one that goes into it once its body is known.
+/// Only the token store hands one out, for a response whose body is
+/// exactly what a later read of the same token renders.
+#[derive(Debug)]
+pub struct Memo {
+    cache: Arc<TokenCache>,
+    entry: Arc<Cached>,
+    /// True when `entry` is in the cache already (the read was a hit).
+    cached: bool,
+}
+
+impl Memo {
+    /// A memo for `entry`, found in `cache` (`cached`) or to be inserted.
+    pub fn new(cache: Arc<TokenCache>, entry: Arc<Cached>, cached: bool) -> Self {
+        Self {
+            cache,
+            entry,
+            cached,
+        }
+    }
+
+    /// The body rendered against the catalog of generation `tag`, if kept.
+    pub fn body(&self, tag: u64) -> Option<Bytes> {
+        self.entry
+            .body
+            .load()
+            .as_ref()
+            .filter(|r| r.tag == tag)
+            .map(|r| r.body.clone())
+    }
+
+    /// Keeps `body`, rendered against the catalog of generation `tag`, for
+    /// `token`: in its entry, which goes into the cache now if it was not
+    /// there yet.
+    pub fn keep(&self, token: &str, tag: u64, body: Bytes) {
+        let rendered = Rendered { tag, body };
+        if self.cached {
+            self.entry.body.store(Some(Arc::new(rendered)));
+            return;
+        }
+        let entry = Cached {
+            opened: self.entry.opened.clone(),
+            opened_counter: self.entry.opened_counter.clone(),
+            body: ArcSwapOption::empty(),
+            weight: 0,
+        };
+        self.cache.insert_entry(token, entry, Some(rendered));
     }
 }

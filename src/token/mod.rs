@@ -200,11 +200,24 @@ impl TokenCodec {
     /// Step 8: the lifetimes against the clock, with `token.leeway_secs`,
     /// and a re-seal asked for when the token nears its idle expiry.
     pub fn check_lifetimes(&self, mut opened: Opened, now: i64) -> Result<Opened, OpenError> {
-        self.expiry.check(&opened.lifetimes, now)?;
-        if opened.reseal.is_none() && self.expiry.near_expiry(&opened.lifetimes, now) {
-            opened.reseal = Some(ResealReason::NearExpiry);
-        }
+        opened.reseal = self.reseal_reason(&opened, now)?;
         Ok(opened)
+    }
+
+    /// Step 8 without a copy of the opened token: its lifetimes against
+    /// the clock, and why it should be re-sealed on this response, if it
+    /// should.
+    pub fn reseal_reason(
+        &self,
+        opened: &Opened,
+        now: i64,
+    ) -> Result<Option<ResealReason>, OpenError> {
+        self.expiry.check(&opened.lifetimes, now)?;
+        Ok(opened.reseal.or_else(|| {
+            self.expiry
+                .near_expiry(&opened.lifetimes, now)
+                .then_some(ResealReason::NearExpiry)
+        }))
     }
 
     pub(crate) fn implicit_assertion(&self) -> &[u8] {

@@ -75,9 +75,21 @@ pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::co
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failover_token_loses_no_cart_when_a_replica_dies() {
+    // Routed by cartseal's routing key, as examples/nginx/cartseal.conf
+    // does: each client's requests reach one replica, until it dies; its
+    // clients then move to the others, whose caches miss once.
     let _turn = ONE_AT_A_TIME.lock().await;
-    let rig = Cluster::start("token", None, Routing::RoundRobin);
+    let rig = Cluster::start("token", None, Routing::CartRoute);
     let run = rig.run_with_a_replica_killed(1).await;
+    let affinity = rig.route_affinity(1);
+    assert!(
+        affinity.keys >= VUS && affinity.split_before_kill == 0,
+        "token: every routing key must stay on one replica while it lives: {affinity:?}"
+    );
+    assert!(
+        affinity.moved > 0,
+        "token: the dead replica's clients must have moved: {affinity:?}"
+    );
 
     assert_eq!(
         run.lost(),

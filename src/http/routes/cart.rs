@@ -12,8 +12,9 @@ use crate::cart::Line;
 use crate::http::cart_request::{CART_REVISION_HEADER, CartRequest};
 use crate::http::error::ApiError;
 use crate::http::json_body::JsonBody;
+use crate::http::route;
 use crate::http::state::AppState;
-use crate::http::transport::{self, CART_TOKEN_HEADER};
+use crate::http::transport::{self, CART_TOKEN_HEADER, Transport};
 use crate::http::view::{self, ViewMeta};
 use crate::store::{CartStore, Session, StoreError};
 
@@ -77,7 +78,7 @@ pub async fn add(
     let line = Line::parse(&body.sku, body.quantity, body.properties, cart.limits())?;
     if cart
         .catalog()
-        .is_some_and(|catalog| catalog.get(line.sku().as_str()).is_none())
+        .is_some_and(|catalog| catalog.get(line.sku()).is_none())
     {
         return Err(ApiError::SkuUnknown);
     }
@@ -159,9 +160,11 @@ pub async fn create(
         "token": saved.credential,
         "cart": view::render(&session.cart, catalog.as_deref(), meta),
     });
+    let key = route::read(&req, Transport::Bearer).unwrap_or_else(route::issue);
     Ok(HttpResponse::Created()
         .insert_header((CART_TOKEN_HEADER, saved.credential.as_str()))
         .insert_header((CART_REVISION_HEADER, session.revision))
+        .insert_header((route::ROUTE_HEADER, key))
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(body))
 }

@@ -4,6 +4,7 @@
 //! [`CartRequest`](super::cart_request::CartRequest) and one line here
 //! (docs/architecture.md, "Adding a route").
 
+pub mod admin;
 pub mod cart;
 pub mod demo;
 pub mod ops;
@@ -62,10 +63,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, demo: Option<&demo::DemoPage>) {
     }));
 }
 
-/// The admin listener's routes: `/metrics`, and 404 problem+json for the
-/// rest.
+/// The admin listener's routes: `/metrics`, the keyring (`/keys`), reloads
+/// (`/reload`, and `/reload/check` that only checks), and 404 problem+json
+/// for the rest.
 pub fn configure_admin(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/metrics", [on(Method::GET, ops::metrics)]))
+        .service(resource("/keys", [on(Method::GET, admin::keys)]))
+        .service(resource("/reload", [on(Method::POST, admin::reload)]))
+        .service(resource("/reload/check", [on(Method::POST, admin::check)]))
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::NotFound)
         }));

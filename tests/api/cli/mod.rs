@@ -14,6 +14,7 @@
 mod check_config;
 mod inspect;
 mod keygen;
+mod operator;
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;

@@ -16,10 +16,22 @@ use super::{LINES, MEMCACHED_TIMEOUT_MS, REDIS_TIMEOUT_MS, REPLICAS, REQUEST_TIM
 use crate::helpers::{Auth, BinaryServer, Client, ConfigDir};
 use crate::process::{Nginx, Routing};
 
+/// What [`Cluster::route_affinity`] found.
+#[derive(Debug, Default)]
+pub struct Affinity {
+    /// Routing keys seen.
+    pub keys: usize,
+    /// Keys answered by more than one replica other than by moving off the
+    /// killed one.
+    pub split_before_kill: usize,
+    /// Keys that moved off the killed replica to another.
+    pub moved: usize,
+}
+
 pub struct Cluster {
     replicas: Vec<BinaryServer>,
     ports: Vec<u16>,
-    _nginx: Nginx,
+    nginx: Nginx,
     /// A client of nginx.
     client: Client,
     _config: ConfigDir,
@@ -60,7 +72,7 @@ impl Cluster {
         Self {
             replicas,
             ports,
-            _nginx: nginx,
+            nginx,
             client,
             _config: config,
         }
@@ -73,6 +85,7 @@ impl Cluster {
                 client: self.client.clone(),
                 cart: None,
                 lb: None,
+                route: None,
                 record: BTreeMap::new(),
                 fate: Fate::Building,
             })
@@ -163,6 +176,44 @@ impl Cluster {
             stats: format!("{stats:?}"),
             check,
         }
+    }
+
+    /// How nginx routed each routing key (`Routing::CartRoute`), from its
+    /// access log: a key must reach one replica only, and move at most
+    /// once, off the replica `victim` that was killed.
+    pub fn route_affinity(&self, victim: usize) -> Affinity {
+        let victim = format!("127.0.0.1:{}", self.ports[victim]);
+        let mut answered: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for line in self.nginx.access_log().lines() {
+            let Some((head, route)) = line.rsplit_once(" route=") else {
+                continue;
+            };
+            if route.is_empty() || route == "-" {
+                continue;
+            }
+            // `$upstream_addr` lists every replica tried; the last answered.
+            let Some(tried) = head.rsplit_once(" upstream=").map(|(_, u)| u) else {
+                continue;
+            };
+            let last = tried.rsplit(',').next().unwrap_or(tried).trim();
+            answered
+                .entry(route.to_owned())
+                .or_default()
+                .push(last.to_owned());
+        }
+        let mut affinity = Affinity {
+            keys: answered.len(),
+            ..Affinity::default()
+        };
+        for mut replicas in answered.into_values() {
+            replicas.dedup();
+            match replicas.as_slice() {
+                [_] => {}
+                [from, _] if *from == victim => affinity.moved += 1,
+                _ => affinity.split_before_kill += 1,
+            }
+        }
+        affinity
     }
 
     /// Waits until the killed replica's port refuses connections.

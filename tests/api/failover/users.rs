@@ -47,6 +47,8 @@ pub struct User {
     pub cart: Option<String>,
     /// The load balancer's affinity cookie, when it sets one.
     pub lb: Option<String>,
+    /// cartseal's routing key cookie (`cart_route`), once issued.
+    pub route: Option<String>,
     pub record: BTreeMap<String, u64>,
     pub fate: Fate,
 }
@@ -223,6 +225,9 @@ impl User {
         if let Some(lb) = &self.lb {
             call = call.cookie("lb", lb);
         }
+        if let Some(route) = &self.route {
+            call = call.cookie("cart_route", route);
+        }
         if let Some(body) = body {
             call = call.json(&body);
         }
@@ -232,6 +237,9 @@ impl User {
         }
         if let Some(lb) = reply.cookie_value("lb").filter(|v| !v.is_empty()) {
             self.lb = Some(lb);
+        }
+        if let Some(route) = reply.cookie_value("cart_route").filter(|v| !v.is_empty()) {
+            self.route = Some(route);
         }
         Ok(reply)
     }

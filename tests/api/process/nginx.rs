@@ -19,6 +19,12 @@ pub enum Routing {
     /// `hash` on a load-balancer cookie `lb`: a client stays on one replica
     /// (nginx OSS has no `sticky`).
     Sticky,
+    /// `hash … consistent` on cartseal's routing key (the `Cart-Route`
+    /// header, else the `cart_route` cookie), as
+    /// examples/nginx/cartseal.conf does: a client's reads reach the
+    /// replica whose cache holds its token, and a client without a key yet
+    /// is spread round robin.
+    CartRoute,
 }
 
 /// How nginx talks to the replicas, beyond the routing.
@@ -122,8 +128,8 @@ impl Nginx {
         self.proc.pid()
     }
 
-    /// The access log: one `$request $status upstream=$upstream_addr` line
-    /// per request.
+    /// The access log: one `$request $status upstream=$upstream_addr
+    /// route=$cookie_cart_route` line per request.
     pub fn access_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
     }
@@ -180,6 +186,11 @@ fn nginx_conf(
             "        hash $affinity consistent;\n",
             "            add_header Set-Cookie \"lb=$affinity; Path=/; HttpOnly\" always;\n",
         ),
+        Routing::CartRoute => (
+            "    map $http_cart_route $cart_route {\n        \"\" $cookie_cart_route;\n        default $http_cart_route;\n    }\n",
+            "        hash $cart_route consistent;\n",
+            "",
+        ),
     };
     format!(
         r#"daemon off;
@@ -189,7 +200,7 @@ pid {d}/nginx.pid;
 error_log {d}/error.log info;
 events {{ worker_connections 1024; }}
 http {{
-    log_format upstreams '$request $status upstream=$upstream_addr';
+    log_format upstreams '$request $status upstream=$upstream_addr route=$cookie_cart_route';
     {access_log}
     client_body_temp_path {d}/client_body;
     proxy_temp_path {d}/proxy;

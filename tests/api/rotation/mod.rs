@@ -7,6 +7,9 @@
 
 mod rolling;
 mod sighup;
+mod watch;
+
+pub(crate) use rolling::metrics::count;
 
 use crate::helpers::{Auth, ConfigDir, TestApp, dev_local_kid, footer_kid, spawn_app_in, unique};
 

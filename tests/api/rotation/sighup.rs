@@ -126,7 +126,12 @@ async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_ex
         (SIGNING, "signing", "active"),
     ]);
     let shutdown = config.settings().server.shutdown_timeout_secs;
-    let mut server = BinaryServer::spawn(&config, &[("RUST_LOG", "info")]);
+    // Signals alone: the watcher would reload each edit too, and count the
+    // broken one twice.
+    let mut server = BinaryServer::spawn(
+        &config,
+        &[("RUST_LOG", "info"), ("CARTSEAL__RELOAD__WATCH", "false")],
+    );
     let client = server.client();
     wait_for_kid(&client, &server, &dev_local_kid()).await;
 
@@ -235,7 +240,8 @@ async fn a_sighup_as_soon_as_the_binary_says_it_listens_reloads_it() {
     let config = ConfigDir::new();
     let new = unique("hup");
     let new_kid = config.keygen_local(&new);
-    let mut server = BinaryServer::spawn(&config, &[]);
+    // The signal alone: the watcher would reload the edit as well.
+    let mut server = BinaryServer::spawn(&config, &[("CARTSEAL__RELOAD__WATCH", "false")]);
     config.set_keys(&[
         (OLD, "local", "decrypt-only"),
         (&new, "local", "active"),

@@ -61,6 +61,16 @@ impl Stage {
     }
 }
 
+/// How a replica is told to reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reload {
+    /// `cartseal check-config`, then SIGHUP (its watcher off).
+    Signal,
+    /// Nothing: its watcher (`reload.watch`) sees the edited files; then
+    /// `cartseal check-config --against-running` confirms.
+    Watch,
+}
+
 /// A `[[keys]]` entry: id, purpose, state.
 type Entry = (String, &'static str, &'static str);
 
@@ -174,6 +184,7 @@ pub struct Cluster {
     /// Where the new keys are made ("on a trusted machine").
     keysmith: ConfigDir,
     env: Vec<(&'static str, &'static str)>,
+    reload: Reload,
 }
 
 impl Cluster {
@@ -183,7 +194,7 @@ impl Cluster {
 
     /// `REPLICAS` replicas in `format`, every one with the old keys only,
     /// behind nginx; the new keys made but not yet given to any replica.
-    pub fn start(format: Format) -> Self {
+    pub fn start(format: Format, reload: Reload) -> Self {
         let keysmith = ConfigDir::new();
         let (ring, _) = keysmith
             .settings()
@@ -223,6 +234,14 @@ impl Cluster {
             ("CARTSEAL__SERVER__WORKERS", "1"),
             // No catalog: any well-formed sku is accepted.
             ("CARTSEAL__CATALOG__FILE", ""),
+            (
+                "CARTSEAL__RELOAD__WATCH",
+                if reload == Reload::Watch {
+                    "true"
+                } else {
+                    "false"
+                },
+            ),
         ];
         let replicas: Vec<Replica> = (0..REPLICAS)
             .map(|_| {
@@ -246,6 +265,7 @@ impl Cluster {
             rotation,
             keysmith,
             env,
+            reload,
         }
     }
 
@@ -274,29 +294,18 @@ impl Cluster {
             }
         }
         replica.config.set_keys(&borrowed(&entries));
-        check_config(&replica.config, &self.env);
-        replica.server.signal("HUP");
-        replica.reloads += 1;
-        let deadline = Instant::now() + Self::PATIENCE;
-        loop {
-            let metrics = replica.server.metrics().await;
-            let ok = count(&metrics, "cartseal_reloads_total", "result", "ok");
-            let refused = count(&metrics, "cartseal_reloads_total", "result", "refused");
-            assert_eq!(
-                refused,
-                0,
-                "replica {r} refused a reload to {stage:?}; output:\n{}",
-                replica.server.proc.tail(20)
-            );
-            if ok >= replica.reloads {
-                break;
+        match self.reload {
+            Reload::Signal => {
+                check_config(&replica.config, &self.env, None);
+                replica.server.signal("HUP");
+                replica.reloads += 1;
+                wait_for_reloads(r, replica, stage).await;
             }
-            assert!(
-                Instant::now() < deadline,
-                "replica {r} did not reload to {stage:?}; output:\n{}",
-                replica.server.proc.tail(20)
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            Reload::Watch => {
+                wait_for_keys(r, replica, &entries, stage).await;
+                let admin = replica.server.admin_url.clone();
+                check_config(&replica.config, &self.env, admin.as_deref());
+            }
         }
         replica.stage = stage;
         let took = started.elapsed();
@@ -345,6 +354,78 @@ impl Cluster {
     }
 }
 
+/// Waits until replica `r`'s `cartseal_reloads_total{result="ok"}` counts
+/// every reload asked of it, and none was refused.
+async fn wait_for_reloads(r: usize, replica: &Replica, stage: Stage) {
+    let deadline = Instant::now() + Cluster::PATIENCE;
+    loop {
+        let metrics = replica.server.metrics().await;
+        let ok = count(&metrics, "cartseal_reloads_total", "result", "ok");
+        let refused = count(&metrics, "cartseal_reloads_total", "result", "refused");
+        assert_eq!(
+            refused,
+            0,
+            "replica {r} refused a reload to {stage:?}; output:\n{}",
+            replica.server.proc.tail(20)
+        );
+        if ok >= replica.reloads {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replica {r} did not reload to {stage:?}; output:\n{}",
+            replica.server.proc.tail(20)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until replica `r`'s admin listener (`GET /keys`) shows the keys
+/// of `entries` in their states, with no reload refused on the way.
+async fn wait_for_keys(r: usize, replica: &Replica, entries: &[Entry], stage: Stage) {
+    let mut want: Vec<(String, String)> = entries
+        .iter()
+        .map(|(id, _, state)| (id.clone(), (*state).to_owned()))
+        .collect();
+    want.sort();
+    let admin = Client::new(replica.server.admin_url.clone().expect("an admin listener"));
+    let deadline = Instant::now() + Cluster::PATIENCE;
+    loop {
+        let metrics = replica.server.metrics().await;
+        let refused = count(&metrics, "cartseal_reloads_total", "result", "refused");
+        assert_eq!(
+            refused,
+            0,
+            "replica {r} refused the edit to {stage:?}; output:\n{}",
+            replica.server.proc.tail(20)
+        );
+        let keys = admin.get("/keys").send().await;
+        let mut have: Vec<(String, String)> = keys.body["keys"]
+            .as_array()
+            .map(|keys| {
+                keys.iter()
+                    .map(|k| {
+                        (
+                            k["id"].as_str().unwrap_or_default().to_owned(),
+                            k["state"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        have.sort();
+        if have == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replica {r} never ran {want:?} after the edit to {stage:?}; it runs {have:?}; output:\n{}",
+            replica.server.proc.tail(20)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn borrowed(entries: &[Entry]) -> Vec<(&str, &'static str, &'static str)> {
     entries
         .iter()
@@ -353,8 +434,9 @@ fn borrowed(entries: &[Entry]) -> Vec<(&str, &'static str, &'static str)> {
 }
 
 /// `cartseal check-config` on a replica's config, as the runbook runs it
-/// before every reload; it must pass.
-fn check_config(config: &ConfigDir, env: &[(&str, &str)]) {
+/// before every reload, and `--against-running` its admin listener when
+/// given; it must pass.
+fn check_config(config: &ConfigDir, env: &[(&str, &str)], against_running: Option<&str>) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cartseal"));
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("CARTSEAL") {
@@ -367,6 +449,7 @@ fn check_config(config: &ConfigDir, env: &[(&str, &str)]) {
         .arg("check-config")
         .arg("--config")
         .arg(config.config_path())
+        .args(against_running.map(|url| format!("--against-running={url}")))
         .output()
         .expect("cartseal check-config runs");
     assert!(

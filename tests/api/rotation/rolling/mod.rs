@@ -8,9 +8,11 @@
 //! own record of what its cart must hold.
 //!
 //! The walk follows the runbook one replica at a time, with
-//! `cartseal check-config` and SIGHUP after each config change, waiting
-//! until each reload took effect (its reload counter, then a cart it seals)
-//! before moving to the next replica:
+//! `cartseal check-config` and SIGHUP after each config change (or, in the
+//! `Reload::Watch` walk, the edit alone, which each replica's watcher
+//! applies, then `check-config --against-running`), waiting until each
+//! reload took effect (its reload counter or `GET /keys`, then a cart it
+//! seals) before moving to the next replica:
 //!
 //! 1. the new key enters as `pending` everywhere;
 //! 2. it becomes `active` everywhere, the old key `decrypt-only`;
@@ -38,14 +40,15 @@
 //! They take turns with the failover tests, which also run a cluster.
 
 mod cluster;
-mod metrics;
+pub(super) mod metrics;
+mod runbook;
 mod shoppers;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cluster::{Cluster, Format, Stage};
+use cluster::{Cluster, Format, Reload, Stage};
 use metrics::{Opens, count, token_kids};
 use shoppers::{Load, Outcome, Shopper};
 use tokio::task::JoinHandle;
@@ -59,12 +62,17 @@ const BETWEEN_RELOADS: usize = VUS * 3;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rolling_rotation_of_the_paseto_key_fails_no_request_and_loses_no_cart() {
-    walk(Format::Paseto).await;
+    walk(Format::Paseto, Reload::Signal).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rolling_rotation_of_the_jwt_signing_and_cart_keys_fails_no_request_and_loses_no_cart() {
-    walk(Format::Jwt).await;
+    walk(Format::Jwt, Reload::Signal).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_rotation_by_file_edits_alone_fails_no_request_and_loses_no_cart() {
+    walk(Format::Paseto, Reload::Watch).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,10 +202,10 @@ fn opened_under(opens: &[Opens], ids: &[&str]) -> u64 {
 }
 
 /// The runbook, one replica at a time, under load; then every check.
-async fn walk(format: Format) {
+async fn walk(format: Format, reload: Reload) {
     let _turn = crate::failover::ONE_AT_A_TIME.lock().await;
     let began = Instant::now();
-    let mut cluster = Cluster::start(format);
+    let mut cluster = Cluster::start(format, reload);
     let patience = Cluster::PATIENCE;
     // A cart sealed under the old keys that nobody touches: retiring the
     // old keys must refuse it, and only it.
@@ -339,13 +347,13 @@ async fn walk(format: Format) {
         .map(|d| format!("{}", d.as_millis()))
         .collect();
     eprintln!(
-        "\n== rolling rotation, {} format: {REPLICAS} replicas behind nginx (round robin), {VUS} shoppers ({} cookie, {} bearer) ==\n\
+        "\n== rolling rotation, {} format, {reload:?}: {REPLICAS} replicas behind nginx (round robin), {VUS} shoppers ({} cookie, {} bearer) ==\n\
          {}\
          requests {} ({}), failed {} (401s {}), carts diverged {}\n\
          carts checked through nginx {VUS}: exact {exact}, tokens on the new keys {on_new_keys}\n\
          opens windows until none under the old keys: {windows}\n\
          rejections per replica {rejected:?} (retired_key {retired_key:?}: the one idle old-key cart, asked of each replica)\n\
-         reloads took (ms, check-config + SIGHUP until it took effect) {}\n\
+         reloads took (ms, from the edit until it took effect: check-config + SIGHUP, or the watcher) {}\n\
          whole test {:.1} s",
         format.as_str(),
         VUS.div_ceil(2),
@@ -398,7 +406,7 @@ async fn walk(format: Format) {
 async fn skip_step_one(format: Format) {
     let _turn = crate::failover::ONE_AT_A_TIME.lock().await;
     let began = Instant::now();
-    let mut cluster = Cluster::start(format);
+    let mut cluster = Cluster::start(format, Reload::Signal);
     let patience = Cluster::PATIENCE;
     let shopping = Shopping::start(&cluster);
     let load = shopping.load.clone();

@@ -1,6 +1,6 @@
 //! What each subcommand does, so that `main.rs` only parses arguments.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::catalog::CatalogError;
@@ -8,6 +8,9 @@ use crate::config::{ConfigError, Settings};
 use crate::http::StartError;
 use crate::keys::{self, KeyringError, KeyringHandle, MaterialError};
 use crate::token::{OpenError, TokenCodec};
+
+pub mod keygen;
+mod running;
 
 /// Why a subcommand failed: one line for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +41,9 @@ pub enum CliError {
     /// An argument is malformed.
     #[error("{0}")]
     Usage(&'static str),
+    /// The running replica could not be asked, or refuses the config.
+    #[error("{0}")]
+    Running(String),
     /// The token does not open; the reason is the operator's to see.
     #[error("{error} ({})", .error.label())]
     Token {
@@ -64,18 +70,38 @@ fn load_all(config: &Path) -> Result<(Settings, keys::Keyring), CliError> {
     Ok((settings, keyring))
 }
 
-/// `cartseal serve`.
-pub fn serve(config: &Path, port: Option<u16>) -> Result<(), CliError> {
-    // The server loads and validates keys and catalog itself, once.
-    let mut settings = Settings::load(config)?;
-    if let Some(port) = port {
-        settings.server.port = port;
-    }
-    Ok(crate::http::run(settings, config.to_path_buf())?)
+/// What `cartseal serve` takes beside the config file.
+#[derive(Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// Overrides `server.port`.
+    pub port: Option<u16>,
+    /// Overrides `admin.port`.
+    pub admin_port: Option<u16>,
+    /// Where to write the process id.
+    pub pid_file: Option<PathBuf>,
 }
 
-/// `cartseal check-config`.
-pub fn check_config(config: &Path) -> Result<(), CliError> {
+/// `cartseal serve`.
+pub fn serve(config: &Path, args: ServeArgs) -> Result<(), CliError> {
+    // The server loads and validates keys and catalog itself, once.
+    let mut settings = Settings::load(config)?;
+    if let Some(port) = args.port {
+        settings.server.port = port;
+    }
+    if let Some(port) = args.admin_port {
+        settings.admin.port = port;
+    }
+    let options = crate::http::RunOptions {
+        config_path: config.to_path_buf(),
+        pid_file: args.pid_file,
+    };
+    Ok(crate::http::run(settings, options)?)
+}
+
+/// `cartseal check-config`, and with `against_running` (an admin
+/// listener's URL) whether that replica's reload would accept its config
+/// file now.
+pub fn check_config(config: &Path, against_running: Option<&str>) -> Result<(), CliError> {
     let (settings, keyring) = load_all(config)?;
     println!(
         "{}: ok (store {}, format {:?}, {} local and {} signing keys)",
@@ -85,11 +111,23 @@ pub fn check_config(config: &Path) -> Result<(), CliError> {
         keyring.local_keys().len(),
         keyring.signing_keys().len()
     );
-    Ok(())
+    match against_running {
+        Some(admin) => running::check(config, admin),
+        None => Ok(()),
+    }
 }
 
 /// `cartseal keygen`.
-pub fn keygen(purpose: &str, id: &str, dir: &Path, alg: &str) -> Result<(), CliError> {
+pub fn keygen(args: &keygen::KeygenArgs) -> Result<(), CliError> {
+    keygen::run(args)
+}
+
+/// Makes a key; returns its PASERK text and kid.
+fn make_key(
+    purpose: &str,
+    id: &str,
+    alg: &str,
+) -> Result<(zeroize::Zeroizing<String>, String), CliError> {
     let id_ok = !id.is_empty()
         && id.len() <= 64
         && id
@@ -113,26 +151,7 @@ pub fn keygen(purpose: &str, id: &str, dir: &Path, alg: &str) -> Result<(), CliE
             (paserk, kid)
         }
     };
-    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-    let path = dir.join(format!("{id}.paserk"));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path).map_err(io_error(&path))?;
-    file.write_all(paserk.as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .map_err(io_error(&path))?;
-    println!(
-        "# Add to config.toml; start it as \"pending\" on every replica first (docs/key-rotation.md)."
-    );
-    println!("[[keys]]");
-    println!("id = \"{id}\"");
-    println!("purpose = \"{purpose}\"");
-    println!("file = \"{}\"", path.display());
-    println!("state = \"pending\"");
-    println!("kid = \"{kid}\"");
-    Ok(())
+    Ok((paserk, kid))
 }
 
 /// `cartseal inspect`.
