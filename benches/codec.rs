@@ -100,22 +100,29 @@ fn parts_of(format: &str) -> &'static [&'static str] {
 
 /// A cart of `n` lines with realistic skus and two properties each.
 fn cart(n: usize) -> Cart {
-    const COLOURS: [(&str, &str); 4] = [
-        ("BLK", "black"),
-        ("WHT", "white"),
-        ("RED", "red"),
-        ("NVY", "navy"),
-    ];
-    const SIZES: [&str; 5] = ["XS", "S", "M", "L", "XL"];
+    // The load benchmark's shape (benches/http/vu_build.rs): two properties
+    // a line, each value six random alphanumeric characters, from a fixed
+    // seed so that every run measures the same carts.
+    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut word = || -> String {
+        (0..6)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(ALPHABET[(seed % 62) as usize])
+            })
+            .collect()
+    };
     let limits = Limits::default();
     let mut cart = Cart::new();
     for i in 0..n {
-        let (code, colour) = COLOURS[i % COLOURS.len()];
         let mut props = BTreeMap::new();
-        props.insert("color".to_owned(), colour.to_owned());
-        props.insert("size".to_owned(), SIZES[i % SIZES.len()].to_owned());
+        props.insert("color".to_owned(), word());
+        props.insert("size".to_owned(), word());
         let line = Line::new(
-            Sku::parse(&format!("SKU-{}-{code}", 10_234 + 37 * i), &limits).expect("sku"),
+            Sku::parse(&format!("SKU-{}", 10_234 + 37 * i), &limits).expect("sku"),
             Quantity::parse(1 + (i as i64 % 3), &limits).expect("quantity"),
             Properties::parse(props, &limits).expect("properties"),
         );

@@ -120,7 +120,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("cartseal: {message}");
+            // One line per problem, each marked as the binary's.
+            for line in message.to_string().lines() {
+                eprintln!("cartseal: {line}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -13,11 +13,6 @@ mod build;
 /// Never add above this quantity (the server's default `max_quantity`).
 const MAX_QUANTITY: u32 = 999;
 
-const COLORS: [&str; 8] = [
-    "red", "green", "blue", "black", "white", "navy", "olive", "teal",
-];
-const SIZES: [&str; 6] = ["XS", "S", "M", "L", "XL", "XXL"];
-
 pub struct Target {
     pub addr: SocketAddr,
     pub host: String,
@@ -128,6 +123,15 @@ impl Vu {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
+    }
+
+    /// Six random alphanumeric characters.
+    pub(crate) fn word(&mut self) -> String {
+        const ALPHABET: &[u8; 62] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        (0..6)
+            .map(|_| char::from(ALPHABET[self.below(ALPHABET.len())]))
+            .collect()
     }
 
     fn below(&mut self, n: usize) -> usize {

@@ -52,23 +52,37 @@ pub struct Settings {
     /// The folder relative paths start from: the config file's.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// The file these settings came from, to place later problems in it.
+    #[serde(skip)]
+    pub file: PathBuf,
 }
 
+mod report;
 mod sections;
+mod words;
 
 pub use sections::*;
 
-/// Why settings were refused: one line per problem.
+/// Why settings were refused: one line per problem, each naming the field
+/// as config.toml writes it and, where it can, the file and line
+/// (`config.toml:131: keys[3].state = "decrypt_only": must be one of …`).
 #[derive(Debug, thiserror::Error)]
 #[error("{}", .0.join("\n"))]
 pub struct ConfigError(pub Vec<String>);
 
 impl Settings {
     /// Reads `path`, applies `CARTSEAL__…` environment overrides, and
-    /// validates the result.
+    /// validates the result. Refuses with every problem at once: each bad
+    /// field, and when the fields parse but break a rule, the keys' and the
+    /// catalog's problems too.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let one = |line: String| ConfigError(vec![line]);
+        let source = report::Source::read(path).map_err(one)?;
         let raw = config::Config::builder()
-            .add_source(config::File::from(path).format(config::FileFormat::Toml))
+            .add_source(config::File::from_str(
+                source.text(),
+                config::FileFormat::Toml,
+            ))
             .add_source(
                 config::Environment::with_prefix("CARTSEAL")
                     .prefix_separator("__")
@@ -78,17 +92,39 @@ impl Settings {
                     .with_list_parse_key("cors.allowed_origins"),
             )
             .build()
-            .map_err(|e| ConfigError(vec![format!("{}: {e}", path.display())]))?;
-        let mut settings: Settings = raw
-            .try_deserialize()
-            .map_err(|e| ConfigError(vec![format!("{}: {e}", path.display())]))?;
+            .and_then(|raw| raw.try_deserialize::<config::Value>())
+            .map_err(|e| {
+                one(format!(
+                    "{}: {}",
+                    path.display(),
+                    e.to_string().replace('\n', "; ")
+                ))
+            })?;
+        let mut settings: Settings = report::deserialize_all(raw).map_err(|mut bad| {
+            source.sort(&mut bad);
+            ConfigError(
+                bad.iter()
+                    .map(|b| source.locate(&b.path, &words::describe(b)))
+                    .collect(),
+            )
+        })?;
         settings.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let problems = settings.validate();
+        settings.file = path.to_path_buf();
+        let mut problems: Vec<String> = settings
+            .validate()
+            .iter()
+            .map(|p| source.locate_text(p))
+            .collect();
         if problems.is_empty() {
-            Ok(settings)
-        } else {
-            Err(ConfigError(problems))
+            return Ok(settings);
         }
+        if let Err(ConfigError(more)) = settings.load_keyring() {
+            problems.extend(more);
+        }
+        if let Err(ConfigError(more)) = settings.check_catalog() {
+            problems.extend(more);
+        }
+        Err(ConfigError(problems))
     }
 
     /// Checks every value; one line per problem.
@@ -150,24 +186,50 @@ impl Settings {
 
     /// Loads and validates the keyring. The shipped development keys are
     /// refused on a listener that other machines reach, unless
-    /// `server.allow_dev_keys` says this is a development machine.
-    pub fn load_keyring(&self) -> Result<(Keyring, Vec<Warning>), KeyringError> {
-        let (ring, warnings) = Keyring::load(
+    /// `server.allow_dev_keys` says this is a development machine. Refuses
+    /// with every problem, one line each, placed in the config file.
+    pub fn load_keyring(&self) -> Result<(Keyring, Vec<Warning>), ConfigError> {
+        let loaded = Keyring::load_all(
             &self.keys,
             &self.base_dir,
             self.token.jwt_algorithm.into(),
             self.token.format == Format::Jwt,
-        )?;
-        if let Some(id) = ring.dev_keys().first()
-            && !self.server.is_loopback()
-            && !self.server.allow_dev_keys
-        {
-            return Err(KeyringError::DevKeyExposed {
-                id: id.clone(),
-                host: self.server.host.clone(),
-            });
-        }
-        Ok((ring, warnings))
+        );
+        let problems = match loaded {
+            Ok((ring, warnings)) => {
+                let exposed = ring
+                    .dev_keys()
+                    .first()
+                    .filter(|_| !self.server.is_loopback() && !self.server.allow_dev_keys);
+                match exposed {
+                    None => return Ok((ring, warnings)),
+                    Some(id) => vec![KeyringError::DevKeyExposed {
+                        id: id.clone(),
+                        host: self.server.host.clone(),
+                    }],
+                }
+            }
+            Err(problems) => problems,
+        };
+        Err(self.place_key_problems(&problems))
+    }
+
+    /// One line per keyring problem, at the line of the entry's field it
+    /// concerns.
+    fn place_key_problems(&self, problems: &[KeyringError]) -> ConfigError {
+        let source = report::Source::read(&self.file).ok();
+        let lines = problems
+            .iter()
+            .map(|problem| {
+                let path = words::key_problem_path(&self.keys, problem);
+                let text = problem.to_string();
+                match &source {
+                    Some(source) => source.locate(&path, &text),
+                    None => text,
+                }
+            })
+            .collect();
+        ConfigError(lines)
     }
 
     /// Loads the catalog, if one is configured.
@@ -176,6 +238,18 @@ impl Settings {
             return Ok(None);
         }
         Catalog::load(&self.base_dir.join(&self.catalog.file), &self.limits).map(Some)
+    }
+
+    /// [`Self::load_catalog`]'s problem, placed at `catalog.file`.
+    fn check_catalog(&self) -> Result<(), ConfigError> {
+        let Err(e) = self.load_catalog() else {
+            return Ok(());
+        };
+        let text = format!("catalog.file: {e}");
+        Err(ConfigError(vec![match report::Source::read(&self.file) {
+            Ok(source) => source.locate_text(&text),
+            Err(_) => text,
+        }]))
     }
 }
 
@@ -209,6 +283,68 @@ mod tests {
         assert!(
             settings.load_keyring().is_ok(),
             "an explicit development flag"
+        );
+    }
+
+    /// Every bad field at once, one line each, with its line, the field as
+    /// config.toml writes it and the valid values.
+    #[test]
+    fn every_bad_field_is_one_line_with_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let shipped =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml"))
+                .unwrap();
+        let bad = shipped
+            .replace("workers = 0", "workers = \"two\"\nbogus = 1")
+            .replace("max_lines = 100", "max_lines = -1")
+            .replace(
+                "state = \"active\"\nkid = \"k4.pid",
+                "state = \"decrypt_only\"\nkid = \"k4.pid",
+            )
+            .replace("port = 9464", "port = 70000");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, &bad).unwrap();
+        let line = |needle: &str| bad.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+        let problems = Settings::load(&path).unwrap_err().0;
+        let file = path.display();
+        assert_eq!(
+            problems,
+            [
+                format!(
+                    "{file}:{}: server.workers = \"two\": must be a whole number",
+                    line("workers")
+                ),
+                format!(
+                    "{file}:{}: server.bogus is not a setting; this table has \"host\", \"port\", \"workers\", \"shutdown_timeout_secs\", \"client_request_timeout_ms\", \"client_disconnect_timeout_ms\", \"keep_alive_secs\", \"body_timeout_ms\", \"max_connections\", \"allow_dev_keys\"",
+                    line("bogus")
+                ),
+                format!(
+                    "{file}:{}: admin.port = 70000: must be a whole number from 0 to 65535",
+                    line("port = 70000")
+                ),
+                format!(
+                    "{file}:{}: keys[2].state (key \"dev-signing-1\") = \"decrypt_only\": must be one of \"pending\", \"active\", \"decrypt-only\", \"retired\"",
+                    line("state = \"decrypt_only")
+                ),
+                format!(
+                    "{file}:{}: limits.max_lines = -1: must be a whole number, 0 or more",
+                    line("max_lines")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_keeps_its_reason_and_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[server]\nhost = \"127.0.0.1\nport = 1\n").unwrap();
+        let problems = Settings::load(&path).unwrap_err().0;
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(&format!("{}:2:", path.display()))
+                && problems[0].contains("invalid basic string"),
+            "{problems:?}"
         );
     }
 

@@ -33,6 +33,9 @@ pub enum StartError {
     /// The keyring was refused.
     #[error(transparent)]
     Keyring(#[from] KeyringError),
+    /// The keyring was refused: every problem, one line each.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The catalog was refused.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
@@ -123,7 +126,7 @@ impl Application {
             .settings
             .admin
             .enabled
-            .then(|| admin_server(&state.settings, &reloader))
+            .then(|| admin_server(&state, &reloader))
             .transpose()?;
         let demo = state
             .settings
@@ -208,15 +211,20 @@ impl Application {
     }
 }
 
-/// The admin listener, on one worker: `/metrics`, the keyring's states
-/// and reloads (src/http/routes/admin.rs).
-fn admin_server(settings: &Settings, reloader: &Reloader) -> Result<(u16, Server), StartError> {
+/// The admin listener, on one worker: `/metrics`, the store's kind
+/// (`/store`), the keyring's states and reloads (src/http/routes/admin.rs).
+/// It reads the state's settings and the store's template, and opens no
+/// connection.
+fn admin_server(state: &AppState, reloader: &Reloader) -> Result<(u16, Server), StartError> {
+    let settings = &state.settings;
     let listener = bind("admin", &settings.admin.host, settings.admin.port)?;
     let port = listener.local_addr()?.port();
     let reloader = actix_web::web::Data::new(reloader.clone());
+    let state = actix_web::web::Data::new(state.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(reloader.clone())
+            .app_data(state.clone())
             .configure(routes::configure_admin)
     })
     .workers(1)

@@ -77,6 +77,13 @@ pub enum ApiError {
     /// 422 `cart_invalid`.
     #[error("cart_invalid")]
     CartInvalid(String),
+    /// 422 `duplicate_key`: an object of the body names a key twice.
+    #[error("duplicate_key")]
+    DuplicateKey {
+        /// Where the second one ends in the body, as the JSON parser counts.
+        line: usize,
+        column: usize,
+    },
     /// 422 `sku_unknown`.
     #[error("sku_unknown")]
     SkuUnknown,
@@ -170,6 +177,8 @@ impl ApiError {
                 B("Other writes to this cart kept changing it; nothing was changed by this one. Retry it.")),
             Self::CartInvalid(d) => row(S::UNPROCESSABLE_ENTITY, "cart_invalid", "The cart change is not valid",
                 O(d.clone())),
+            Self::DuplicateKey { line, column } => row(S::UNPROCESSABLE_ENTITY, "duplicate_key", "A JSON object names a key twice",
+                O(format!("An object in the body names the same key twice (line {line}, column {column}); parsers disagree on which value counts, so send each key once. The cart is unchanged."))),
             Self::SkuUnknown => row(S::UNPROCESSABLE_ENTITY, "sku_unknown", "Unknown product",
                 B("The catalog has no product with that sku.")),
             Self::HeaderTooLarge { limit } => row(S::REQUEST_HEADER_FIELDS_TOO_LARGE, "header_too_large", "A request header is too large",

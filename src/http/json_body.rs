@@ -17,8 +17,8 @@ use super::state::AppState;
 /// checks, in this order: the content type (`application/json`, else 415;
 /// no HTML form can send it, which is also part of the CSRF defence), the
 /// declared and the actual length, that the body is an object (derived
-/// deserializers would also take a struct as a positional array), and its
-/// fields.
+/// deserializers would also take a struct as a positional array), that no
+/// object in it names a key twice, and its fields.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -58,6 +58,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     "The body must be a JSON object.".into(),
                 ));
             }
+            check_unique_keys(&body)?;
             serde_json::from_slice(&body).map(JsonBody).map_err(|e| {
                 ApiError::PayloadInvalid(format!(
                     "The body is not the JSON this endpoint takes: {}.",
@@ -65,6 +66,82 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 ))
             })
         })
+    }
+}
+
+/// Refuses a body in which an object, at any depth, names a key twice
+/// (`{"size":"M","size":"XL"}`): serde keeps the last value and many front
+/// ends and WAFs the first, so they would see another cart than the one
+/// stored (docs/security.md, "Duplicate keys"). Keys compare after their
+/// escapes are decoded. A malformed body is left to the parse that follows,
+/// which says where.
+fn check_unique_keys(body: &[u8]) -> Result<(), ApiError> {
+    match serde_json::from_slice::<UniqueKeys>(body) {
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            Err(ApiError::DuplicateKey {
+                line: e.line(),
+                column: e.column(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Any JSON value; deserializing it fails, as a data error, on an object
+/// that names a key twice.
+struct UniqueKeys;
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key) {
+                return Err(serde::de::Error::custom("a key named twice"));
+            }
+            map.next_value::<UniqueKeys>()?;
+        }
+        Ok(self)
     }
 }
 

@@ -140,6 +140,14 @@ impl Reloader {
                 log::info!("reloaded keys and catalog on {why}; the keyring is unchanged")
             }
             Ok(changes) => log::info!("reloaded keys and catalog on {why}: {}", changes.join("; ")),
+            // One log line per problem, as `check-config` prints them.
+            Err(ReloadError::Config(ConfigError(problems))) => {
+                for problem in problems {
+                    log::error!(
+                        "reload refused, keeping the running keys and catalog ({why}): {problem}"
+                    );
+                }
+            }
             Err(reason) => log::error!(
                 "reload refused, keeping the running keys and catalog ({why}): {reason}"
             ),

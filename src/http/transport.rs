@@ -1,6 +1,8 @@
 //! How the credential travels: an HttpOnly cookie (SPA) or an
 //! `Authorization: Bearer` header (mobile). A request that sends an
-//! `Authorization` header is a bearer request; any other is a cookie request.
+//! `Authorization` header of the `Bearer` scheme is a bearer request; any
+//! other is a cookie request. Another scheme (`Basic` from a shop behind
+//! HTTP basic auth, or an auth proxy's) is not cartseal's and is ignored.
 
 use actix_web::body::BoxBody;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
@@ -27,9 +29,10 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// The transport of a request: bearer when it sends `Authorization`.
+    /// The transport of a request: bearer when it sends an `Authorization`
+    /// of the `Bearer` scheme.
     pub fn of(headers: &HeaderMap) -> Self {
-        if headers.contains_key(header::AUTHORIZATION) {
+        if bearer_headers(headers).next().is_some() {
             Self::Bearer
         } else {
             Self::Cookie
@@ -51,7 +54,7 @@ impl Credential {
     /// decoded.
     pub fn read(req: &HttpRequest, limits: &Limits, cookie_name: &str) -> Result<Self, ApiError> {
         check_header_sizes(req, limits)?;
-        let mut authorizations = req.headers().get_all(header::AUTHORIZATION);
+        let mut authorizations = bearer_headers(req.headers());
         let authorization = authorizations.next();
         if authorizations.next().is_some() {
             return Err(ApiError::CredentialsAmbiguous);
@@ -64,10 +67,9 @@ impl Credential {
             });
         };
         let text = authorization.to_str().map_err(|_| ApiError::TokenInvalid)?;
-        let token = match text.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => return Err(ApiError::TokenInvalid),
-        };
+        // `bearer_headers` checked the scheme; a bare "Bearer" holds an
+        // empty token, which no store opens.
+        let token = text.get(BEARER.len()..).unwrap_or_default().trim();
         if cookie
             .as_deref()
             .is_some_and(|c| !c.is_empty() && c != token)
@@ -84,6 +86,20 @@ impl Credential {
     pub fn held_len(&self) -> Option<usize> {
         self.token.as_deref().map(str::len)
     }
+}
+
+/// The scheme name, matched without regard to case (RFC 9110, 11.1).
+const BEARER: &str = "bearer";
+
+/// The `Authorization` headers of the `Bearer` scheme: the scheme name, then
+/// a space or nothing.
+fn bearer_headers(headers: &HeaderMap) -> impl Iterator<Item = &HeaderValue> {
+    headers.get_all(header::AUTHORIZATION).filter(|value| {
+        let bytes = value.as_bytes();
+        bytes.len() >= BEARER.len()
+            && bytes[..BEARER.len()].eq_ignore_ascii_case(BEARER.as_bytes())
+            && matches!(bytes.get(BEARER.len()), None | Some(b' '))
+    })
 }
 
 /// Refuses Cookie headers (all together) or an Authorization header over

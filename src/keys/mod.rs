@@ -12,6 +12,7 @@
 //! request sees either the old keyring or the new one, never a mix.
 
 mod error;
+mod load;
 mod material;
 
 use std::fmt;
@@ -136,107 +137,16 @@ pub type Warning = String;
 impl Keyring {
     /// Loads and validates the keys of config.toml. `base` is the folder
     /// relative paths start from; `jwt_algorithm` is what signing keys must
-    /// be; `need_signing` says whether the configured format signs.
+    /// be; `need_signing` says whether the configured format signs. Refuses
+    /// with the first problem; [`Self::load_all`] says every one.
     pub fn load(
         configs: &[KeyConfig],
         base: &Path,
         jwt_algorithm: jsonwebtoken::Algorithm,
         need_signing: bool,
     ) -> Result<(Self, Vec<Warning>), KeyringError> {
-        let mut warnings = Vec::new();
-        let mut local = Vec::new();
-        let mut signing = Vec::new();
-        let mut dev_keys = Vec::new();
-        for (i, config) in configs.iter().enumerate() {
-            if configs[..i].iter().any(|c| c.id == config.id) {
-                return Err(KeyringError::DuplicateId(config.id.clone()));
-            }
-            let path = base.join(&config.file);
-            let text = read_key_file(&config.id, &path)?;
-            let material_err = |reason| KeyringError::Material {
-                id: config.id.clone(),
-                purpose: config.purpose,
-                reason,
-            };
-            let kid = match config.purpose {
-                Purpose::Local => {
-                    let material = LocalMaterial::from_paserk(&text).map_err(material_err)?;
-                    let kid = material.kid().to_owned();
-                    local.push(Key {
-                        id: config.id.clone(),
-                        state: config.state,
-                        material,
-                    });
-                    kid
-                }
-                Purpose::Signing => {
-                    let material = SigningMaterial::from_paserk(&text).map_err(material_err)?;
-                    if material.algorithm() != jwt_algorithm {
-                        return Err(KeyringError::WrongAlgorithm {
-                            id: config.id.clone(),
-                            expected: jwt_algorithm,
-                            found: material.algorithm(),
-                        });
-                    }
-                    let kid = material.kid().to_owned();
-                    signing.push(Key {
-                        id: config.id.clone(),
-                        state: config.state,
-                        material,
-                    });
-                    kid
-                }
-            };
-            if let Some(configured) = &config.kid
-                && *configured != kid
-            {
-                return Err(KeyringError::KidMismatch {
-                    id: config.id.clone(),
-                    configured: configured.clone(),
-                    derived: kid,
-                });
-            }
-            if DEV_KIDS.contains(&kid.as_str()) {
-                if config.state != KeyState::Retired {
-                    warnings.push(format!(
-                        "key {:?} is a DEVELOPMENT key shipped in the repository: make your own with `cartseal keygen` before serving real users",
-                        config.id
-                    ));
-                    dev_keys.push(config.id.clone());
-                }
-            } else {
-                // The development keys are public anyway, and git does not
-                // keep file modes; every other key must be private.
-                check_private(&config.id, &path)?;
-            }
-        }
-        let kids = local
-            .iter()
-            .map(|k| (&k.id, k.material.kid()))
-            .chain(signing.iter().map(|k| (&k.id, k.material.kid())))
-            .collect::<Vec<_>>();
-        for (i, (id, kid)) in kids.iter().enumerate() {
-            if let Some((other, _)) = kids[..i].iter().find(|(_, k)| k == kid) {
-                return Err(KeyringError::DuplicateKid((*other).clone(), (*id).clone()));
-            }
-        }
-        let active_local =
-            single_active(Purpose::Local, &local)?.ok_or(KeyringError::NoActive(Purpose::Local))?;
-        let active_signing = single_active(Purpose::Signing, &signing)?;
-        if need_signing && active_signing.is_none() {
-            return Err(KeyringError::NoActive(Purpose::Signing));
-        }
-        Ok((
-            Self {
-                local,
-                signing,
-                active_local,
-                active_signing,
-                dev_keys,
-                generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            },
-            warnings,
-        ))
+        Self::load_all(configs, base, jwt_algorithm, need_signing)
+            .map_err(|mut problems| problems.swap_remove(0))
     }
 
     /// The local key that seals.

@@ -320,7 +320,9 @@ async fn malformed_credentials_are_refused_never_a_server_error(store: Store) {
         invalid(cookie("a token-shaped cookie", "v4.local.AAAA.BBBB")),
         invalid(cookie("a quoted cookie", "\"abc\"")),
         invalid(bearer("Bearer without a token", "Bearer")),
-        invalid(bearer("another scheme", "Basic dXNlcjpwYXNz")),
+        // An `Authorization` of another scheme (`Basic`) is no credential of
+        // cartseal's and is ignored, the cookie counting instead:
+        // errors::credentials::an_authorization_of_another_scheme_leaves_the_cookie_in_charge.
     ];
     for row in rows {
         // The same credential on a read and on a write.
@@ -735,9 +737,10 @@ async fn each_write_raises_the_revision(store: Store) {
 async fn capabilities_are_advertised(store: Store) {
     let rig = store.spawn().await;
     let facts = store.facts();
-    let reply = rig.client.get("/readyz").send().await;
-    reply.assert_ok("GET /readyz");
-    assert_eq!(reply.body["store"], store.0.as_str());
+    // On the admin listener: the public /readyz says only "ready".
+    let reply = rig.admin.get("/store").send().await;
+    reply.assert_ok("GET /store");
+    assert_eq!(reply.body["kind"], store.0.as_str());
     assert_eq!(
         reply.body["capabilities"],
         json!({

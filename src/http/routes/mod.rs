@@ -63,11 +63,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, demo: Option<&demo::DemoPage>) {
     }));
 }
 
-/// The admin listener's routes: `/metrics`, the keyring (`/keys`), reloads
-/// (`/reload`, and `/reload/check` that only checks), and 404 problem+json
-/// for the rest.
+/// The admin listener's routes: `/metrics`, the store (`/store`), the
+/// keyring (`/keys`), reloads (`/reload`, and `/reload/check` that only
+/// checks), and 404 problem+json for the rest.
 pub fn configure_admin(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/metrics", [on(Method::GET, ops::metrics)]))
+        .service(resource("/store", [on(Method::GET, ops::store)]))
         .service(resource("/keys", [on(Method::GET, admin::keys)]))
         .service(resource("/reload", [on(Method::POST, admin::reload)]))
         .service(resource("/reload/check", [on(Method::POST, admin::check)]))

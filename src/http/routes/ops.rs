@@ -1,4 +1,5 @@
-//! Operations endpoints: health, readiness, metrics, JWKS, OpenAPI.
+//! Operations endpoints: health, readiness, metrics, the store kind, JWKS,
+//! OpenAPI.
 
 use actix_web::{HttpResponse, web};
 use jsonwebtoken::jwk::{
@@ -19,17 +20,18 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: keys loaded, and the store reachable.
+/// `GET /readyz`: keys loaded, and the store reachable. The public answer
+/// says only ready or not; which store serves, and why it does not, is the
+/// operator's to read in the log (docs/security.md, "Secrets stay out of
+/// logs, errors and metrics").
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.store.ready().await {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({
-            "status": "ready",
-            "store": state.settings.store.kind.as_str(),
-            "capabilities": state.store.capabilities(),
-        })),
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
         Err(reason) => {
-            // The reason names the store and its error: for the log only.
-            log::warn!("not ready: {reason}");
+            log::warn!(
+                "not ready: the {} store: {reason}",
+                state.settings.store.kind.as_str()
+            );
             HttpResponse::ServiceUnavailable()
                 .content_type("application/problem+json")
                 .insert_header((actix_web::http::header::RETRY_AFTER, "1"))
@@ -38,10 +40,19 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                     "title": "Not ready",
                     "status": 503,
                     "code": "not_ready",
-                    "detail": "The cart store cannot serve requests now.",
+                    "detail": "The service cannot serve requests now; retry shortly.",
                 }))
         }
     }
+}
+
+/// `GET /store`, on the admin listener only: which store serves, and what
+/// it can do. The public `/readyz` keeps it to itself.
+pub async fn store(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "kind": state.settings.store.kind.as_str(),
+        "capabilities": state.store.capabilities(),
+    }))
 }
 
 /// `GET /metrics`: Prometheus text format.

@@ -49,9 +49,9 @@ async fn an_unusable_bearer_token_is_401_token_invalid_with_a_bearer_challenge()
 }
 
 #[tokio::test]
-async fn an_authorization_header_that_is_not_bearer_is_401() {
+async fn an_empty_bearer_credential_is_401() {
     let app = spawn_app().await;
-    for value in ["Basic dXNlcjpwYXNz", "Bearer", "Token abc", "bearer"] {
+    for value in ["Bearer", "bearer", "Bearer   ", "BEARER x y"] {
         let reply = app
             .raw(Method::GET, "/cart", &[("authorization", value)], None)
             .await;
@@ -62,6 +62,60 @@ async fn an_authorization_header_that_is_not_bearer_is_401() {
             "{value}"
         );
     }
+}
+
+/// A shop behind HTTP basic auth, or an auth proxy, makes the browser send
+/// its own `Authorization` on every call: only `Bearer` makes a request a
+/// bearer request, and the cart cookie still counts beside any other scheme.
+#[tokio::test]
+async fn an_authorization_of_another_scheme_leaves_the_cookie_in_charge() {
+    let app = spawn_app().await;
+    let auth = client_with_cart(&app, false).await;
+    for scheme in [
+        "Basic dXNlcjpwYXNz",
+        "Digest username=\"u\"",
+        "Negotiate abc",
+        "Token abc",
+    ] {
+        let read = app
+            .client
+            .get("/cart")
+            .auth(&auth)
+            .header("authorization", scheme)
+            .send()
+            .await;
+        assert_eq!(
+            (read.status, read.lines()),
+            (200, two_lines()),
+            "{scheme}: {}",
+            read.text
+        );
+        assert!(read.header("www-authenticate").is_none(), "{scheme}");
+
+        let write = app
+            .client
+            .post("/cart/items")
+            .auth(&auth)
+            .header("authorization", scheme)
+            .json(&json!({ "sku": "CAP-102" }))
+            .send()
+            .await;
+        assert_eq!(write.status, 200, "{scheme}: {}", write.text);
+        assert!(write.cart_token().is_none(), "{scheme}: no Cart-Token");
+        let cookie = write.cookie_value("cart").filter(|c| !c.is_empty());
+        let written = Auth::Cookie(cookie.unwrap_or_else(|| panic!("{scheme}: a new cookie")));
+        assert_eq!(app.get_cart(&written).await.lines().len(), 3, "{scheme}");
+    }
+    // Without a cookie, another scheme is no credential at all: an empty cart.
+    let none = app
+        .raw(
+            Method::GET,
+            "/cart",
+            &[("authorization", "Basic dXNlcjpwYXNz")],
+            None,
+        )
+        .await;
+    assert_eq!((none.status, none.lines()), (200, vec![]), "{}", none.text);
 }
 
 #[tokio::test]

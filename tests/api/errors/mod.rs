@@ -4,6 +4,7 @@
 
 mod cart;
 mod credentials;
+mod framework;
 mod requests;
 mod robustness;
 mod sizes;

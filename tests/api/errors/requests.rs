@@ -314,3 +314,88 @@ async fn whole_numbers_in_any_json_form_are_quantities() {
         reply.assert_problem(422, "cart_invalid");
     }
 }
+
+/// A JSON object that names a key twice is read differently by different
+/// parsers (serde keeps the last value, many front ends and WAFs the first),
+/// so `{"size":"M","size":"XL"}` would let them see another cart than the one
+/// stored. At any depth of any body it is 422 duplicate_key, in either
+/// transport, and the cart is kept.
+#[tokio::test]
+async fn a_key_named_twice_in_a_body_object_is_422_duplicate_key() {
+    let app = spawn_app().await;
+    let cases: &[(&str, Method, &str, &str)] = &[
+        (
+            "a property",
+            Method::POST,
+            "/cart/items",
+            r#"{"sku":"TEE-100","properties":{"size":"M","size":"XL"}}"#,
+        ),
+        (
+            "a property, apart",
+            Method::POST,
+            "/cart/items",
+            r#"{"sku":"TEE-100","properties":{"size":"M","colour":"red","size":"M"}}"#,
+        ),
+        (
+            "a property, spelt with an escape",
+            Method::POST,
+            "/cart/items",
+            r#"{"sku":"TEE-100","properties":{"size":"M","\u0073ize":"XL"}}"#,
+        ),
+        (
+            "the sku",
+            Method::POST,
+            "/cart/items",
+            r#"{"sku":"TEE-100","sku":"MUG-104"}"#,
+        ),
+        (
+            "the quantity",
+            Method::PATCH,
+            "/cart/items/TEE-100",
+            r#"{"quantity":1,"quantity":5}"#,
+        ),
+        (
+            "the merged token",
+            Method::POST,
+            "/cart/merge",
+            r#"{"token":"a","token":"b"}"#,
+        ),
+    ];
+    for bearer in [true, false] {
+        for (what, method, path, body) in cases {
+            let auth = client_with_cart(&app, bearer).await;
+            let reply = app
+                .client
+                .request(method.clone(), path)
+                .auth(&auth)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await;
+            assert_eq!(
+                (reply.status, reply.code()),
+                (422, "duplicate_key"),
+                "{what} (bearer: {bearer}): {}",
+                reply.text
+            );
+            reply.assert_problem_shape();
+            assert!(
+                !reply.text.contains("size") && !reply.text.contains("TEE-100"),
+                "{what}: the detail does not echo the client's data: {}",
+                reply.text
+            );
+            assert_cart_kept(&app, &auth, &reply, what).await;
+        }
+    }
+    // The same key in two different objects is no duplicate.
+    let auth = client_with_cart(&app, true).await;
+    let reply = app
+        .send(
+            Method::POST,
+            "/cart/items",
+            &auth,
+            Some(json!({ "sku": "CAP-102", "properties": { "sku": "x" } })),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}

@@ -269,3 +269,56 @@ async fn a_sighup_as_soon_as_the_binary_says_it_listens_reloads_it() {
     }
     wait_for_kid(&client, &server, &new_kid).await;
 }
+
+/// A refused reload says in the log what `check-config` says: every
+/// problem, one line each with its file and line, and a TOML syntax error
+/// with its reason, not only its place (docs/key-rotation.md, "When a
+/// config is refused").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_reload_logs_every_problem_with_its_place_and_reason() {
+    let config = ConfigDir::new();
+    let server = BinaryServer::spawn(&config, &[]);
+    let client = server.client();
+    let before = footer_kid(&client.post("/cart").send().await.cart_token().unwrap());
+    let path = config.config_path();
+    let good = std::fs::read_to_string(&path).unwrap();
+
+    // Two keys wrong at once: two lines, each at its entry's file line.
+    config.set_keys(&[
+        (OLD, "local", "active"),
+        ("gone", "local", "pending"),
+        ("gone-too", "local", "pending"),
+        (SIGNING, "signing", "active"),
+    ]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    server.signal("HUP");
+    wait_for_output(&server, "reload refused", 2).await;
+    let output = server.output();
+    let file = path.display();
+    for id in ["gone", "gone-too"] {
+        let expected = format!(
+            "reload refused, keeping the running keys and catalog (SIGHUP): {file}:{}: key \"{id}\": cannot read",
+            line(&format!("keys/{id}.paserk"))
+        );
+        assert!(output.contains(&expected), "{expected}\nin:\n{output}");
+    }
+
+    // A syntax error: the reason and the place in the log.
+    std::fs::write(&path, format!("{good}\nbroken = \"unterminated\n")).unwrap();
+    server.signal("HUP");
+    wait_for_output(&server, "invalid basic string", 1).await;
+    let output = server.output();
+    let logged = output
+        .lines()
+        .find(|l| l.contains("invalid basic string"))
+        .unwrap();
+    assert!(
+        logged.contains("reload refused") && logged.contains(&format!("{file}:")),
+        "{logged}"
+    );
+
+    // The running keys stayed.
+    let after = footer_kid(&client.post("/cart").send().await.cart_token().unwrap());
+    assert_eq!(before, after);
+}

@@ -44,6 +44,35 @@ async fn the_admin_listener_can_be_turned_off() {
     assert_eq!(app.get("/healthz").send().await.status, 200);
 }
 
+/// The public port says ready or not, and nothing about what is behind it:
+/// the store kind would tell a client which design, and which of its
+/// weaknesses, it faces (docs/security.md, "Secrets stay out of logs,
+/// errors and metrics").
+#[tokio::test]
+async fn readyz_says_ready_without_naming_the_store() {
+    for kind in [StoreKind::Token, StoreKind::Memory, StoreKind::None] {
+        let app = spawn_app_with(|s| s.store.kind = kind).await;
+        let reply = app.get("/readyz").send().await;
+        assert_eq!(reply.status, 200, "{kind:?}: {}", reply.text);
+        assert_eq!(
+            reply.body,
+            serde_json::json!({ "status": "ready" }),
+            "{kind:?}: only the status"
+        );
+        app.get("/store")
+            .send()
+            .await
+            .assert_problem(404, "not_found");
+        let admin = app.admin.get("/store").send().await;
+        assert_eq!(
+            (admin.status, &admin.body["kind"]),
+            (200, &serde_json::json!(kind.as_str())),
+            "{kind:?}: the admin listener names it: {}",
+            admin.text
+        );
+    }
+}
+
 #[tokio::test]
 async fn readyz_names_no_internal_error() {
     for kind in [StoreKind::Redis, StoreKind::Memcached] {
