@@ -14,6 +14,7 @@
 //! big-endian), the absolute expiry (i64 big-endian), then the raw deflate
 //! of the compact cart JSON.
 
+mod outage;
 mod races;
 mod sessions;
 mod values;
@@ -29,7 +30,7 @@ use cartseal::store::redis::RedisStore;
 use cartseal::store::{CartStore, Session, StoreError};
 
 use crate::helpers::{MemcachedTarget, RedisTarget};
-use crate::process::free_port;
+use crate::process::{MemcachedServer, RedisServer, free_port};
 
 /// The stores' call timeout.
 pub const TIMEOUT_MS: u64 = 200;
@@ -50,6 +51,8 @@ pub fn expiry() -> Expiry {
 /// A backend's server, as a test reaches it beside the store under test.
 pub(crate) trait Target: Sized {
     type Store: CartStore;
+    /// A private server of this backend, that a test may stop and kill.
+    type Server: Server;
 
     /// `REDIS_URL` or `MEMCACHED_URL` under a random prefix, or a private
     /// server.
@@ -58,6 +61,8 @@ pub(crate) trait Target: Sized {
     fn store_with(&self, expiry: Expiry, limits: Limits) -> Self::Store;
     /// A store on a port nothing listens on: any call is Unavailable.
     fn dead() -> Self::Store;
+    /// A store on `server`.
+    fn on(server: &Self::Server) -> Self::Store;
     /// The remaining TTL of a session's key; `None`: no such key.
     async fn ttl(&self, id: &str) -> Option<i64>;
     /// Sets a session's TTL, as if time had passed.
@@ -73,8 +78,45 @@ pub(crate) trait Target: Sized {
     }
 }
 
+/// A backend's server process, as the outage scenario handles it.
+pub(crate) trait Server {
+    fn start() -> Self;
+    fn pid(&self) -> u32;
+    fn signal(&self, name: &str);
+    /// SIGKILL.
+    fn kill(&mut self);
+    /// Kills it and starts an empty one on the same port.
+    fn restart(&mut self);
+}
+
+macro_rules! server {
+    ($server:ty) => {
+        impl Server for $server {
+            fn start() -> Self {
+                <$server>::start()
+            }
+            fn pid(&self) -> u32 {
+                <$server>::pid(self)
+            }
+            fn signal(&self, name: &str) {
+                <$server>::signal(self, name)
+            }
+            fn kill(&mut self) {
+                <$server>::kill(self)
+            }
+            fn restart(&mut self) {
+                <$server>::restart(self)
+            }
+        }
+    };
+}
+
+server!(RedisServer);
+server!(MemcachedServer);
+
 impl Target for RedisTarget {
     type Store = RedisStore;
+    type Server = RedisServer;
 
     fn new(label: &str) -> Self {
         Self::shared_or_private(label)
@@ -92,6 +134,11 @@ impl Target for RedisTarget {
             Limits::default(),
         )
         .expect("a store")
+    }
+
+    fn on(server: &RedisServer) -> RedisStore {
+        let config = redis_config(&server.url(), "cartseal:cart:");
+        RedisStore::new(&config, expiry(), Limits::default()).expect("a store")
     }
 
     async fn ttl(&self, id: &str) -> Option<i64> {
@@ -151,6 +198,7 @@ pub fn redis_config(url: &str, prefix: &str) -> RedisConfig {
 
 impl Target for MemcachedTarget {
     type Store = MemcachedStore;
+    type Server = MemcachedServer;
 
     fn new(label: &str) -> Self {
         Self::shared_or_private(label)
@@ -164,6 +212,11 @@ impl Target for MemcachedTarget {
     fn dead() -> MemcachedStore {
         let url = format!("tcp://127.0.0.1:{}", free_port());
         let config = memcached_config(&url, "cartseal:cart:");
+        MemcachedStore::new(&config, expiry(), Limits::default()).expect("a store")
+    }
+
+    fn on(server: &MemcachedServer) -> MemcachedStore {
+        let config = memcached_config(&server.url(), "cartseal:cart:");
         MemcachedStore::new(&config, expiry(), Limits::default()).expect("a store")
     }
 
@@ -210,7 +263,10 @@ macro_rules! central_store_suite {
                     sessions::a_missing_key_is_expired,
                     sessions::an_operator_ends_a_cart_by_deleting_its_key,
                     sessions::a_bad_id_is_refused_without_touching_the_server,
-                    sessions::a_dead_server_is_a_quick_503,
+                    sessions::ready_answers,
+                    sessions::a_dead_server_is_a_503_that_names_no_id,
+                    sessions::one_store_per_worker_runtime,
+                    outage::an_outage_is_503_and_the_store_recovers_by_itself,
                     values::the_value_is_compact_and_holds_no_plain_cart,
                     values::an_unreadable_value_is_invalid_not_unavailable,
                     values::a_cart_that_could_not_be_read_back_is_refused,

@@ -178,7 +178,12 @@ pub async fn a_bad_id_is_refused_without_touching_the_server<T: Target>() {
     }
 }
 
-pub async fn a_dead_server_is_a_quick_503<T: Target>() {
+pub async fn ready_answers<T: Target>() {
+    let target = T::new("test");
+    target.store().ready().await.unwrap();
+}
+
+pub async fn a_dead_server_is_a_503_that_names_no_id<T: Target>() {
     // Built without a server, and every call is a 503 that names no id.
     let store = T::dead();
     let id = new_session_id();
@@ -187,7 +192,31 @@ pub async fn a_dead_server_is_a_quick_503<T: Target>() {
         panic!("{load:?}")
     };
     assert!(!reason.contains(&id), "{reason}");
+    assert!(reason.contains(" load"), "names the operation: {reason}");
     let save = no_hang(store.save(Some(&id), &session(1), now())).await;
     assert!(is_unavailable(&save), "{save:?}");
     assert!(no_hang(store.ready()).await.is_err());
+}
+
+pub async fn one_store_per_worker_runtime<T: Target + Sync>() {
+    // As actix runs it: each worker thread has a current-thread runtime
+    // and builds its own store inside it.
+    let target = T::new("test");
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let store = target.store();
+                    for _ in 0..20 {
+                        let saved = store.save(None, &session(2), now()).await.unwrap();
+                        store.load(&saved.credential, now()).await.unwrap();
+                    }
+                });
+            });
+        }
+    });
 }

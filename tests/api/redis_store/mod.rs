@@ -4,18 +4,13 @@
 
 mod connection;
 
-use std::time::Duration;
-
 use cartseal::cart::Limits;
 use cartseal::config::RedisConfig;
-use cartseal::ids::random as new_session_id;
 use cartseal::store::redis::RedisStore;
-use cartseal::store::{Capabilities, CartStore, StoreError};
-use cartseal::token::OpenError;
+use cartseal::store::{Capabilities, CartStore};
 
-use crate::central_store::{Target, expiry, is_unavailable, no_hang, now, redis_config, session};
+use crate::central_store::{Target, expiry, redis_config};
 use crate::helpers::RedisTarget;
-use crate::process::RedisServer;
 
 /// Where a test's carts go (`REDIS_URL`, or a private server), and a store
 /// on it.
@@ -27,9 +22,4 @@ fn target() -> (RedisTarget, RedisStore) {
 
 fn store_at(url: &str, prefix: &str) -> RedisStore {
     RedisStore::new(&redis_config(url, prefix), expiry(), Limits::default()).expect("a store")
-}
-
-/// A store on a port nothing listens on: any Redis call is Unavailable.
-fn dead_store() -> RedisStore {
-    RedisTarget::dead()
 }
