@@ -150,7 +150,8 @@ impl CartRequest {
             Some(token) => store.turn(token).await,
             None => None,
         };
-        for attempt in 1..=WRITE_ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             let mut session = match token {
                 Some(token) => store.load(token, self.now).await?.session,
                 None => Session::default(),
@@ -160,13 +161,15 @@ impl CartRequest {
             session.revision = session.revision.saturating_add(1);
             match store.save(token, &session, self.now).await {
                 Ok(saved) => return Ok(self.respond(&session, Some(saved), None)),
+                // After the last attempt, a conflict falls through to the
+                // next arm: 409 `write_conflict`.
                 Err(StoreError::Conflict) if attempt < WRITE_ATTEMPTS => {
                     retry_pause(attempt).await;
+                    attempt += 1;
                 }
                 Err(e) => return Err(ApiError::from(e).with_room(room)),
             }
         }
-        unreachable!("the last attempt returns")
     }
 
     /// The response: the cart's view, and the new credential if any.
