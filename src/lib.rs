@@ -17,14 +17,16 @@
 //!   base64url, and time.
 //! - [`cart`]: the domain: [`cart::Cart`], its lines, and the operations on
 //!   them, each all or nothing.
+//! - [`weight`]: what a cart kept in memory costs, one weighing for every
+//!   holder.
 //! - [`catalog`]: titles and prices, resolved when a cart is read.
 //! - [`keys`]: the keyring, its rotation states and atomic reload.
 //! - [`token`]: sealing and opening: the claims, capped compression, the
 //!   `paseto` and `jwt` formats, in the order "untrusted until opened".
 //! - [`config`]: typed settings from config.toml and the environment.
 //! - [`store`]: where a cart lives between requests, behind one
-//!   [`store::CartStore`] trait: the token (the product), Redis, memory, and
-//!   the benchmark's `none` ceiling.
+//!   [`store::CartStore`] trait: the token (the product), one central store
+//!   over Redis, Memcached or memory, and the benchmark's `none` ceiling.
 //! - [`http`]: the actix-web service: composition root, route table,
 //!   extractors, transports, CSRF and CORS, problem+json errors, metrics.
 //! - [`cli`]: the subcommands `serve`, `keygen`, `inspect`, `check-config`;
@@ -55,3 +57,4 @@ pub mod keys;
 pub mod limits;
 pub mod store;
 pub mod token;
+pub mod weight;

@@ -23,7 +23,26 @@ use super::view::{self, ViewMeta};
 use super::{csrf, route};
 use crate::cart::{Cart, CartError, Limits};
 use crate::catalog::Catalog;
-use crate::store::{CartStore, Memo, Saved, Session};
+use crate::store::{CartStore, Memo, Saved, Session, StoreError};
+
+/// How many times a write is applied when other writes to the same cart
+/// keep winning the compare-and-set: 8 attempts served 16 clients racing on
+/// one cart without a 409 (tests/api/acceptance/races.rs).
+pub const WRITE_ATTEMPTS: u32 = 8;
+
+/// The header that carries the cart's revision on every cart response, so
+/// that a client can keep the newest of the credentials it received
+/// (README.md, "Bearer flow").
+pub const CART_REVISION_HEADER: &str = "Cart-Revision";
+
+/// A pause of a few hundred microseconds at most, random, before a write
+/// runs again after losing a compare-and-set: writers that collided do not
+/// collide again in lockstep.
+async fn retry_pause(attempt: u32) {
+    let most = 100u64 << attempt.min(6);
+    let micros = rand::random_range(0..=most);
+    tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
+}
 
 /// The cart of one request, with everything its handler needs.
 pub struct CartRequest {
@@ -107,9 +126,18 @@ impl CartRequest {
 
     /// Loads the cart, applies `change`, saves it and answers with the new
     /// cart and credential. Any refusal leaves the client's cart as it was.
+    ///
+    /// A store that keeps the cart saves it only if no other write saved it
+    /// since this one loaded it; when another did, `change` (an operation,
+    /// such as "add this line", not a whole cart) is applied again to the
+    /// cart as that write left it, up to [`WRITE_ATTEMPTS`] times, and then
+    /// the write is refused with 409 `write_conflict` (docs/architecture.md,
+    /// "Concurrent writes"). Writes to one stored cart through one worker
+    /// wait for their turn first, so the retries settle only races between
+    /// workers and replicas.
     pub async fn write(
         self,
-        change: impl FnOnce(&mut Cart, &Limits) -> Result<(), CartError>,
+        change: impl Fn(&mut Cart, &Limits) -> Result<(), CartError>,
     ) -> Result<HttpResponse, ApiError> {
         let room = Room {
             budget: self.limits().token_max_chars,
@@ -117,18 +145,31 @@ impl CartRequest {
         };
         let store = &self.state.store;
         let token = self.credential.token.as_deref();
-        let mut session = match token {
-            Some(token) => store.load(token, self.now).await?.session,
-            None => Session::default(),
+        // This worker's writes to one stored cart run one at a time.
+        let _turn = match token {
+            Some(token) => store.turn(token).await,
+            None => None,
         };
-        change(Arc::make_mut(&mut session.cart), self.limits())
-            .map_err(|e| ApiError::from(e).with_room(room))?;
-        session.revision = session.revision.saturating_add(1);
-        let saved = store
-            .save(token, &session, self.now)
-            .await
-            .map_err(|e| ApiError::from(e).with_room(room))?;
-        Ok(self.respond(&session, Some(saved), None))
+        let mut attempt = 1;
+        loop {
+            let mut session = match token {
+                Some(token) => store.load(token, self.now).await?.session,
+                None => Session::default(),
+            };
+            change(Arc::make_mut(&mut session.cart), self.limits())
+                .map_err(|e| ApiError::from(e).with_room(room))?;
+            session.revision = session.revision.saturating_add(1);
+            match store.save(token, &session, self.now).await {
+                Ok(saved) => return Ok(self.respond(&session, Some(saved), None)),
+                // After the last attempt, a conflict falls through to the
+                // next arm: 409 `write_conflict`.
+                Err(StoreError::Conflict) if attempt < WRITE_ATTEMPTS => {
+                    retry_pause(attempt).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(ApiError::from(e).with_room(room)),
+            }
+        }
     }
 
     /// The response: the cart's view, and the new credential if any.
@@ -164,6 +205,7 @@ impl CartRequest {
         };
         let mut response = HttpResponse::build(StatusCode::OK);
         response.insert_header((CACHE_CONTROL, "no-store"));
+        response.insert_header((CART_REVISION_HEADER, session.revision));
         if let Some(saved) = &saved {
             transport::attach(
                 &mut response,

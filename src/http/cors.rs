@@ -18,7 +18,7 @@ use super::state::AppState;
 
 const ALLOW_METHODS: &str = "GET, POST, PATCH, DELETE";
 const ALLOW_HEADERS: &str = "content-type, authorization, cart-route";
-const EXPOSE_HEADERS: &str = "cart-token, cart-route";
+const EXPOSE_HEADERS: &str = "cart-token, cart-route, cart-revision";
 
 /// The CORS middleware.
 pub async fn cors(

@@ -70,6 +70,10 @@ pub enum ApiError {
         /// path that knows it.
         room: Option<Room>,
     },
+    /// 409 `write_conflict`: other writes to the same cart kept winning the
+    /// compare-and-set, every retry included.
+    #[error("write_conflict")]
+    WriteConflict,
     /// 422 `cart_invalid`.
     #[error("cart_invalid")]
     CartInvalid(String),
@@ -169,6 +173,8 @@ impl ApiError {
                 B("Send the body as Content-Type: application/json.")),
             Self::CartTooLarge { detail, .. } => row(S::PAYLOAD_TOO_LARGE, "cart_too_large", "The cart would be too large",
                 O(detail.clone())),
+            Self::WriteConflict => row(S::CONFLICT, "write_conflict", "The cart kept changing during this write",
+                B("Other writes to this cart kept changing it; nothing was changed by this one. Retry it.")),
             Self::CartInvalid(d) => row(S::UNPROCESSABLE_ENTITY, "cart_invalid", "The cart change is not valid",
                 O(d.clone())),
             Self::DuplicateKey { line, column } => row(S::UNPROCESSABLE_ENTITY, "duplicate_key", "A JSON object names a key twice",
@@ -242,6 +248,7 @@ impl From<StoreError> for ApiError {
                 log::warn!("store unavailable: {reason}");
                 Self::StoreUnavailable
             }
+            StoreError::Conflict => Self::WriteConflict,
         }
     }
 }
@@ -297,5 +304,28 @@ impl ResponseError for ApiError {
             _ => {}
         }
         response.json(problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write that kept losing the compare-and-set is a 409 with its own
+    /// code, listed in the OpenAPI document the contract test checks.
+    #[test]
+    fn a_conflict_is_409_write_conflict_and_documented() {
+        let error = ApiError::from(StoreError::Conflict);
+        assert_eq!(error.status_code(), StatusCode::CONFLICT);
+        assert_eq!(error.code(), "write_conflict");
+        let openapi: serde_json::Value =
+            serde_json::from_str(include_str!("openapi.json")).expect("JSON");
+        let codes = &openapi["components"]["schemas"]["Problem"]["properties"]["code"]["enum"];
+        assert!(
+            codes
+                .as_array()
+                .expect("an enum")
+                .contains(&"write_conflict".into())
+        );
     }
 }

@@ -1,10 +1,14 @@
-//! Where a cart lives between requests, behind one interface.
+//! Where a cart lives between requests, behind one interface
+//! ([`CartStore`], in `interface.rs`; [`AnyStore`], in `any.rs`, dispatches
+//! to the configured one).
 //!
 //! - [`token::TokenStore`]: sealed into the client's token (the product).
-//! - [`redis::RedisStore`]: in Redis; the client holds a random session id.
-//! - [`memcached::MemcachedStore`]: in Memcached, the same way; Memcached
-//!   may evict a cart before it expires.
-//! - [`memory::MemoryStore`]: in this process; needs sticky sessions.
+//! - [`central::CentralStore`]: a cart kept by the server under a random
+//!   session id, with a sliding idle TTL and a compare-and-set at every save,
+//!   over one of three backends that supply only their primitives:
+//!   [`redis::Redis`], [`memcached::Memcached`] (which may evict a cart
+//!   before it expires) and [`memory::Memory`] (in this process; needs
+//!   sticky sessions).
 //! - [`none::NoneStore`]: no session layer, the benchmark's ceiling.
 //!
 //! [`AnyStore::from_settings`] builds the configured one. One acceptance
@@ -12,6 +16,9 @@
 //! what a store cannot do is a [`Capabilities`] flag, never a skipped test
 //! (docs/architecture.md, "The store interface").
 
+mod any;
+pub mod central;
+mod interface;
 pub mod memcached;
 pub mod memory;
 pub mod none;
@@ -21,14 +28,14 @@ pub mod value;
 
 use std::sync::Arc;
 
+pub use any::AnyStore;
+pub use central::{Backend, CentralStore, Found, Record, Swapped, Turn};
+pub use interface::CartStore;
+
 use crate::cart::Cart;
-use crate::config::{Settings, StoreKind};
-use crate::expiry::{Expiry, TimeError};
-use crate::ids;
-use crate::keys::KeyringHandle;
+use crate::expiry::TimeError;
 pub use crate::token::cache::Memo;
-use crate::token::cache::TokenCache;
-use crate::token::{InvalidReason, OpenError, Oversize, ResealReason, SealError, TokenCodec};
+use crate::token::{InvalidReason, OpenError, Oversize, ResealReason, SealError};
 
 /// The state of one cart between requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,6 +49,11 @@ pub struct Session {
     pub absolute_expiry: Option<i64>,
     /// The idle expiry of the credential the client holds, once it exists.
     pub expires_at: Option<i64>,
+    /// What a central store's compare-and-set checks at save time: the
+    /// stamp of the value this session was loaded from (Memcached's CAS
+    /// unique, or the revision stored in Redis or memory). `None` for a
+    /// session that no stored value backs: a new cart, or a token's.
+    pub stamp: Option<u64>,
 }
 
 /// A session loaded from a credential.
@@ -118,6 +130,11 @@ pub enum StoreError {
     /// a value or a URL.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// Another write saved the cart after this one loaded it: the save was
+    /// not made. The write path applies its change again to the fresh cart
+    /// (docs/architecture.md, "Concurrent writes").
+    #[error("the cart changed since it was loaded")]
+    Conflict,
 }
 
 impl From<SealError> for StoreError {
@@ -161,182 +178,4 @@ pub enum SetupError {
     /// The client could not be set up.
     #[error("cannot set up the {0} connection ({1})")]
     Connection(&'static str, String),
-}
-
-/// One backend.
-pub trait CartStore: Send + Sync {
-    /// What this store can do.
-    fn capabilities(&self) -> Capabilities;
-
-    /// Loads the session a credential names.
-    fn load(&self, credential: &str, now: i64) -> impl Future<Output = Result<Loaded, StoreError>>;
-
-    /// Saves a session, under `credential` when the client has one, and
-    /// returns the credential the client must hold from now on.
-    fn save(
-        &self,
-        credential: Option<&str>,
-        session: &Session,
-        now: i64,
-    ) -> impl Future<Output = Result<Saved, StoreError>>;
-
-    /// Whether the store can serve requests now (for /readyz).
-    fn ready(&self) -> impl Future<Output = Result<(), StoreError>>;
-}
-
-/// The configured store, dispatched statically.
-#[derive(Debug, Clone)]
-pub enum AnyStore {
-    /// Sealed tokens.
-    Token(token::TokenStore),
-    Redis(redis::RedisStore),
-    Memcached(memcached::MemcachedStore),
-    /// In-process.
-    Memory(memory::MemoryStore),
-    /// No session layer.
-    None(none::NoneStore),
-}
-
-impl AnyStore {
-    /// The store `settings` configure. The token store seals under `keys`,
-    /// which reloads swap in place.
-    pub fn from_settings(settings: &Settings, keys: &KeyringHandle) -> Result<Self, SetupError> {
-        let expiry = settings.token.expiry();
-        let limits = settings.limits.clone();
-        Ok(match settings.store.kind {
-            StoreKind::Token => Self::Token(token::TokenStore::new(
-                TokenCodec::new(settings.token.clone(), limits, keys.clone()),
-                TokenCache::new(settings.cache.max_entries, settings.cache.max_bytes),
-            )),
-            StoreKind::Redis => {
-                Self::Redis(redis::RedisStore::new(&settings.redis, expiry, limits)?)
-            }
-            StoreKind::Memcached => Self::Memcached(memcached::MemcachedStore::new(
-                &settings.memcached,
-                expiry,
-                limits,
-            )?),
-            StoreKind::Memory => {
-                Self::Memory(memory::MemoryStore::new(&settings.memory, expiry, limits))
-            }
-            StoreKind::None => Self::None(none::NoneStore::new(
-                settings.store.none_template_lines,
-                &limits,
-                expiry,
-            )),
-        })
-    }
-
-    /// Prepares this worker's store before its first request: a Memcached
-    /// store opens its pool ([`memcached::MemcachedStore::warm`]). Needs the
-    /// worker's runtime.
-    pub fn warm(&self) {
-        if let Self::Memcached(store) = self {
-            store.warm();
-        }
-    }
-
-    /// This store as one actix worker should hold it. A central store's
-    /// connection is driven by the runtime that made it, so each worker
-    /// (a current-thread runtime of its own) builds its own, and a worker
-    /// that cannot fails to start; the other stores are shared.
-    pub fn for_worker(
-        &self,
-        settings: &Settings,
-        keys: &KeyringHandle,
-    ) -> Result<Self, SetupError> {
-        match self {
-            Self::Redis(_) | Self::Memcached(_) => Self::from_settings(settings, keys),
-            shared => Ok(shared.clone()),
-        }
-    }
-}
-
-macro_rules! dispatch {
-    ($self:ident, $store:ident => $call:expr) => {
-        match $self {
-            AnyStore::Token($store) => $call,
-            AnyStore::Redis($store) => $call,
-            AnyStore::Memcached($store) => $call,
-            AnyStore::Memory($store) => $call,
-            AnyStore::None($store) => $call,
-        }
-    };
-}
-
-impl CartStore for AnyStore {
-    fn capabilities(&self) -> Capabilities {
-        dispatch!(self, s => s.capabilities())
-    }
-
-    async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
-        dispatch!(self, s => s.load(credential, now).await)
-    }
-
-    async fn save(
-        &self,
-        credential: Option<&str>,
-        session: &Session,
-        now: i64,
-    ) -> Result<Saved, StoreError> {
-        dispatch!(self, s => s.save(credential, session, now).await)
-    }
-
-    async fn ready(&self) -> Result<(), StoreError> {
-        dispatch!(self, s => s.ready().await)
-    }
-}
-
-/// The credential the central stores hand out for a new cart that holds
-/// nothing yet (`POST /cart`): `new.` and a random id. It names no stored
-/// state, so handing it out costs the store nothing, and an anonymous flood
-/// of `POST /cart` cannot fill it (docs/security.md, "Store flooding"). The
-/// first change stores the cart under a fresh session id.
-const FRESH_PREFIX: &str = "new.";
-
-/// The session id a credential names, for a store that keeps carts:
-/// `Ok(None)` for a fresh credential (an empty cart that names no state),
-/// and an invalid credential for anything that is not a session id, so that
-/// no store key is ever built from other text.
-pub(crate) fn session_id(credential: &str) -> Result<Option<&str>, StoreError> {
-    if credential
-        .strip_prefix(FRESH_PREFIX)
-        .is_some_and(ids::is_random)
-    {
-        return Ok(None);
-    }
-    if ids::is_random(credential) {
-        Ok(Some(credential))
-    } else {
-        Err(OpenError::Invalid(InvalidReason::Format).into())
-    }
-}
-
-impl Loaded {
-    /// The empty cart a fresh credential stands for.
-    pub(crate) fn fresh() -> Self {
-        Self::new(Session::default(), None)
-    }
-}
-
-/// For a central store: a fresh credential, instead of a stored session,
-/// for a new cart with no line; `None` when the session must be stored.
-pub(crate) fn fresh_save(session: &Session, expiry: &Expiry, now: i64) -> Option<Saved> {
-    if session.absolute_expiry.is_some() || !session.cart.is_empty() {
-        return None;
-    }
-    let lifetimes = expiry.on_write(now, None).ok()?;
-    Some(Saved::new(
-        [FRESH_PREFIX, &ids::random()].concat(),
-        lifetimes.expires_at,
-    ))
-}
-
-/// The session id to save under: the client's, when it holds a well-formed
-/// one (the handlers pass it only after it loaded), else a fresh one.
-pub fn session_id_for(credential: Option<&str>) -> String {
-    match credential {
-        Some(c) if ids::is_random(c) => c.to_owned(),
-        _ => ids::random(),
-    }
 }

@@ -5,11 +5,19 @@
 //! [`super::value`], with a sliding idle TTL that never passes the cart's
 //! absolute expiry ([`crate::expiry`]).
 //!
+//! It is a [`Backend`] of [`CentralStore`], which holds the load and save
+//! logic; here are only its primitives.
+//!
 //! # Round trips
-//! - `load`: one `GETEX key EX idle` (read and slide the TTL). Only in the
-//!   last idle window before the absolute expiry does a second call
-//!   (`EXPIRE`) pull the TTL back to the absolute expiry; past it, a `DEL`.
-//! - `save`: one `SET key value EX ttl`, `ttl = min(idle, abs - now)`.
+//! - get-and-touch (every load): one `GETEX key EX idle`. Only in the last
+//!   idle window before the absolute expiry does a second call (`EXPIRE`)
+//!   pull the TTL back to the absolute expiry; past it, a `DEL`.
+//! - a new cart: one `SET key value NX EX ttl`.
+//! - a save of a loaded cart: one script ([`SWAP`]) that replaces the value
+//!   only if it still holds the revision the write loaded, atomically on
+//!   the server. It names a single key, so it runs unchanged on Redis
+//!   Cluster; `WATCH`/`MULTI` would need a connection of its own, not the
+//!   shared multiplexed one.
 //! - `ready`: one `PING`.
 //!
 //! # Failures
@@ -35,21 +43,35 @@
 //! ([`super::AnyStore::for_worker`]): each worker then has its own
 //! multiplexed connection, driven by its own current-thread runtime.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, FromRedisValue, RedisError};
+use redis::{Cmd, FromRedisValue, RedisError, Script};
 
-use super::value::Write;
+use super::value::revision_prefix;
 use super::{
-    Capabilities, CartStore, Loaded, Saved, Session, SetupError, StoreError, session_id,
-    session_id_for, value,
+    Backend, Capabilities, CentralStore, Found, SetupError, StoreError, Swapped, unavailable,
 };
 use crate::cart::Limits;
 use crate::config::RedisConfig;
 use crate::expiry::Expiry;
-use crate::token::OpenError;
+
+/// Replaces a cart's value only if it still starts with the layout byte and
+/// revision the write loaded (`value.rs`): `KEYS[1]` the cart, `ARGV[1]`
+/// that prefix, `ARGV[2]` the new value, `ARGV[3]` its TTL in seconds.
+/// Answers 1 when saved, 0 on a conflict, -1 when the key is gone.
+const SWAP_SCRIPT: &str = r"
+local held = redis.call('GET', KEYS[1])
+if not held then return -1 end
+if string.sub(held, 1, 9) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+";
+
+/// The script, loaded once per process (`EVALSHA`, and `EVAL` when the
+/// server does not know it yet).
+static SWAP: LazyLock<Script> = LazyLock::new(|| Script::new(SWAP_SCRIPT));
 
 /// Reconnection attempts per outage detection, after the first.
 const RECONNECT_RETRIES: usize = 1;
@@ -58,8 +80,11 @@ const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(10);
 const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(100);
 
 /// Carts in Redis.
+pub type RedisStore = CentralStore<Redis>;
+
+/// The Redis backend: one multiplexed connection.
 #[derive(Clone)]
-pub struct RedisStore {
+pub struct Redis {
     conn: ConnectionManager,
     settings: Arc<Settings>,
 }
@@ -67,17 +92,14 @@ pub struct RedisStore {
 struct Settings {
     key_prefix: String,
     timeout: Duration,
-    expiry: Expiry,
-    limits: Limits,
 }
 
-impl std::fmt::Debug for RedisStore {
+impl std::fmt::Debug for Redis {
     // The URL may hold a password: it is not shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisStore")
+        f.debug_struct("Redis")
             .field("key_prefix", &self.settings.key_prefix)
             .field("timeout", &self.settings.timeout)
-            .field("expiry", &self.settings.expiry)
             .finish_non_exhaustive()
     }
 }
@@ -105,17 +127,18 @@ impl RedisStore {
             .set_max_delay(RECONNECT_MAX_DELAY);
         let conn = ConnectionManager::new_lazy_with_config(client, manager_config)
             .map_err(|e| SetupError::Connection("redis", e.category().to_owned()))?;
-        Ok(Self {
+        let backend = Redis {
             conn,
             settings: Arc::new(Settings {
                 key_prefix: config.key_prefix.clone(),
                 timeout,
-                expiry,
-                limits,
             }),
-        })
+        };
+        Ok(Self::over(backend, expiry, limits))
     }
+}
 
+impl Redis {
     /// The Redis key of a session id. Only called with ids that passed
     /// [`crate::ids::is_random`].
     fn key(&self, id: &str) -> String {
@@ -126,18 +149,23 @@ impl RedisStore {
     /// [`StoreError::Unavailable`] and counted.
     async fn call<T: FromRedisValue>(&self, op: &'static str, cmd: &Cmd) -> Result<T, StoreError> {
         let mut conn = self.conn.clone();
-        let reason = match tokio::time::timeout(
-            self.settings.timeout,
-            cmd.query_async::<T>(&mut conn),
-        )
-        .await
-        {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(e)) => describe(&e),
-            Err(_) => "timed out".to_owned(),
-        };
-        Err(super::unavailable("redis", op, reason))
+        bounded(op, self.settings.timeout, cmd.query_async::<T>(&mut conn)).await
     }
+}
+
+/// A Redis call under the hard timeout; every failure is
+/// [`StoreError::Unavailable`] and counted.
+async fn bounded<T>(
+    op: &'static str,
+    timeout: Duration,
+    call: impl Future<Output = Result<T, RedisError>>,
+) -> Result<T, StoreError> {
+    let reason = match tokio::time::timeout(timeout, call).await {
+        Ok(Ok(value)) => return Ok(value),
+        Ok(Err(e)) => describe(&e),
+        Err(_) => "timed out".to_owned(),
+    };
+    Err(unavailable(Redis::NAME, op, reason))
 }
 
 /// An error's class, for logs: never its detail, which could quote a key.
@@ -155,7 +183,10 @@ fn describe(e: &RedisError) -> String {
     }
 }
 
-impl CartStore for RedisStore {
+impl Backend for Redis {
+    const NAME: &'static str = "redis";
+    type Record = Vec<u8>;
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             revocation: true,
@@ -166,65 +197,77 @@ impl CartStore for RedisStore {
         }
     }
 
-    async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
-        let Some(credential) = session_id(credential)? else {
-            return Ok(Loaded::fresh());
-        };
-        let settings = &*self.settings;
-        let key = self.key(credential);
-        let idle = settings.expiry.idle_secs();
-        let stored: Option<Vec<u8>> = self
-            .call("load", redis::cmd("GETEX").arg(&key).arg("EX").arg(idle))
-            .await?;
-        // Missing: the session ended, or the store lost it.
-        let Some(stored) = stored else {
-            return Err(OpenError::Expired.into());
-        };
-        let absolute = value::absolute_expiry(&stored, "redis")?;
-        if now > absolute {
-            // Best effort: a failure here is counted, and the cart is
-            // refused anyway.
-            let _ = self.call::<i64>("load", redis::cmd("DEL").arg(&key)).await;
-            return Err(OpenError::Expired.into());
-        }
-        let expires_at = settings.expiry.slide(now, absolute);
-        if expires_at < now.saturating_add(idle) {
-            // GETEX just slid the TTL past the absolute expiry: pull it back.
-            // Best effort: `load` checks the absolute expiry anyway, so a
-            // failure only lets the key linger for one idle TTL.
-            let ttl = absolute.saturating_sub(now).max(1);
-            let _ = self
-                .call::<i64>("load", redis::cmd("EXPIRE").arg(&key).arg(ttl))
-                .await;
-        }
-        let stored = value::decode(&stored, &settings.limits, "redis")?;
-        Ok(stored.into_loaded(expires_at))
+    async fn get_and_touch(
+        &self,
+        id: &str,
+        ttl: i64,
+        _now: i64,
+    ) -> Result<Option<Found<Vec<u8>>>, StoreError> {
+        let get = redis::cmd("GETEX")
+            .arg(self.key(id))
+            .arg("EX")
+            .arg(ttl)
+            .clone();
+        let found: Option<Vec<u8>> = self.call("load", &get).await?;
+        Ok(found.map(|record| Found { record, cas: None }))
     }
 
-    async fn save(
+    async fn touch(&self, id: &str, ttl: i64, _now: i64) {
+        // Counted and logged by `call`.
+        let expire = redis::cmd("EXPIRE").arg(self.key(id)).arg(ttl).clone();
+        let _ = self.call::<i64>("load", &expire).await;
+    }
+
+    async fn delete(&self, id: &str) {
+        let _ = self
+            .call::<i64>("load", redis::cmd("DEL").arg(self.key(id)))
+            .await;
+    }
+
+    async fn add(
         &self,
-        credential: Option<&str>,
-        session: &Session,
-        now: i64,
-    ) -> Result<Saved, StoreError> {
-        let settings = &*self.settings;
-        let (lifetimes, stored) =
-            match value::prepare(session, &settings.expiry, &settings.limits, now)? {
-                Write::Fresh(fresh) => return Ok(fresh),
-                Write::Value { lifetimes, bytes } => (lifetimes, bytes),
-            };
-        let id = session_id_for(credential);
-        let ttl = lifetimes.expires_at.saturating_sub(now).max(1);
-        self.call::<()>(
+        id: &str,
+        record: Vec<u8>,
+        ttl: i64,
+        _now: i64,
+    ) -> Result<bool, StoreError> {
+        let set = redis::cmd("SET")
+            .arg(self.key(id))
+            .arg(record)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl)
+            .clone();
+        // `OK`, or nil when the key exists.
+        let stored: Option<String> = self.call("save", &set).await?;
+        Ok(stored.is_some())
+    }
+
+    async fn swap(
+        &self,
+        id: &str,
+        record: Vec<u8>,
+        ttl: i64,
+        stamp: u64,
+        _now: i64,
+    ) -> Result<Swapped, StoreError> {
+        let mut invocation = SWAP.key(self.key(id));
+        invocation
+            .arg(&revision_prefix(stamp)[..])
+            .arg(record)
+            .arg(ttl);
+        let mut conn = self.conn.clone();
+        let answer: i64 = bounded(
             "save",
-            redis::cmd("SET")
-                .arg(self.key(&id))
-                .arg(stored)
-                .arg("EX")
-                .arg(ttl),
+            self.settings.timeout,
+            invocation.invoke_async(&mut conn),
         )
         .await?;
-        Ok(Saved::new(id, lifetimes.expires_at))
+        Ok(match answer {
+            1 => Swapped::Saved,
+            0 => Swapped::Conflict,
+            _ => Swapped::Missing,
+        })
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

@@ -73,6 +73,8 @@ impl CartStore for TokenStore {
             revision: opened.revision,
             absolute_expiry: Some(opened.lifetimes.absolute_expiry),
             expires_at: Some(opened.lifetimes.expires_at),
+            // A token is not kept: its save never conflicts.
+            stamp: None,
         };
         // A response that re-seals carries another credential, and so
         // another body: nothing to keep for this one.

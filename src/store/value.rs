@@ -22,9 +22,8 @@
 
 use std::sync::Arc;
 
-use super::{Loaded, Saved, Session, StoreError, fresh_save};
+use super::{Record, StoreError};
 use crate::cart::{Cart, Limits};
-use crate::expiry::{Expiry, Lifetimes};
 use crate::token::{InvalidReason, OpenError, inflate_capped, pack};
 
 /// The layout version in a value's first byte.
@@ -44,54 +43,6 @@ pub struct Stored {
     pub revision: u64,
     /// The cart's absolute expiry, Unix seconds.
     pub absolute_expiry: i64,
-}
-
-/// What a central store writes for a session.
-pub(crate) enum Write {
-    /// Nothing: a new cart with no line, and the fresh credential that
-    /// stands for it.
-    Fresh(Saved),
-    /// This value, with these lifetimes.
-    Value {
-        lifetimes: Lifetimes,
-        bytes: Vec<u8>,
-    },
-}
-
-/// What a central store writes for `session` at `now`, under the shared
-/// expiry policy and value cap.
-pub(crate) fn prepare(
-    session: &Session,
-    expiry: &Expiry,
-    limits: &Limits,
-    now: i64,
-) -> Result<Write, StoreError> {
-    if let Some(fresh) = fresh_save(session, expiry, now) {
-        return Ok(Write::Fresh(fresh));
-    }
-    let lifetimes = expiry.on_write(now, session.absolute_expiry)?;
-    let bytes = encode(
-        &session.cart,
-        session.revision,
-        lifetimes.absolute_expiry,
-        limits,
-    )?;
-    Ok(Write::Value { lifetimes, bytes })
-}
-
-impl Stored {
-    /// The session a load answers, with the idle expiry the load set.
-    pub(crate) fn into_loaded(self, expires_at: i64) -> Loaded {
-        Loaded::new(
-            Session {
-                cart: Arc::new(self.cart),
-                revision: self.revision,
-                absolute_expiry: Some(self.absolute_expiry),
-                expires_at: Some(expires_at),
-            },
-            None,
-        )
-    }
 }
 
 /// The value for a cart, refused when it could not be read back under
@@ -135,7 +86,7 @@ pub fn cart_bytes(cart: &Cart, limits: &Limits) -> Result<usize, StoreError> {
 
 /// Counts and logs an unreadable value. `store` names the store in the
 /// metric and the log line.
-fn unreadable(store: &'static str, reason: InvalidReason) -> StoreError {
+pub(crate) fn unreadable(store: &'static str, reason: InvalidReason) -> StoreError {
     metrics::counter!("cartseal_store_errors_total", "store" => store, "op" => "decode")
         .increment(1);
     log::warn!(
@@ -145,27 +96,51 @@ fn unreadable(store: &'static str, reason: InvalidReason) -> StoreError {
     OpenError::Invalid(reason).into()
 }
 
-/// The absolute expiry in a value's header, read without inflating the
-/// cart: an expired cart costs no decompression.
-pub fn absolute_expiry(value: &[u8], store: &'static str) -> Result<i64, StoreError> {
-    header(value)
-        .map(|(_, absolute)| absolute)
-        .map_err(|reason| unreadable(store, reason))
-}
-
 /// Reads a value back under `limits`.
 pub fn decode(value: &[u8], limits: &Limits, store: &'static str) -> Result<Stored, StoreError> {
     let unreadable = |reason| unreadable(store, reason);
     let (revision, absolute_expiry) = header(value).map_err(unreadable)?;
-    let json = inflate_capped(&value[HEADER_LEN..], limits)
-        .map_err(|_| unreadable(InvalidReason::Inflate))?;
-    let cart =
-        Cart::from_compact_json(&json, limits).map_err(|_| unreadable(InvalidReason::Payload))?;
+    let cart = cart(value, limits).map_err(unreadable)?;
     Ok(Stored {
         cart,
         revision,
         absolute_expiry,
     })
+}
+
+/// The cart of a value whose header is valid.
+fn cart(value: &[u8], limits: &Limits) -> Result<Cart, InvalidReason> {
+    let json = inflate_capped(&value[HEADER_LEN..], limits).map_err(|_| InvalidReason::Inflate)?;
+    Cart::from_compact_json(&json, limits).map_err(|_| InvalidReason::Payload)
+}
+
+/// Redis and Memcached keep this layout.
+impl Record for Vec<u8> {
+    fn header(&self) -> Result<(u64, i64), InvalidReason> {
+        header(self)
+    }
+
+    fn into_cart(self, limits: &Limits) -> Result<Arc<Cart>, InvalidReason> {
+        header(&self)?;
+        cart(&self, limits).map(Arc::new)
+    }
+
+    fn encode(
+        cart: &Arc<Cart>,
+        revision: u64,
+        absolute_expiry: i64,
+        limits: &Limits,
+    ) -> Result<Self, StoreError> {
+        encode(cart, revision, absolute_expiry, limits)
+    }
+}
+
+/// The first bytes of a value of `revision`: its layout byte and revision,
+/// which a compare-and-set on the revision checks (the Redis store).
+pub fn revision_prefix(revision: u64) -> [u8; 9] {
+    let mut prefix = [LAYOUT_V1; 9];
+    prefix[1..].copy_from_slice(&revision.to_be_bytes());
+    prefix
 }
 
 #[cfg(test)]

@@ -169,7 +169,8 @@ impl TokenCache {
     fn insert_entry(&self, token: &str, mut entry: Cached, rendered: Option<Rendered>) {
         let body = rendered.as_ref().map_or(0, |r| r.body.len());
         entry.weight =
-            (token.len() + entry.opened.cart.approx_bytes() + body) as u64 + ENTRY_OVERHEAD;
+            crate::weight::held_bytes(token, &entry.opened.cart, body + ENTRY_OVERHEAD as usize)
+                as u64;
         entry.body = ArcSwapOption::from(rendered.map(Arc::new));
         self.map.insert(token.to_owned(), Arc::new(entry));
     }

@@ -35,6 +35,7 @@
 //! deleted, the others lose that much TTL. That is how the suite moves the
 //! store's clock.
 
+mod races;
 mod support;
 
 use std::time::Duration;
@@ -43,6 +44,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Reply, raw_http};
+use races::racing_adds_on_one_cart_are_all_kept;
 use support::{
     ABSOLUTE, Case, DAY, Expect, IDLE, LEEWAY, Shopper, Store, Via, catalog_sku, flip_char,
 };
@@ -70,6 +72,7 @@ macro_rules! acceptance_suite {
                     absolute_expiry_ends_even_an_active_cart,
                     refused_writes_keep_the_cart,
                     fifty_concurrent_carts_are_all_kept,
+                    racing_adds_on_one_cart_are_all_kept,
                     each_write_raises_the_revision,
                     capabilities_are_advertised,
                     revocation_is_a_recorded_fact,

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::cart::Line;
-use crate::http::cart_request::CartRequest;
+use crate::http::cart_request::{CART_REVISION_HEADER, CartRequest};
 use crate::http::error::ApiError;
 use crate::http::json_body::JsonBody;
 use crate::http::route;
@@ -82,7 +82,7 @@ pub async fn add(
     {
         return Err(ApiError::SkuUnknown);
     }
-    cart.write(|cart, limits| cart.add(line, limits).map(drop))
+    cart.write(|cart, limits| cart.add(line.clone(), limits).map(drop))
         .await
 }
 
@@ -163,6 +163,7 @@ pub async fn create(
     let key = route::read(&req, Transport::Bearer).unwrap_or_else(route::issue);
     Ok(HttpResponse::Created()
         .insert_header((CART_TOKEN_HEADER, saved.credential.as_str()))
+        .insert_header((CART_REVISION_HEADER, session.revision))
         .insert_header((route::ROUTE_HEADER, key))
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(body))

@@ -14,7 +14,8 @@ use crate::store::StoreError;
 pub(super) enum Command<'a> {
     /// `mg key <flags>`.
     Get { key: &'a str, flags: &'a [&'a str] },
-    /// `ms key <len> <flags>`.
+    /// `ms key <len> <flags>`: a set, an add (`ME`) or a compare-and-set
+    /// (`C<cas>`).
     Set {
         key: &'a str,
         value: &'a [u8],

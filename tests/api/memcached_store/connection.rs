@@ -1,7 +1,8 @@
-//! The connections: built without Memcached, a quick 503 while Memcached is
-//! down or paused, bounded even when every pooled connection is busy, never
-//! reused after a half-read reply, back by themselves, and one pool per
-//! worker runtime.
+//! The connections: a quick 503 while Memcached is down or paused, bounded
+//! even when every pooled connection is busy, never reused after a
+//! half-read reply, back by themselves, and warmed per worker (the shared
+//! scenarios, a dead server and one store per worker included, are in
+//! tests/api/central_store).
 
 use std::time::Instant;
 
@@ -9,12 +10,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::*;
-
-#[tokio::test]
-async fn ready_asks_for_the_version() {
-    let (_target, store) = target();
-    store.ready().await.unwrap();
-}
 
 #[test]
 fn capabilities_are_recorded() {
@@ -31,91 +26,21 @@ fn capabilities_are_recorded() {
 }
 
 #[tokio::test]
-async fn new_needs_no_memcached_and_a_dead_one_is_a_quick_503() {
+async fn a_refused_connection_fails_at_once_not_at_the_timeout() {
+    // (tests/api/central_store says that a dead server is a 503.)
     let store = dead_store();
     let id = new_session_id();
     let started = Instant::now();
     let load = no_hang(store.load(&id, now())).await;
     assert!(is_unavailable(&load), "{load:?}");
-    let Err(StoreError::Unavailable(reason)) = load else {
-        unreachable!()
-    };
-    assert!(!reason.contains(&id), "{reason}");
-    assert!(reason.contains("memcached load"), "{reason}");
     let save = no_hang(store.save(Some(&id), &session(1), now())).await;
     assert!(is_unavailable(&save), "{save:?}");
     assert!(no_hang(store.ready()).await.is_err());
-    // A refused connection fails at once, not at the timeout.
     assert!(
         started.elapsed() < Duration::from_millis(3 * TIMEOUT_MS),
         "three calls took {:?}",
         started.elapsed()
     );
-}
-
-#[tokio::test]
-async fn an_outage_is_503_and_the_store_recovers_by_itself() {
-    let mut server = MemcachedServer::start();
-    let store = store_at(&server.url(), "cartseal:cart:");
-    let now = now();
-    let saved = store.save(None, &session(3), now).await.unwrap();
-
-    // Paused: every call fails at the deadline, none hangs.
-    server.signal("STOP");
-    let started = Instant::now();
-    let load = no_hang(store.load(&saved.credential, now)).await;
-    assert!(is_unavailable(&load), "{load:?}");
-    let save = no_hang(store.save(Some(&saved.credential), &session(4), now)).await;
-    assert!(is_unavailable(&save), "{save:?}");
-    assert!(no_hang(store.ready()).await.is_err());
-    let took = started.elapsed();
-    assert!(
-        took >= Duration::from_millis(3 * TIMEOUT_MS) && took < HANG,
-        "three calls that each waited out the {TIMEOUT_MS} ms deadline took {took:?}"
-    );
-
-    // Resumed: the same store serves again, and the cart is there.
-    server.signal("CONT");
-    let loaded = store
-        .load(&saved.credential, now)
-        .await
-        .expect("works again after SIGCONT");
-    // The save that timed out was already on the wire: Memcached may apply
-    // it on resuming. A 503 on a write means "unknown outcome", not "not
-    // applied"; either cart is correct here.
-    let cart = loaded.session.cart;
-    assert!(
-        cart == session(3).cart || cart == session(4).cart,
-        "{cart:?}"
-    );
-    store.ready().await.unwrap();
-
-    // Killed: a quick 503.
-    server.kill();
-    let load = no_hang(store.load(&saved.credential, now)).await;
-    assert!(is_unavailable(&load), "{load:?}");
-    assert!(no_hang(store.ready()).await.is_err());
-
-    // A new server on the same port: the store connects again by itself.
-    // It keeps nothing, so the cart is gone: Expired, not Unavailable.
-    server.restart();
-    assert_eq!(
-        no_hang(store.load(&saved.credential, now))
-            .await
-            .unwrap_err(),
-        StoreError::Credential(OpenError::Expired)
-    );
-    let again = store.save(None, &session(1), now).await.unwrap();
-    assert_eq!(
-        store
-            .load(&again.credential, now)
-            .await
-            .unwrap()
-            .session
-            .cart,
-        session(1).cart
-    );
-    store.ready().await.unwrap();
 }
 
 #[tokio::test]
@@ -202,34 +127,6 @@ async fn a_half_read_reply_never_answers_the_next_call() {
         second.expect("a new connection answers").session.cart,
         session(2).cart
     );
-}
-
-#[tokio::test]
-async fn one_store_per_worker_runtime() {
-    // As actix runs it: each worker thread has a current-thread runtime
-    // and builds its own store inside it.
-    let (target, _) = target();
-    let workers: Vec<_> = (0..2)
-        .map(|_| {
-            let (url, prefix) = (target.url().to_owned(), target.prefix.clone());
-            std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                runtime.block_on(async {
-                    let store = store_at(&url, &prefix);
-                    for _ in 0..20 {
-                        let saved = store.save(None, &session(2), now()).await.unwrap();
-                        store.load(&saved.credential, now()).await.unwrap();
-                    }
-                });
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.join().expect("a worker ran");
-    }
 }
 
 /// `n` loads of one cart at once, on this runtime.

@@ -142,7 +142,12 @@ impl Rig {
     /// Another instance of the service: the same keys, the same Redis or
     /// Memcached.
     pub async fn replica(&self) -> TestApp {
-        spawn_instance(self.store, &self.central, |_| {}).await
+        self.replica_with(|_| {}).await
+    }
+
+    /// Another instance, with settings adjusted by `adjust`.
+    pub async fn replica_with(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        spawn_instance(self.store, &self.central, adjust).await
     }
 
     /// `secs` pass: on the app's clock, and for Redis or Memcached on its

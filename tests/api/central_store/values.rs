@@ -1,17 +1,22 @@
 //! The stored value: compact, and refused when unreadable or unreadable
 //! back.
 
+use cartseal::ids::random as new_session_id;
+use cartseal::token::{InvalidReason, OpenError, Oversize, deflate};
+
 use super::*;
 
-#[tokio::test]
-async fn the_value_is_compact_and_holds_no_plain_cart() {
-    let (target, store) = target();
-    let saved = store.save(None, &session(20), now()).await.unwrap();
-    let value: Vec<u8> = ::redis::cmd("GET")
-        .arg(target.key(&saved.credential))
-        .query_async(&mut target.connection().await)
+pub async fn the_value_is_compact_and_holds_no_plain_cart<T: Target>() {
+    let target = T::new("test");
+    let saved = target
+        .store()
+        .save(None, &session(20), now())
         .await
         .unwrap();
+    let value = target
+        .get_raw(&saved.credential)
+        .await
+        .expect("the value is stored");
     let json = session(20).cart.to_compact_json();
     assert_eq!(value[0], LAYOUT_V1);
     assert!(
@@ -23,9 +28,9 @@ async fn the_value_is_compact_and_holds_no_plain_cart() {
     assert!(!value.windows(7).any(|w| w == b"TEE-001"));
 }
 
-#[tokio::test]
-async fn an_unreadable_value_is_invalid_not_unavailable() {
-    let (target, store) = target();
+pub async fn an_unreadable_value_is_invalid_not_unavailable<T: Target>() {
+    let target = T::new("test");
+    let store = target.store();
     let now = now();
     let header = |abs: i64| {
         let mut v = vec![LAYOUT_V1];
@@ -38,9 +43,14 @@ async fn an_unreadable_value_is_invalid_not_unavailable() {
         head
     };
     let bomb = deflate(&vec![b'['; 1024 * 1024], 9);
-    let cases: [(&str, Vec<u8>, InvalidReason); 6] = [
+    let cases: [(&str, Vec<u8>, InvalidReason); 7] = [
         ("garbage", b"hello".to_vec(), InvalidReason::Payload),
         ("empty", Vec::new(), InvalidReason::Payload),
+        (
+            "a line break inside",
+            b"\r\nEND\r\n".to_vec(),
+            InvalidReason::Payload,
+        ),
         (
             "future layout",
             with(vec![2; HEADER_LEN], &deflate(b"[]", 6)),
@@ -64,7 +74,7 @@ async fn an_unreadable_value_is_invalid_not_unavailable() {
     ];
     for (name, value, reason) in cases {
         let id = new_session_id();
-        set_raw(&target, &id, &value).await;
+        target.set_raw(&id, &value).await;
         assert_eq!(
             store.load(&id, now).await.unwrap_err(),
             StoreError::Credential(OpenError::Invalid(reason)),
@@ -73,22 +83,22 @@ async fn an_unreadable_value_is_invalid_not_unavailable() {
     }
     // A valid header still ends the cart at its absolute expiry.
     let id = new_session_id();
-    set_raw(&target, &id, &with(header(now - 1), b"\xff")).await;
+    target.set_raw(&id, &with(header(now - 1), b"\xff")).await;
     assert_eq!(
         store.load(&id, now).await.unwrap_err(),
         StoreError::Credential(OpenError::Expired)
     );
+    // And the connection that read them all still serves.
+    store.ready().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_cart_that_could_not_be_read_back_is_refused() {
-    let (target, _) = target();
-    let config = config(target.url(), &target.prefix);
+pub async fn a_cart_that_could_not_be_read_back_is_refused<T: Target>() {
+    let target = T::new("test");
     let limits = Limits {
         max_inflated_bytes: 256,
         ..Limits::default()
     };
-    let store = RedisStore::new(&config, expiry(), limits).unwrap();
+    let store = target.store_with(expiry(), limits);
     let err = store.save(None, &session(20), now()).await.unwrap_err();
     assert!(
         matches!(

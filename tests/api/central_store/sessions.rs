@@ -1,10 +1,13 @@
 //! Sessions: saved and loaded, their idle TTL and absolute expiry, ended.
 
+use cartseal::ids::{is_random as is_session_id, random as new_session_id};
+use cartseal::token::{InvalidReason, OpenError};
+
 use super::*;
 
-#[tokio::test]
-async fn save_then_load_round_trips() {
-    let (_target, store) = target();
+pub async fn save_then_load_round_trips<T: Target>() {
+    let target = T::new("test");
+    let store = target.store();
     let now = now();
     let saved = store.save(None, &session(20), now).await.unwrap();
     assert!(is_session_id(&saved.credential));
@@ -17,7 +20,7 @@ async fn save_then_load_round_trips() {
     assert_eq!(loaded.session.absolute_expiry, Some(now + ABSOLUTE as i64));
     assert_eq!(loaded.session.expires_at, Some(now + IDLE as i64));
 
-    // A write under the same id keeps it, and keeps the absolute expiry.
+    // A write of the loaded session keeps the id and the absolute expiry.
     let mut next = loaded.session.clone();
     next.revision += 1;
     std::sync::Arc::make_mut(&mut next.cart).clear();
@@ -42,32 +45,31 @@ async fn save_then_load_round_trips() {
     assert_ne!(other.credential, fresh.credential);
 }
 
-#[tokio::test]
-async fn a_load_slides_the_idle_ttl() {
-    let (target, store) = target();
+pub async fn a_load_slides_the_idle_ttl<T: Target>() {
+    let target = T::new("test");
+    let store = target.store();
     let now = now();
     let saved = store.save(None, &session(1), now).await.unwrap();
-    let ttl = key_ttl(&target, &saved.credential).await.unwrap();
+    let ttl = target.ttl(&saved.credential).await.unwrap();
     assert!((IDLE as i64 - 2..=IDLE as i64).contains(&ttl), "ttl {ttl}");
 
     // As if most of the idle time had passed.
-    let key = target.key(&saved.credential);
-    assert!(target.connection().await.touch(&key, 5).await);
-    assert!(key_ttl(&target, &saved.credential).await.unwrap() <= 5);
+    target.set_ttl(&saved.credential, 5).await;
+    assert!(target.ttl(&saved.credential).await.unwrap() <= 5);
     store.load(&saved.credential, now).await.unwrap();
-    let ttl = key_ttl(&target, &saved.credential).await.unwrap();
+    let ttl = target.ttl(&saved.credential).await.unwrap();
     assert!(ttl > 5 && ttl <= IDLE as i64, "ttl {ttl} after a load");
 }
 
-#[tokio::test]
-async fn the_absolute_expiry_caps_the_ttl_and_ends_the_cart() {
-    let (target, store) = target();
+pub async fn the_absolute_expiry_caps_the_ttl_and_ends_the_cart<T: Target>() {
+    let target = T::new("test");
+    let store = target.store();
     let now = now();
     let mut near_end = session(1);
     near_end.absolute_expiry = Some(now + 10);
     let saved = store.save(None, &near_end, now).await.unwrap();
     assert_eq!(saved.expires_at, now + 10);
-    let ttl = key_ttl(&target, &saved.credential).await.unwrap();
+    let ttl = target.ttl(&saved.credential).await.unwrap();
     assert!(
         (1..=10).contains(&ttl),
         "ttl {ttl} past the absolute expiry"
@@ -77,7 +79,7 @@ async fn the_absolute_expiry_caps_the_ttl_and_ends_the_cart() {
     let loaded = store.load(&saved.credential, now).await.unwrap();
     assert_eq!(loaded.session.absolute_expiry, Some(now + 10));
     assert_eq!(loaded.session.expires_at, Some(now + 10));
-    let ttl = key_ttl(&target, &saved.credential).await.unwrap();
+    let ttl = target.ttl(&saved.credential).await.unwrap();
     assert!((1..=10).contains(&ttl), "ttl {ttl} after a load");
 
     // At the absolute expiry it still opens; past it, never, and it is gone.
@@ -87,14 +89,14 @@ async fn the_absolute_expiry_caps_the_ttl_and_ends_the_cart() {
         StoreError::Credential(OpenError::Expired)
     );
     assert_eq!(
-        key_ttl(&target, &saved.credential).await,
+        target.ttl(&saved.credential).await,
         None,
         "the key is deleted"
     );
 
     // A save past the absolute expiry is refused as expired, and writes
     // nothing: every store applies the same expiry policy.
-    let mut past = session(1);
+    let mut past = loaded.session;
     past.absolute_expiry = Some(now - 5);
     assert_eq!(
         store
@@ -103,27 +105,21 @@ async fn the_absolute_expiry_caps_the_ttl_and_ends_the_cart() {
             .unwrap_err(),
         StoreError::Credential(OpenError::Expired)
     );
-    assert_eq!(
-        key_ttl(&target, &saved.credential).await,
-        None,
-        "nothing written"
-    );
+    assert_eq!(target.ttl(&saved.credential).await, None, "nothing written");
 }
 
-#[tokio::test]
-async fn a_ttl_over_30_days_is_not_read_as_a_date_in_1970() {
+pub async fn a_ttl_over_30_days_is_kept<T: Target>() {
     // Memcached reads an expiry over 30 days as a Unix time: sent as is,
     // 40 days would be a date in 1970 and the cart would expire at once.
-    let (target, _) = target();
+    let target = T::new("test");
     let forty_days = 40 * 86_400;
-    let store = MemcachedStore::new(
-        &config(target.url(), &target.prefix),
+    let store = target.store_with(
         Expiry::new(forty_days, 2 * forty_days, 60, 0),
         Limits::default(),
-    )
-    .unwrap();
+    );
     let saved = store.save(None, &session(1), now()).await.unwrap();
-    let ttl = key_ttl(&target, &saved.credential)
+    let ttl = target
+        .ttl(&saved.credential)
         .await
         .expect("the cart is kept");
     assert!(
@@ -132,35 +128,33 @@ async fn a_ttl_over_30_days_is_not_read_as_a_date_in_1970() {
     );
     // A load slides it the same way.
     store.load(&saved.credential, now()).await.unwrap();
-    let ttl = key_ttl(&target, &saved.credential).await.unwrap();
+    let ttl = target.ttl(&saved.credential).await.unwrap();
     assert!(ttl > forty_days as i64 - 5, "ttl {ttl} after a load");
 }
 
-#[tokio::test]
-async fn a_missing_key_is_expired() {
-    let (_target, store) = target();
+pub async fn a_missing_key_is_expired<T: Target>() {
+    let target = T::new("test");
+    let store = target.store();
     assert_eq!(
         store.load(&new_session_id(), now()).await.unwrap_err(),
         StoreError::Credential(OpenError::Expired)
     );
 }
 
-#[tokio::test]
-async fn an_operator_ends_a_cart_by_deleting_its_key() {
-    let (target, store) = target();
+pub async fn an_operator_ends_a_cart_by_deleting_its_key<T: Target>() {
+    let target = T::new("test");
+    let store = target.store();
     let saved = store.save(None, &session(2), now()).await.unwrap();
-    let key = target.key(&saved.credential);
-    assert!(target.connection().await.delete(&key).await);
+    assert!(target.delete(&saved.credential).await);
     assert_eq!(
         store.load(&saved.credential, now()).await.unwrap_err(),
         StoreError::Credential(OpenError::Expired)
     );
 }
 
-#[tokio::test]
-async fn a_bad_id_is_refused_without_touching_memcached() {
-    // Nothing listens there: any Memcached call would be Unavailable.
-    let store = dead_store();
+pub async fn a_bad_id_is_refused_without_touching_the_server<T: Target>() {
+    // Nothing listens there: any call would be Unavailable.
+    let store = T::dead();
     let bad = [
         "",
         "abc",
@@ -182,4 +176,47 @@ async fn a_bad_id_is_refused_without_touching_memcached() {
             "{id:?}"
         );
     }
+}
+
+pub async fn ready_answers<T: Target>() {
+    let target = T::new("test");
+    target.store().ready().await.unwrap();
+}
+
+pub async fn a_dead_server_is_a_503_that_names_no_id<T: Target>() {
+    // Built without a server, and every call is a 503 that names no id.
+    let store = T::dead();
+    let id = new_session_id();
+    let load = no_hang(store.load(&id, now())).await;
+    let Err(StoreError::Unavailable(reason)) = load else {
+        panic!("{load:?}")
+    };
+    assert!(!reason.contains(&id), "{reason}");
+    assert!(reason.contains(" load"), "names the operation: {reason}");
+    let save = no_hang(store.save(Some(&id), &session(1), now())).await;
+    assert!(is_unavailable(&save), "{save:?}");
+    assert!(no_hang(store.ready()).await.is_err());
+}
+
+pub async fn one_store_per_worker_runtime<T: Target + Sync>() {
+    // As actix runs it: each worker thread has a current-thread runtime
+    // and builds its own store inside it.
+    let target = T::new("test");
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let store = target.store();
+                    for _ in 0..20 {
+                        let saved = store.save(None, &session(2), now()).await.unwrap();
+                        store.load(&saved.credential, now()).await.unwrap();
+                    }
+                });
+            });
+        }
+    });
 }

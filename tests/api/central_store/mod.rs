@@ -1,0 +1,330 @@
+//! One suite for the central store (`src/store/central.rs`) over each
+//! backend that runs as a server of its own: Redis and Memcached. Each
+//! scenario is a generic `async fn` written once over [`Target`];
+//! [`central_store_suite!`] expands it into a `#[tokio::test]` per backend,
+//! as the acceptance suite does per store. What only one backend does (its
+//! connections, Memcached's eviction and item size limit) stays in
+//! tests/api/redis_store and tests/api/memcached_store.
+//!
+//! A test runs against `REDIS_URL` or `MEMCACHED_URL` when it is set (under
+//! a random key prefix), or a private server on a free port. Where it looks
+//! at or writes a stored value, it uses a connection of its own, not the
+//! store under test, and follows the value layout documented in
+//! `src/store/value.rs`: a layout byte (`1`), the revision (u64
+//! big-endian), the absolute expiry (i64 big-endian), then the raw deflate
+//! of the compact cart JSON.
+
+mod outage;
+mod races;
+mod sessions;
+mod values;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use cartseal::cart::{Cart, Limits, Line, Properties, Quantity, Sku};
+use cartseal::config::{MemcachedConfig, RedisConfig};
+use cartseal::expiry::Expiry;
+use cartseal::store::memcached::MemcachedStore;
+use cartseal::store::redis::RedisStore;
+use cartseal::store::{CartStore, Session, StoreError};
+
+use crate::helpers::{MemcachedTarget, RedisTarget};
+use crate::process::{MemcachedServer, RedisServer, free_port};
+
+/// The stores' call timeout.
+pub const TIMEOUT_MS: u64 = 200;
+/// The stores' lifetimes: a short idle TTL that tests can watch pass.
+pub const IDLE: u64 = 100;
+pub const ABSOLUTE: u64 = 3600;
+/// A bound that turns a hang into a failure; not a timing assertion.
+pub const HANG: Duration = Duration::from_secs(10);
+/// The layout version in a value's first byte.
+pub const LAYOUT_V1: u8 = 1;
+/// Bytes before the compressed cart: layout, revision, absolute expiry.
+pub const HEADER_LEN: usize = 1 + 8 + 8;
+
+pub fn expiry() -> Expiry {
+    Expiry::new(IDLE, ABSOLUTE, 60, 0)
+}
+
+/// A backend's server, as a test reaches it beside the store under test.
+pub(crate) trait Target: Sized {
+    type Store: CartStore;
+    /// A private server of this backend, that a test may stop and kill.
+    type Server: Server;
+
+    /// `REDIS_URL` or `MEMCACHED_URL` under a random prefix, or a private
+    /// server.
+    fn new(label: &str) -> Self;
+    /// A store on this server.
+    fn store_with(&self, expiry: Expiry, limits: Limits) -> Self::Store;
+    /// A store on a port nothing listens on: any call is Unavailable.
+    fn dead() -> Self::Store;
+    /// A store on `server`.
+    fn on(server: &Self::Server) -> Self::Store;
+    /// The remaining TTL of a session's key; `None`: no such key.
+    async fn ttl(&self, id: &str) -> Option<i64>;
+    /// Sets a session's TTL, as if time had passed.
+    async fn set_ttl(&self, id: &str, secs: i64);
+    async fn get_raw(&self, id: &str) -> Option<Vec<u8>>;
+    /// Writes a value under a session's key, as a replica would.
+    async fn set_raw(&self, id: &str, value: &[u8]);
+    /// Deletes a session's key, as an operator would; true if it was there.
+    async fn delete(&self, id: &str) -> bool;
+
+    fn store(&self) -> Self::Store {
+        self.store_with(expiry(), Limits::default())
+    }
+}
+
+/// A backend's server process, as the outage scenario handles it.
+pub(crate) trait Server {
+    fn start() -> Self;
+    fn pid(&self) -> u32;
+    fn signal(&self, name: &str);
+    /// SIGKILL.
+    fn kill(&mut self);
+    /// Kills it and starts an empty one on the same port.
+    fn restart(&mut self);
+}
+
+macro_rules! server {
+    ($server:ty) => {
+        impl Server for $server {
+            fn start() -> Self {
+                <$server>::start()
+            }
+            fn pid(&self) -> u32 {
+                <$server>::pid(self)
+            }
+            fn signal(&self, name: &str) {
+                <$server>::signal(self, name)
+            }
+            fn kill(&mut self) {
+                <$server>::kill(self)
+            }
+            fn restart(&mut self) {
+                <$server>::restart(self)
+            }
+        }
+    };
+}
+
+server!(RedisServer);
+server!(MemcachedServer);
+
+impl Target for RedisTarget {
+    type Store = RedisStore;
+    type Server = RedisServer;
+
+    fn new(label: &str) -> Self {
+        Self::shared_or_private(label)
+    }
+
+    fn store_with(&self, expiry: Expiry, limits: Limits) -> RedisStore {
+        RedisStore::new(&redis_config(self.url(), &self.prefix), expiry, limits).expect("a store")
+    }
+
+    fn dead() -> RedisStore {
+        let url = format!("redis://127.0.0.1:{}", free_port());
+        RedisStore::new(
+            &redis_config(&url, "cartseal:cart:"),
+            expiry(),
+            Limits::default(),
+        )
+        .expect("a store")
+    }
+
+    fn on(server: &RedisServer) -> RedisStore {
+        let config = redis_config(&server.url(), "cartseal:cart:");
+        RedisStore::new(&config, expiry(), Limits::default()).expect("a store")
+    }
+
+    async fn ttl(&self, id: &str) -> Option<i64> {
+        let ttl: i64 = ::redis::cmd("TTL")
+            .arg(self.key(id))
+            .query_async(&mut self.connection().await)
+            .await
+            .unwrap();
+        (ttl != -2).then_some(ttl)
+    }
+
+    async fn set_ttl(&self, id: &str, secs: i64) {
+        let _: i64 = ::redis::cmd("EXPIRE")
+            .arg(self.key(id))
+            .arg(secs)
+            .query_async(&mut self.connection().await)
+            .await
+            .unwrap();
+    }
+
+    async fn get_raw(&self, id: &str) -> Option<Vec<u8>> {
+        ::redis::cmd("GET")
+            .arg(self.key(id))
+            .query_async(&mut self.connection().await)
+            .await
+            .unwrap()
+    }
+
+    async fn set_raw(&self, id: &str, value: &[u8]) {
+        ::redis::cmd("SET")
+            .arg(self.key(id))
+            .arg(value)
+            .arg("EX")
+            .arg(60)
+            .query_async::<()>(&mut self.connection().await)
+            .await
+            .unwrap();
+    }
+
+    async fn delete(&self, id: &str) -> bool {
+        let removed: i64 = ::redis::cmd("DEL")
+            .arg(self.key(id))
+            .query_async(&mut self.connection().await)
+            .await
+            .unwrap();
+        removed == 1
+    }
+}
+
+pub fn redis_config(url: &str, prefix: &str) -> RedisConfig {
+    RedisConfig {
+        url: url.into(),
+        timeout_ms: TIMEOUT_MS,
+        key_prefix: prefix.into(),
+    }
+}
+
+impl Target for MemcachedTarget {
+    type Store = MemcachedStore;
+    type Server = MemcachedServer;
+
+    fn new(label: &str) -> Self {
+        Self::shared_or_private(label)
+    }
+
+    fn store_with(&self, expiry: Expiry, limits: Limits) -> MemcachedStore {
+        let config = memcached_config(self.url(), &self.prefix);
+        MemcachedStore::new(&config, expiry, limits).expect("a store")
+    }
+
+    fn dead() -> MemcachedStore {
+        let url = format!("tcp://127.0.0.1:{}", free_port());
+        let config = memcached_config(&url, "cartseal:cart:");
+        MemcachedStore::new(&config, expiry(), Limits::default()).expect("a store")
+    }
+
+    fn on(server: &MemcachedServer) -> MemcachedStore {
+        let config = memcached_config(&server.url(), "cartseal:cart:");
+        MemcachedStore::new(&config, expiry(), Limits::default()).expect("a store")
+    }
+
+    async fn ttl(&self, id: &str) -> Option<i64> {
+        self.connection().await.ttl(&self.key(id)).await
+    }
+
+    async fn set_ttl(&self, id: &str, secs: i64) {
+        assert!(self.connection().await.touch(&self.key(id), secs).await);
+    }
+
+    async fn get_raw(&self, id: &str) -> Option<Vec<u8>> {
+        self.connection().await.get(&self.key(id)).await
+    }
+
+    async fn set_raw(&self, id: &str, value: &[u8]) {
+        self.connection().await.set(&self.key(id), value, 60).await;
+    }
+
+    async fn delete(&self, id: &str) -> bool {
+        self.connection().await.delete(&self.key(id)).await
+    }
+}
+
+pub fn memcached_config(url: &str, prefix: &str) -> MemcachedConfig {
+    MemcachedConfig {
+        url: url.into(),
+        timeout_ms: TIMEOUT_MS,
+        key_prefix: prefix.into(),
+        ..MemcachedConfig::default()
+    }
+}
+
+/// Expands every scenario into a `#[tokio::test]` for each backend.
+macro_rules! central_store_suite {
+    ($($backend:ident => $target:ty),* $(,)?) => {
+        $(
+            mod $backend {
+                central_store_suite!(@tests $target;
+                    sessions::save_then_load_round_trips,
+                    sessions::a_load_slides_the_idle_ttl,
+                    sessions::the_absolute_expiry_caps_the_ttl_and_ends_the_cart,
+                    sessions::a_ttl_over_30_days_is_kept,
+                    sessions::a_missing_key_is_expired,
+                    sessions::an_operator_ends_a_cart_by_deleting_its_key,
+                    sessions::a_bad_id_is_refused_without_touching_the_server,
+                    sessions::ready_answers,
+                    sessions::a_dead_server_is_a_503_that_names_no_id,
+                    sessions::one_store_per_worker_runtime,
+                    outage::an_outage_is_503_and_the_store_recovers_by_itself,
+                    values::the_value_is_compact_and_holds_no_plain_cart,
+                    values::an_unreadable_value_is_invalid_not_unavailable,
+                    values::a_cart_that_could_not_be_read_back_is_refused,
+                    races::a_save_after_another_write_conflicts_and_saves_nothing,
+                    races::reads_between_a_load_and_its_save_do_not_conflict,
+                    races::a_cart_that_ended_since_the_load_is_not_brought_back,
+                    races::a_new_cart_never_overwrites_a_stored_one,
+                );
+            }
+        )*
+    };
+    (@tests $target:ty; $($module:ident :: $scenario:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $scenario() {
+                super::$module::$scenario::<$target>().await;
+            }
+        )*
+    };
+}
+
+central_store_suite! {
+    redis => crate::helpers::RedisTarget,
+    memcached => crate::helpers::MemcachedTarget,
+}
+
+/// Awaits a store call, failing the test if it hangs.
+pub async fn no_hang<T>(call: impl Future<Output = T>) -> T {
+    tokio::time::timeout(HANG, call).await.expect("no hang")
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// A session of `lines` lines with two properties each, not stored yet.
+pub fn session(lines: usize) -> Session {
+    let limits = Limits::default();
+    let mut cart = Cart::new();
+    for i in 0..lines {
+        let properties = BTreeMap::from([
+            ("size".to_owned(), "M".to_owned()),
+            ("colour".to_owned(), "blue".to_owned()),
+        ]);
+        let line = Line::new(
+            Sku::parse(&format!("TEE-{i:03}"), &limits).unwrap(),
+            Quantity::parse(i64::try_from(i).unwrap() + 1, &limits).unwrap(),
+            Properties::parse(properties, &limits).unwrap(),
+        );
+        cart.add(line, &limits).unwrap();
+    }
+    Session {
+        cart: cart.into(),
+        revision: 7,
+        ..Session::default()
+    }
+}
+
+pub fn is_unavailable<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {
+    matches!(result, Err(StoreError::Unavailable(_)))
+}
