@@ -31,6 +31,7 @@ const CartsealClient = (function () {
     method_not_allowed: "The shop sent a request the cart does not know.",
     request_timeout: "The request took too long to send. Please try again.",
     store_unavailable: "The cart is unavailable for a moment. Please try again shortly.",
+    write_conflict: "Your cart changed in another window at the same moment. Please try again.",
     network: "Could not reach the cart. Check your connection and try again.",
     timeout: "The cart did not answer in time. Please try again.",
     cors_refused: "This page is not allowed to use the shop's cart. The shop must allow its address (CORS).",
