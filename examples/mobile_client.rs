@@ -31,6 +31,12 @@
 //! cannot start before it. An app whose screens can write at the same time
 //! queues those writes behind one another, as `static/cartseal-client.js`
 //! does for the tabs of a browser.
+//!
+//! **Send back the routing key.** `POST /cart` (and any answer to a client
+//! that sent none) hands out a `Cart-Route` key; sending it back in a
+//! `Cart-Route` header lets a load balancer keep the app on the replica
+//! that has its token cached (README, "Several replicas behind a load
+//! balancer"). It says nothing about the cart: keep it with the token.
 
 use std::process::ExitCode;
 
@@ -42,6 +48,8 @@ struct Cart {
     http: Client,
     base: String,
     token: String,
+    /// The routing key (`Cart-Route`), once the service handed one out.
+    route: Option<String>,
 }
 
 impl Cart {
@@ -52,6 +60,7 @@ impl Cart {
             .send()
             .await
             .map_err(|e| format!("POST /cart: {e}"))?;
+        let route = header(&response, "cart-route");
         let body = expect(response, StatusCode::CREATED, "POST /cart").await?;
         let token = body["token"]
             .as_str()
@@ -61,6 +70,7 @@ impl Cart {
             http: http.clone(),
             base: base.to_owned(),
             token,
+            route,
         })
     }
 
@@ -78,21 +88,32 @@ impl Cart {
             .http
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.token);
+        if let Some(route) = &self.route {
+            request = request.header("Cart-Route", route);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response = request.send().await.map_err(|e| format!("{what}: {e}"))?;
-        let renewed = response
-            .headers()
-            .get("cart-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let renewed = header(&response, "cart-token");
+        if let Some(route) = header(&response, "cart-route") {
+            self.route = Some(route);
+        }
         let body = expect(response, StatusCode::OK, &what).await?;
         if let Some(token) = renewed {
             self.token = token;
         }
         Ok(body)
     }
+}
+
+/// A response header as text.
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// The JSON body of a response with the expected status, or why not.

@@ -64,6 +64,27 @@ impl ExampleNginx {
         }
     }
 
+    /// The replicas that answered requests carrying `route`, once the log
+    /// holds `lines` of them: nginx writes a request's line after it sends
+    /// the answer, so the last one can lag the client by a moment.
+    async fn replicas_after(&self, route: &str, lines: usize) -> BTreeSet<String> {
+        for _ in 0..100 {
+            if self.lines_of(route) >= lines {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.replicas_of(route)
+    }
+
+    fn lines_of(&self, route: &str) -> usize {
+        std::fs::read_to_string(self.dir.path().join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.ends_with(&format!(" route={route}")))
+            .count()
+    }
+
     /// The replicas that answered requests carrying `route`.
     fn replicas_of(&self, route: &str) -> BTreeSet<String> {
         std::fs::read_to_string(self.dir.path().join("access.log"))
@@ -121,7 +142,8 @@ async fn the_nginx_example_keeps_each_client_on_one_replica_and_fails_over() {
             .await;
         assert_eq!(read.status, 200);
     }
-    let browser_replicas = nginx.replicas_of(&route);
+    // 12 writes and 12 reads sent the key (the first write had none yet).
+    let browser_replicas = nginx.replicas_after(&route, 24).await;
     assert_eq!(
         browser_replicas.len(),
         1,
@@ -149,7 +171,7 @@ async fn the_nginx_example_keeps_each_client_on_one_replica_and_fails_over() {
         token = reply.cart_token().expect("a new token");
     }
     // The example's log names the key nginx hashed (`$cart_route`).
-    let app_replicas = nginx.replicas_of(&app_route);
+    let app_replicas = nginx.replicas_after(&app_route, 12).await;
     assert_eq!(
         app_replicas.len(),
         1,
@@ -173,7 +195,7 @@ async fn the_nginx_example_keeps_each_client_on_one_replica_and_fails_over() {
         .await;
     assert_eq!(after.status, 200, "{}", after.text);
     assert_eq!(after.lines().len(), 13, "no line lost: {}", after.text);
-    let now = nginx.replicas_of(&route);
+    let now = nginx.replicas_after(&route, 25).await;
     assert_eq!(
         now.len(),
         2,
