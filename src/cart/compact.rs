@@ -142,13 +142,22 @@ impl<'de> Visitor<'de> for CartSeed<'_> {
         };
         // One scratch list of properties, reused by every line.
         let mut scratch: Vec<(Cow<'de, str>, Cow<'de, str>)> = Vec::new();
+        // A short hash of each key so far: a duplicate is looked for among
+        // equal hashes only, not by comparing every pair of keys.
+        let mut hashes: Vec<u64> = Vec::with_capacity(cart.lines.capacity());
         while let Some(raw) = seq.next_element_seed(RawLineSeed {
             properties: &mut scratch,
         })? {
             let checked = check_line(raw, &mut scratch, limits).and_then(|line| {
-                if cart.position(line.key()).is_some() {
+                let hash = key_hash(line.key());
+                let duplicate = hashes
+                    .iter()
+                    .zip(&cart.lines)
+                    .any(|(h, other)| *h == hash && other.key() == line.key());
+                if duplicate {
                     return Err(CartError::Invalid("duplicate line".into()));
                 }
+                hashes.push(hash);
                 if cart.lines.len() >= limits.max_lines {
                     return Err(CartError::TooManyLines {
                         max: limits.max_lines,
@@ -166,6 +175,14 @@ impl<'de> Visitor<'de> for CartSeed<'_> {
         }
         Ok(cart)
     }
+}
+
+/// FNV-1a of a line key, to tell most keys apart without comparing them.
+fn key_hash(key: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(key.as_bytes());
+    hasher.finish()
 }
 
 /// A line's sku and quantity as the JSON has them; its properties are in

@@ -230,15 +230,30 @@ fn check_shape(token: &str, limits: &Limits) -> Result<(), OpenError> {
     if token.len() > limits.token_max_chars {
         return Err(OpenError::Invalid(InvalidReason::TooLong));
     }
+    // A table and a fold without an early exit: a byte-by-byte test with
+    // branches was 4% of a request that opens its token (docs/benchmarks.md,
+    // "Where the time goes").
     if token.is_empty()
         || !token
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+            .fold(true, |ok, b| ok & TOKEN_CHARS[usize::from(b)])
     {
         return Err(OpenError::Invalid(InvalidReason::Charset));
     }
     Ok(())
 }
+
+/// The bytes a token may hold: `[A-Za-z0-9_.-]`.
+const TOKEN_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-';
+        b += 1;
+    }
+    table
+};
 
 /// Internals that the fuzz targets ([`crate::fuzzing`]) drive directly:
 /// everything after authentication, which a fuzzer could never reach
