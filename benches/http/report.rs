@@ -153,12 +153,13 @@ impl PhaseReport {
             core.and_then(|c| cpu_busy.get(c))
                 .map(|busy| (busy - own).max(0.0))
         };
-        let server_own = cores(server_s).unwrap_or(0.0) + cores(redis_s).unwrap_or(0.0);
+        // nginx shares the servers' core (benches/http/servers.rs): its
+        // work is the run's own, not a disturbance.
+        let server_own = cores(server_s).unwrap_or(0.0)
+            + cores(redis_s).unwrap_or(0.0)
+            + cores(nginx_s).unwrap_or(0.0);
         let foreign_load_server_core = foreign(pinned.0, server_own);
-        let foreign_load_generator_core = foreign(
-            pinned.1,
-            cores(gen_s).unwrap_or(0.0) + cores(nginx_s).unwrap_or(0.0),
-        );
+        let foreign_load_generator_core = foreign(pinned.1, cores(gen_s).unwrap_or(0.0));
         let cache = match (&raw.cache_before, &raw.cache_after) {
             // Counters appear at their first increment: none before is zero.
             (before, Some(after)) => Some(CacheReport::between(&before.unwrap_or_default(), after)),
