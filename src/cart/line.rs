@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use std::hash::Hasher;
 
@@ -243,10 +244,12 @@ fn push_key_suffix<'a>(out: &mut String, properties: impl Iterator<Item = (&'a s
 /// hash that makes the rest of its key, then each property as
 /// `NUL key NUL value`, sorted by key. Its sku and key are prefixes of that
 /// text, so a line holds no map and no string of its own, and two lines
-/// stand for the same item exactly when their texts are equal.
+/// stand for the same item exactly when their texts are equal. The text is
+/// shared (`Arc`): a write copies the cart's list of lines, never their
+/// text, so it clones only what it changes.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Line {
-    text: Box<str>,
+    text: Arc<str>,
     /// The sku is `text[..sku_len]` (at most 256 bytes: `Limits::validate`).
     sku_len: u16,
     /// The key is `text[..key_len]`; properties follow it.
@@ -296,7 +299,7 @@ impl Line {
             }
         }
         Self {
-            text: text.into_boxed_str(),
+            text: Arc::from(text),
             sku_len: u16::try_from(sku.len()).expect("a sku is at most 256 bytes"),
             key_len: u16::try_from(key_len).expect("a key is at most 269 bytes"),
             quantity,
@@ -337,9 +340,16 @@ impl Line {
         }
     }
 
-    /// The heap bytes the line holds besides its slot.
+    /// The heap bytes the line holds besides its slot: its text and the
+    /// `Arc`'s two counters.
     pub(super) fn heap_bytes(&self) -> usize {
-        self.text.len()
+        self.text.len() + 2 * std::mem::size_of::<usize>()
+    }
+
+    /// True when the two lines share one text allocation.
+    #[cfg(test)]
+    pub(super) fn shares_text_with(&self, other: &Line) -> bool {
+        Arc::ptr_eq(&self.text, &other.text)
     }
 
     pub(super) fn set_quantity(&mut self, quantity: Quantity) {

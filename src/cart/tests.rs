@@ -328,6 +328,29 @@ fn merge_is_all_or_nothing_when_lines_would_overflow() {
     );
 }
 
+#[test]
+fn a_write_copies_the_list_of_lines_never_their_text() {
+    // The cache and the request share a cart until the request changes it
+    // (`Arc::make_mut`): that copy must not copy every line.
+    let cart = cart_of(&[
+        line_with("TEE-100", 2, &[("size", "M")]),
+        line("MUG-104", 1),
+        line("CAP-7", 1),
+    ]);
+    let mut changed = cart.clone();
+    changed.set_quantity("MUG-104", 5, &limits()).unwrap();
+    changed.add(line("NEW-1", 1), &limits()).unwrap();
+    for (before, after) in cart.lines().iter().zip(changed.lines()) {
+        assert!(before.shares_text_with(after), "{before:?} was copied");
+    }
+    assert_eq!(changed.lines()[1].quantity().get(), 5);
+    assert_eq!(
+        cart.lines()[1].quantity().get(),
+        1,
+        "the original is unchanged"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Compact JSON
 // ---------------------------------------------------------------------------
