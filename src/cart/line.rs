@@ -236,6 +236,11 @@ fn push_key_suffix<'a>(out: &mut String, properties: impl Iterator<Item = (&'a s
     }
 }
 
+thread_local! {
+    /// Where [`Line::pack`] writes a line's text before it is shared.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 /// One cart line. Prices and titles are not here: they come from the catalog
 /// when the cart is read, so a replayed token cannot bring back an old price.
 ///
@@ -285,21 +290,26 @@ impl Line {
         quantity: Quantity,
         properties: impl Iterator<Item = (&'a str, &'a str)> + Clone,
     ) -> Self {
-        let tail: usize = properties.clone().map(|(k, v)| 2 + k.len() + v.len()).sum();
-        let key_len = sku.len() + if tail > 0 { 13 } else { 0 };
-        let mut text = String::with_capacity(key_len + tail);
-        text.push_str(sku);
-        if tail > 0 {
-            push_key_suffix(&mut text, properties.clone());
-            for (key, value) in properties {
-                text.push('\0');
-                text.push_str(key);
-                text.push('\0');
-                text.push_str(value);
+        let has_properties = properties.clone().next().is_some();
+        let key_len = sku.len() + if has_properties { 13 } else { 0 };
+        // Written into this thread's scratch string, then copied once into
+        // the line's own allocation.
+        let text = SCRATCH.with_borrow_mut(|text| {
+            text.clear();
+            text.push_str(sku);
+            if has_properties {
+                push_key_suffix(text, properties.clone());
+                for (key, value) in properties {
+                    text.push('\0');
+                    text.push_str(key);
+                    text.push('\0');
+                    text.push_str(value);
+                }
             }
-        }
+            Arc::<str>::from(text.as_str())
+        });
         Self {
-            text: Arc::from(text),
+            text,
             sku_len: u16::try_from(sku.len()).expect("a sku is at most 256 bytes"),
             key_len: u16::try_from(key_len).expect("a key is at most 269 bytes"),
             quantity,
