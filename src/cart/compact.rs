@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::line::{
     check_property_count, check_property_key, check_property_value, check_sku, normalized,
 };
-use super::{Cart, CartError, Limits, Line, Quantity};
+use super::{Cart, CartError, Limits, Line, PropertiesRef, Quantity};
 
 impl Cart {
     /// Serializes the cart in its compact form.
@@ -34,16 +34,8 @@ impl Cart {
             push_u64(&mut out, u64::from(line.quantity().get()));
             let properties = line.properties();
             if !properties.is_empty() {
-                out.extend_from_slice(b",{");
-                for (j, (key, value)) in properties.iter().enumerate() {
-                    if j > 0 {
-                        out.push(b',');
-                    }
-                    push_json_str(&mut out, key);
-                    out.push(b':');
-                    push_json_str(&mut out, value);
-                }
-                out.push(b'}');
+                out.push(b',');
+                push_json_object(&mut out, properties);
             }
             out.push(b']');
         }
@@ -82,6 +74,20 @@ pub(crate) fn push_json_str(out: &mut Vec<u8>, text: &str) {
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');
     }
+}
+
+/// Appends properties as a JSON object, in their order (sorted by key).
+pub(crate) fn push_json_object(out: &mut Vec<u8>, properties: PropertiesRef<'_>) {
+    out.push(b'{');
+    for (i, (key, value)) in properties.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_json_str(out, key);
+        out.push(b':');
+        push_json_str(out, value);
+    }
+    out.push(b'}');
 }
 
 /// Appends a number in decimal, without `format!`.

@@ -193,7 +193,7 @@ impl Cart {
 
 mod compact;
 
-pub(crate) use compact::{push_json_str, push_u64};
+pub(crate) use compact::{push_json_object, push_json_str, push_u64};
 
 #[cfg(test)]
 mod tests;

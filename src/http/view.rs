@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::cart::{Cart, PropertiesRef, push_json_str, push_u64};
+use crate::cart::{Cart, PropertiesRef, push_json_object, push_json_str, push_u64};
 use crate::catalog::Catalog;
 
 /// One line of the view.
@@ -80,16 +80,9 @@ pub fn render_json(cart: &Cart, catalog: Option<&Catalog>, meta: ViewMeta) -> Ve
         push_json_str(&mut out, item.sku);
         out.extend_from_slice(b",\"quantity\":");
         push_u64(&mut out, u64::from(item.quantity));
-        out.extend_from_slice(b",\"properties\":{");
-        for (j, (key, value)) in item.properties.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            push_json_str(&mut out, key);
-            out.push(b':');
-            push_json_str(&mut out, value);
-        }
-        out.extend_from_slice(b"},\"title\":");
+        out.extend_from_slice(b",\"properties\":");
+        push_json_object(&mut out, item.properties);
+        out.extend_from_slice(b",\"title\":");
         push_opt_str(&mut out, item.title);
         out.extend_from_slice(b",\"unit_price\":");
         push_opt_u64(&mut out, item.unit_price);

@@ -64,6 +64,16 @@ impl ExampleNginx {
         }
     }
 
+    /// `GET /cart` as a browser holding `cart` and `route` sends it.
+    async fn read(&self, cart: &str, route: &str) -> crate::helpers::Reply {
+        self.client
+            .get("/cart")
+            .cookie("cart", cart)
+            .cookie("cart_route", route)
+            .send()
+            .await
+    }
+
     /// The replicas that answered requests carrying `route`, once the log
     /// holds `lines` of them: nginx writes a request's line after it sends
     /// the answer, so the last one can lag the client by a moment.
@@ -133,13 +143,7 @@ async fn the_nginx_example_keeps_each_client_on_one_replica_and_fails_over() {
             .await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         cart = reply.cookie_value("cart").expect("a new cart");
-        let read = nginx
-            .client
-            .get("/cart")
-            .cookie("cart", &cart)
-            .cookie("cart_route", &route)
-            .send()
-            .await;
+        let read = nginx.read(&cart, &route).await;
         assert_eq!(read.status, 200);
     }
     // 12 writes and 12 reads sent the key (the first write had none yet).
@@ -186,13 +190,7 @@ async fn the_nginx_example_keeps_each_client_on_one_replica_and_fails_over() {
         .position(|p| home.ends_with(&format!(":{p}")))
         .expect("a replica");
     replicas[victim].kill();
-    let after = nginx
-        .client
-        .get("/cart")
-        .cookie("cart", &cart)
-        .cookie("cart_route", &route)
-        .send()
-        .await;
+    let after = nginx.read(&cart, &route).await;
     assert_eq!(after.status, 200, "{}", after.text);
     assert_eq!(after.lines().len(), 13, "no line lost: {}", after.text);
     let now = nginx.replicas_after(&route, 25).await;
