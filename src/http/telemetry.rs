@@ -3,6 +3,8 @@
 //! method, the route pattern (not the path, which can hold a line key), the
 //! status and the latency.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -11,6 +13,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -78,6 +81,24 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// A resource's path pattern (`/cart/items/{line}`), put on every resource
+/// by the route table: the `route` label, read without matching the path
+/// again.
+#[derive(Debug, Clone, Copy)]
+pub struct RoutePattern(pub &'static str);
+
+/// A request's labels: route, method, status.
+type Labels = (&'static str, &'static str, u16);
+
+thread_local! {
+    /// This worker's request counters and latency histograms, by route,
+    /// method and status: looked up by their labels once, not on every
+    /// request (labels built and hashed per request were a few percent of
+    /// one, docs/benchmarks.md).
+    static REQUEST_METRICS: RefCell<HashMap<Labels, (Counter, Histogram)>> =
+        RefCell::new(HashMap::new());
+}
+
 /// Logs and counts every request. Every label comes from a fixed set: the
 /// method ([`method_label`]), the route pattern (or `unmatched`), and the
 /// status the service chose.
@@ -87,22 +108,31 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let method = method_label(req.method());
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let response = next.call(req).await?;
     let status = response.status().as_u16();
+    let route = response
+        .request()
+        .app_data::<RoutePattern>()
+        .map_or("unmatched", |pattern| pattern.0);
     let elapsed = started.elapsed();
     log::info!(
         "{method} {route} {status} {:.3}ms",
         elapsed.as_secs_f64() * 1000.0
     );
-    metrics::counter!(
-        "cartseal_http_requests_total",
-        "route" => route.clone(),
-        "method" => method,
-        "status" => status.to_string()
-    )
-    .increment(1);
-    metrics::histogram!("cartseal_http_request_duration_seconds", "route" => route)
-        .record(elapsed.as_secs_f64());
+    REQUEST_METRICS.with_borrow_mut(|handles| {
+        let (requests, duration) = handles.entry((route, method, status)).or_insert_with(|| {
+            (
+                metrics::counter!(
+                    "cartseal_http_requests_total",
+                    "route" => route,
+                    "method" => method,
+                    "status" => status.to_string()
+                ),
+                metrics::histogram!("cartseal_http_request_duration_seconds", "route" => route),
+            )
+        });
+        requests.increment(1);
+        duration.record(elapsed.as_secs_f64());
+    });
     Ok(response)
 }

@@ -15,6 +15,7 @@ use actix_web::http::Method;
 use actix_web::{Handler, HttpResponse, Resource, Responder, Route, web};
 
 use super::error::ApiError;
+use super::telemetry::RoutePattern;
 
 /// Every route of the API, the client module, and the demo page when it is
 /// on. Paths answer the methods listed, 405 problem+json to the others, and
@@ -96,7 +97,9 @@ where
 
 /// A path with its routes. Any other method is 405 problem+json with the
 /// `Allow` header RFC 9110 requires.
-fn resource<const N: usize>(path: &str, routes: [(Method, Route); N]) -> Resource {
+/// The resource carries its path as a [`RoutePattern`], the request
+/// metrics' `route` label.
+fn resource<const N: usize>(path: &'static str, routes: [(Method, Route); N]) -> Resource {
     let mut allowed: Vec<&str> = Vec::new();
     for (method, _) in &routes {
         allowed.push(method.as_str());
@@ -107,9 +110,10 @@ fn resource<const N: usize>(path: &str, routes: [(Method, Route); N]) -> Resourc
     let allow = allowed.join(", ");
     routes
         .into_iter()
-        .fold(web::resource(path), |resource, (_, route)| {
-            resource.route(route)
-        })
+        .fold(
+            web::resource(path).app_data(RoutePattern(path)),
+            |resource, (_, route)| resource.route(route),
+        )
         .default_service(web::to(move || {
             let allow = allow.clone();
             async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }

@@ -51,3 +51,33 @@ async fn a_thousand_methods_of_the_clients_choosing_add_no_series() {
         "{other_series} series for 1,000 methods:\n{metrics}"
     );
 }
+
+#[tokio::test]
+async fn the_route_label_is_the_pattern_never_the_path_a_client_chose() {
+    let app = spawn_app().await;
+    for i in 0..50 {
+        let reply = app
+            .request(reqwest::Method::DELETE, &format!("/cart/items/made-up-{i}"))
+            .send()
+            .await;
+        assert_eq!(reply.status, 404, "{}", reply.text);
+        let reply = app.get(&format!("/nowhere-{i}")).send().await;
+        assert_eq!(reply.status, 404, "{}", reply.text);
+    }
+    let metrics = app.metrics().await;
+    let routes: BTreeSet<String> = metrics
+        .lines()
+        .filter(|l| l.starts_with("cartseal_http_requests_total{"))
+        .filter_map(|l| l.split("route=\"").nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect();
+    assert!(routes.contains("/cart/items/{line}"), "{routes:?}");
+    assert!(routes.contains("unmatched"), "{routes:?}");
+    assert!(
+        routes
+            .iter()
+            .all(|r| !r.contains("made-up") && !r.contains("nowhere")),
+        "{routes:?}"
+    );
+}
