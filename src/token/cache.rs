@@ -67,15 +67,8 @@ impl Cached {
         // jwt format); `cart_kid` the local key that encrypted the cart (the
         // same key in the paseto format), so that a rotation of either can be
         // watched until the old key opens nothing (docs/key-rotation.md).
-        let cart_kid = opened
-            .cart_key_id
-            .clone()
-            .unwrap_or_else(|| opened.key_id.clone());
-        let opened_counter = metrics::counter!(
-            "cartseal_tokens_opened_total",
-            "kid" => opened.key_id.clone(),
-            "cart_kid" => cart_kid
-        );
+        let cart_kid = opened.cart_key_id.as_deref().unwrap_or(&opened.key_id);
+        let opened_counter = opened_counter(&opened.key_id, cart_kid);
         Self {
             opened,
             opened_counter,
@@ -83,6 +76,34 @@ impl Cached {
             weight: 0,
         }
     }
+}
+
+thread_local! {
+    /// This worker's `cartseal_tokens_opened_total` handles by key ids: a
+    /// few keys at a time, looked up by label once rather than on every
+    /// open.
+    static OPENED: std::cell::RefCell<Vec<(String, String, Counter)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The `cartseal_tokens_opened_total` counter of `kid` and `cart_kid`.
+fn opened_counter(kid: &str, cart_kid: &str) -> Counter {
+    OPENED.with_borrow_mut(|known| {
+        if let Some((_, _, counter)) = known.iter().find(|(k, c, _)| k == kid && c == cart_kid) {
+            return counter.clone();
+        }
+        let counter = metrics::counter!(
+            "cartseal_tokens_opened_total",
+            "kid" => kid.to_owned(),
+            "cart_kid" => cart_kid.to_owned()
+        );
+        // Keys rotate rarely; a replica that has seen many keys starts over.
+        if known.len() >= 16 {
+            known.clear();
+        }
+        known.push((kid.to_owned(), cart_kid.to_owned(), counter.clone()));
+        counter
+    })
 }
 
 #[derive(Debug, Clone)]
