@@ -48,23 +48,14 @@ pub fn spawn(reloader: Reloader) -> std::io::Result<()> {
         return Ok(());
     };
     let (tx, rx) = mpsc::channel();
-    let debouncer = new_debouncer(QUIET, tx).map_err(std::io::Error::other)?;
-    std::thread::Builder::new()
-        .name("config-watch".into())
-        .spawn(move || watch(debouncer, rx, &config, &reloader))?;
-    Ok(())
-}
-
-fn watch<W: Watcher>(
-    mut debouncer: notify_debouncer_mini::Debouncer<W>,
-    events: mpsc::Receiver<DebounceEventResult>,
-    config: &Path,
-    reloader: &Reloader,
-) {
-    let mut files = watched_files(config, Vec::new());
+    let mut debouncer = new_debouncer(QUIET, tx).map_err(std::io::Error::other)?;
+    // The watches and the first reading of the files are taken here, before
+    // the service says it listens: a change made as soon as it does (a
+    // script, a test) is then a change, not the baseline.
+    let files = watched_files(&config, Vec::new());
     let mut folders = BTreeSet::new();
     sync_watches(debouncer.watcher(), &mut folders, &files);
-    let mut seen = fingerprint(&files);
+    let seen = fingerprint(&files);
     log::info!(
         "watching {} for changes (reload.watch)",
         files
@@ -73,6 +64,36 @@ fn watch<W: Watcher>(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let watching = Watching {
+        files,
+        folders,
+        seen,
+    };
+    std::thread::Builder::new()
+        .name("config-watch".into())
+        .spawn(move || watch(debouncer, rx, &config, &reloader, watching))?;
+    Ok(())
+}
+
+/// What the watcher has read so far.
+struct Watching {
+    files: Vec<PathBuf>,
+    folders: BTreeSet<PathBuf>,
+    seen: u64,
+}
+
+fn watch<W: Watcher>(
+    mut debouncer: notify_debouncer_mini::Debouncer<W>,
+    events: mpsc::Receiver<DebounceEventResult>,
+    config: &Path,
+    reloader: &Reloader,
+    watching: Watching,
+) {
+    let Watching {
+        mut files,
+        mut folders,
+        mut seen,
+    } = watching;
     let mut checked = Instant::now();
     loop {
         let due = checked.elapsed() >= RECHECK;
