@@ -110,11 +110,30 @@ pub async fn observe(
     let method = method_label(req.method());
     let response = next.call(req).await?;
     let status = response.status().as_u16();
-    let route = response
-        .request()
-        .app_data::<RoutePattern>()
-        .map_or("unmatched", |pattern| pattern.0);
     let elapsed = started.elapsed();
+    // A request a middleware answered before its resource ran (a CORS
+    // preflight) carries no pattern: match the path for it, and count it
+    // without the per-worker handles.
+    let Some(RoutePattern(route)) = response.request().app_data::<RoutePattern>().copied() else {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        log::info!(
+            "{method} {route} {status} {:.3}ms",
+            elapsed.as_secs_f64() * 1000.0
+        );
+        metrics::counter!(
+            "cartseal_http_requests_total",
+            "route" => route.clone(),
+            "method" => method,
+            "status" => status.to_string()
+        )
+        .increment(1);
+        metrics::histogram!("cartseal_http_request_duration_seconds", "route" => route)
+            .record(elapsed.as_secs_f64());
+        return Ok(response);
+    };
     log::info!(
         "{method} {route} {status} {:.3}ms",
         elapsed.as_secs_f64() * 1000.0

@@ -81,3 +81,25 @@ async fn the_route_label_is_the_pattern_never_the_path_a_client_chose() {
         "{routes:?}"
     );
 }
+
+#[tokio::test]
+async fn a_preflight_answered_by_the_cors_layer_keeps_its_route_label() {
+    let shop = "https://shop.example";
+    let app = crate::helpers::spawn_app_with(|s| s.cors.allowed_origins = vec![shop.into()]).await;
+    let reply = app
+        .request(reqwest::Method::OPTIONS, "/cart/items/some-line")
+        .header("Origin", shop)
+        .header("Access-Control-Request-Method", "PATCH")
+        .send()
+        .await;
+    assert!(reply.status < 300, "{} {}", reply.status, reply.text);
+    let metrics = app.metrics().await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("cartseal_http_requests_total{")
+                && l.contains("method=\"OPTIONS\"")
+                && l.contains("route=\"/cart/items/{line}\"")),
+        "{metrics}"
+    );
+}
