@@ -267,5 +267,28 @@ pub(crate) mod seams {
     pub(crate) use super::payload::decode as decode_payload;
 }
 
+/// How many decryptions and signature checks this thread has started. It
+/// lives here, beside the formats that count, so that production code never
+/// reaches into the tests; the tests read it to prove that a token under an
+/// unknown kid, or a cache hit, costs no crypto at all.
+#[cfg(test)]
+pub(crate) mod crypto_calls {
+    use std::cell::Cell;
+
+    thread_local! {
+        static CALLS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// Called by `paseto` and `jwt` just before they decrypt or verify.
+    pub(crate) fn count() {
+        CALLS.with(|c| c.set(c.get() + 1));
+    }
+
+    /// The calls counted so far on this thread.
+    pub(crate) fn so_far() -> u64 {
+        CALLS.with(Cell::get)
+    }
+}
+
 #[cfg(test)]
 mod tests;
