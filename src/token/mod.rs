@@ -179,7 +179,10 @@ impl TokenCodec {
     }
 
     /// Opens a token at time `now` (Unix seconds): [`Self::authenticate`],
-    /// then [`Self::check_lifetimes`].
+    /// then [`Self::check_lifetimes`]. For callers that open a token once
+    /// (`cartseal inspect`, the fuzz targets, the tests). The service opens
+    /// through `store::token::TokenStore::load`, which runs the same two
+    /// steps with its cache between them (see there).
     pub fn open(&self, token: &str, now: i64) -> Result<Opened, OpenError> {
         self.check_lifetimes(self.authenticate(token)?, now)
     }
