@@ -188,3 +188,27 @@ fn the_reader_sees_plain_and_grouped_paths_but_not_comments() {
     let found: Vec<_> = crate_paths(text).into_iter().collect();
     assert_eq!(found, ["cart", "ids", "keys", "store"]);
 }
+
+#[test]
+fn limits_has_one_import_path() {
+    // `Limits` is imported as `cart::Limits` everywhere (src/cart/mod.rs
+    // re-exports it); a second path would let the two drift apart in review.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut all = Vec::new();
+    for dir in ["src", "tests", "benches", "examples", "fuzz"] {
+        if root.join(dir).is_dir() {
+            files(&root.join(dir), &mut all);
+        }
+    }
+    let needle = ["limits::", "Limits"].concat();
+    let other: Vec<_> = all
+        .iter()
+        .filter(|f| !f.ends_with("src/cart/mod.rs"))
+        .filter(|f| fs::read_to_string(f).is_ok_and(|t| t.contains(&needle)))
+        .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    assert!(
+        other.is_empty(),
+        "import `cart::Limits` instead in {other:?}"
+    );
+}
