@@ -9,12 +9,13 @@
 //! a replica dies.
 //!
 //! # Layout
-//! Each module uses only those listed before it. docs/architecture.md walks
+//! Each module uses only those listed before it (tests/layers.rs holds
+//! this; unit tests may reach higher). docs/architecture.md walks
 //! through the layers, the request path, the store interface and the token
 //! pipeline.
-//! - [`limits`], [`expiry`], [`ids`], [`base64url`], [`clock`]: one home each
-//!   for the size limits, the idle and absolute lifetimes, random ids, strict
-//!   base64url, and time.
+//! - [`limits`], [`expiry`], [`base64url`], [`ids`], [`clock`]: one home each
+//!   for the size limits, the idle and absolute lifetimes, strict base64url,
+//!   random ids (written in it), and time.
 //! - [`cart`]: the domain: [`cart::Cart`], its lines, and the operations on
 //!   them, each all or nothing.
 //! - [`weight`]: what a cart kept in memory costs, one weighing for every

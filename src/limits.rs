@@ -22,7 +22,8 @@ pub const MAX_FOOTER_BYTES: usize = 96;
 /// readable.
 pub const MAX_JTI_CHARS: usize = 64;
 
-/// The configurable limits. Defaults are the secure ones.
+/// The configurable limits. Defaults are the secure ones. Imported as
+/// `cart::Limits`, its one path.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {

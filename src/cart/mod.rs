@@ -11,6 +11,9 @@
 
 mod line;
 
+/// The one path to [`Limits`], inside the crate and out (tests, benchmarks):
+/// every cart operation takes them. They are defined in [`crate::limits`]
+/// beside the fixed limits, which are imported from there.
 pub use crate::limits::Limits;
 pub use line::{Line, LineKey, Properties, PropertiesRef, Quantity, Sku};
 

@@ -95,9 +95,26 @@ impl CartRequest {
         self.catalog.as_deref()
     }
 
-    /// The store, for a handler that opens a second credential (merge).
-    pub fn state(&self) -> &AppState {
-        &self.state
+    /// Opens a second credential, the cart a merge takes its lines from, in
+    /// the store this request's cart lives in and at this request's time.
+    /// That credential failing is not this request's credential failing:
+    /// anything but an outage is `422 cart_invalid`, so the client keeps its
+    /// own cart (and cookie); an outage is `503 store_unavailable`.
+    pub async fn open_other(&self, token: &str) -> Result<Arc<Cart>, ApiError> {
+        let unusable = || {
+            ApiError::CartInvalid("The cart to merge cannot be opened (invalid or expired).".into())
+        };
+        if token.len() > self.limits().token_max_chars {
+            return Err(unusable());
+        }
+        match self.state.store.load(token, self.now).await {
+            Ok(loaded) => Ok(loaded.session.cart),
+            Err(e @ StoreError::Unavailable(_)) => Err(e.into()),
+            Err(e) => {
+                log::debug!("merge source refused: {e:?}");
+                Err(unusable())
+            }
+        }
     }
 
     /// `GET /cart`: the cart, re-sealed if its key is rotating out or it

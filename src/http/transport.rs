@@ -13,8 +13,8 @@ use actix_web::{HttpRequest, HttpResponseBuilder, web};
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::cart::Limits;
 use crate::config::{CookieConfig, SameSiteSetting};
-use crate::limits::Limits;
 
 /// The response header that carries a new token to bearer clients.
 pub const CART_TOKEN_HEADER: &str = "Cart-Token";

@@ -55,6 +55,13 @@ impl CartStore for TokenStore {
         }
     }
 
+    /// [`TokenCodec::open`]'s two steps, not a call to it: steps 1 to 7
+    /// come from the cache when it holds the token, and an entry of the
+    /// cache is shared, so step 8 reads it borrowed
+    /// ([`TokenCodec::reseal_reason`]) rather than moving a copy through
+    /// [`TokenCodec::check_lifetimes`]. It also counts each refusal by
+    /// reason (`cartseal_token_rejections_total`), which `open`, used
+    /// outside the request path, does not.
     async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
         let (entry, cached, reseal) = self
             .authenticate(credential)

@@ -203,7 +203,7 @@ pub(super) fn open(codec: &TokenCodec, token: &str) -> Result<Opened, OpenError>
     validation.set_audience(&[&codec.config().audience]);
     validation.set_issuer(&[&codec.config().issuer]);
     #[cfg(test)]
-    super::tests::count_decrypt_attempt();
+    super::crypto_calls::count();
     let data = jsonwebtoken::decode::<Claims>(token, signing.material.decoding(), &validation)
         .map_err(|e| {
             invalid(match e.kind() {

@@ -179,7 +179,10 @@ impl TokenCodec {
     }
 
     /// Opens a token at time `now` (Unix seconds): [`Self::authenticate`],
-    /// then [`Self::check_lifetimes`].
+    /// then [`Self::check_lifetimes`]. For callers that open a token once
+    /// (`cartseal inspect`, the fuzz targets, the tests). The service opens
+    /// through `store::token::TokenStore::load`, which runs the same two
+    /// steps with its cache between them (see there).
     pub fn open(&self, token: &str, now: i64) -> Result<Opened, OpenError> {
         self.check_lifetimes(self.authenticate(token)?, now)
     }
@@ -265,6 +268,29 @@ pub(crate) mod seams {
         FIRST_WRITABLE, LAST_WRITABLE, claims_json, decode_claims, footer,
     };
     pub(crate) use super::payload::decode as decode_payload;
+}
+
+/// How many decryptions and signature checks this thread has started. It
+/// lives here, beside the formats that count, so that production code never
+/// reaches into the tests; the tests read it to prove that a token under an
+/// unknown kid, or a cache hit, costs no crypto at all.
+#[cfg(test)]
+pub(crate) mod crypto_calls {
+    use std::cell::Cell;
+
+    thread_local! {
+        static CALLS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// Called by `paseto` and `jwt` just before they decrypt or verify.
+    pub(crate) fn count() {
+        CALLS.with(|c| c.set(c.get() + 1));
+    }
+
+    /// The calls counted so far on this thread.
+    pub(crate) fn so_far() -> u64 {
+        CALLS.with(Cell::get)
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::http::route;
 use crate::http::state::AppState;
 use crate::http::transport::{self, CART_TOKEN_HEADER, Transport};
 use crate::http::view::{self, ViewMeta};
-use crate::store::{CartStore, Session, StoreError};
+use crate::store::{CartStore, Session};
 
 /// `POST /cart/items`.
 #[derive(Debug, Deserialize)]
@@ -116,27 +116,8 @@ pub async fn merge(
     cart: CartRequest,
     JsonBody(body): JsonBody<Merge>,
 ) -> Result<HttpResponse, ApiError> {
-    // The other cart's token failing is not this cart's credential
-    // failing: answer 422 and leave the client's own cart (and cookie) alone.
-    let unusable =
-        || ApiError::CartInvalid("The cart to merge cannot be opened (invalid or expired).".into());
-    if body.token.len() > cart.limits().token_max_chars {
-        return Err(unusable());
-    }
-    let state = cart.state();
-    let other = state
-        .store
-        .load(&body.token, state.now())
-        .await
-        .map_err(|e| match e {
-            StoreError::Unavailable(_) => e.into(),
-            e => {
-                log::debug!("merge source refused: {e:?}");
-                unusable()
-            }
-        })?;
-    cart.write(|cart, limits| cart.merge(&other.session.cart, limits))
-        .await
+    let other = cart.open_other(&body.token).await?;
+    cart.write(|cart, limits| cart.merge(&other, limits)).await
 }
 
 /// `POST /cart`: a fresh cart for a bearer client. It sets no cookie.
