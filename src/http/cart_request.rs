@@ -26,20 +26,25 @@ use crate::catalog::Catalog;
 use crate::store::{CartStore, Memo, Saved, Session, StoreError};
 
 /// How many times a write is applied when other writes to the same cart
-/// keep winning the compare-and-set: 8 attempts served 16 clients racing on
-/// one cart without a 409 (tests/api/acceptance/races.rs).
-pub const WRITE_ATTEMPTS: u32 = 8;
+/// keep winning the compare-and-set. Writes to one cart take turns within
+/// a worker, so conflicts come from other replicas; a replica whose own
+/// queue of writes is long commits back to back, and 8 attempts, waiting
+/// up to 12 ms in all, let a write on another replica lose every time on
+/// a busy machine (a 409 in tests/api/acceptance/races.rs). 16 attempts
+/// wait up to about 130 ms in all, longer than such a queue lasts.
+pub const WRITE_ATTEMPTS: u32 = 16;
 
 /// The header that carries the cart's revision on every cart response, so
 /// that a client can keep the newest of the credentials it received
 /// (README.md, "Bearer flow").
 pub const CART_REVISION_HEADER: &str = "Cart-Revision";
 
-/// A pause of a few hundred microseconds at most, random, before a write
-/// runs again after losing a compare-and-set: writers that collided do not
-/// collide again in lockstep.
+/// A random pause before a write runs again after losing a
+/// compare-and-set, up to 100 µs doubled with each attempt (12.8 ms at
+/// most): writers that collided do not collide again in lockstep, and a
+/// writer that keeps losing waits out the other replica's queue.
 async fn retry_pause(attempt: u32) {
-    let most = 100u64 << attempt.min(6);
+    let most = 100u64 << attempt.min(7);
     let micros = rand::random_range(0..=most);
     tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
 }
