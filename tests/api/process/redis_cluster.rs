@@ -88,10 +88,12 @@ impl RedisCluster {
         }
         let deadline = Instant::now() + Self::PATIENCE;
         for node in &self.nodes {
-            while !node.is_ok() {
+            // Serving the cluster, and a replica holding its master's data:
+            // one whose first sync has not ended cannot take over.
+            while !node.is_ok() || !node.is_synced() {
                 if Instant::now() > deadline {
                     return Err(format!(
-                        "node 127.0.0.1:{} never reached cluster_state:ok",
+                        "node 127.0.0.1:{} never reached cluster_state:ok and a synced replication",
                         node.port
                     ));
                 }
@@ -158,6 +160,12 @@ impl Node {
         redis_cli(self.port, &["cluster", "info"]).contains("cluster_state:ok")
     }
 
+    /// A master, or a replica whose link to its master is up.
+    fn is_synced(&self) -> bool {
+        let info = redis_cli(self.port, &["info", "replication"]);
+        info.contains("role:master") || info.contains("master_link_status:up")
+    }
+
     /// Whether this node is a master, by `ROLE`.
     pub fn is_master(&self) -> bool {
         self.proc.is_some() && redis_cli(self.port, &["role"]).starts_with("master")
@@ -182,6 +190,13 @@ fn launch(port: u16, dir: &TempDir) -> Result<ChildGuard, String> {
         .arg("--cluster-config-file")
         .arg(dir.path().join(format!("nodes-{port}.conf")))
         .args(["--cluster-node-timeout", &NODE_TIMEOUT_MS.to_string()])
+        // The other masters' slots stay served while one master's are not
+        // (the default stops the whole cluster; docs/architecture.md,
+        // "Redis Cluster").
+        .args(["--cluster-require-full-coverage", "no"])
+        // A replica syncs at once, not after the 5 s a master waits by
+        // default for more replicas to share a diskless sync.
+        .args(["--repl-diskless-sync-delay", "0"])
         .args(["--save", "", "--appendonly", "no"])
         .args(["--protected-mode", "no", "--daemonize", "no"])
         .args(["--loglevel", "warning"])

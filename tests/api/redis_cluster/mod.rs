@@ -85,6 +85,14 @@ impl ClusterTarget {
             .expect("the test's cluster answers")
     }
 
+    /// SIGKILLs the node on `port` of a private cluster.
+    pub fn kill(&mut self, port: u16) {
+        match &mut self.cluster {
+            Holder::Private(Some(cluster)) => cluster.kill(port),
+            _ => panic!("ClusterTarget::private: a cluster of the test's own to kill a node of"),
+        }
+    }
+
     /// Kills every node and makes a new, empty cluster on the same ports,
     /// off the runtime.
     pub async fn restart(&mut self) {
@@ -130,8 +138,9 @@ pub async fn age_keys(conn: &mut (impl ConnectionLike + Send), prefix: &str, sec
     }
 }
 
-#[cfg(test)]
-mod spread {
+mod failover;
+
+pub mod spread {
     use cartseal::config::StoreKind;
 
     use super::ClusterTarget;
