@@ -147,9 +147,10 @@ pub mod spread {
     use crate::helpers::{Auth, ConfigDir, TestApp, spawn_app_in};
     use crate::process::redis_cli;
 
-    /// A service on `target`'s cluster.
-    pub async fn app_on(target: &ClusterTarget) -> TestApp {
+    /// A service on `target`'s cluster, every call bounded by `timeout_ms`.
+    pub async fn app_on(target: &ClusterTarget, timeout_ms: u64) -> TestApp {
         spawn_app_in(ConfigDir::new(), |s| {
+            s.redis.timeout_ms = timeout_ms;
             s.store.kind = StoreKind::Redis;
             s.redis.url = String::new();
             s.redis.cluster_nodes = target.urls();
@@ -164,7 +165,7 @@ pub mod spread {
     #[tokio::test]
     async fn carts_spread_over_every_master() {
         let target = ClusterTarget::shared("spread").await;
-        let app = app_on(&target).await;
+        let app = app_on(&target, 250).await;
         for _ in 0..30 {
             let token = app.create().await;
             let reply = app.add(&Auth::Bearer(token), "TEE-100", 1).await;
