@@ -111,6 +111,14 @@ impl RedisCluster {
             .collect()
     }
 
+    /// The process ids of the running nodes.
+    pub fn pids(&self) -> Vec<u32> {
+        self.nodes
+            .iter()
+            .filter_map(|node| node.proc.as_ref().map(ChildGuard::pid))
+            .collect()
+    }
+
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
     }
