@@ -236,22 +236,26 @@ impl Stack {
         })
     }
 
-    /// The processes whose CPU is counted. The central store's, Redis or
-    /// Memcached, goes where Redis's does.
+    /// The processes whose CPU is counted. The central store's, Redis (or
+    /// a Redis Cluster's nodes) or Memcached, goes where Redis's does.
     pub fn pids(&self) -> CpuPids {
+        let store = self
+            .redis
+            .as_ref()
+            .and_then(|r| r.server())
+            .map(|s| s.pid())
+            .or_else(|| {
+                self.memcached
+                    .as_ref()
+                    .and_then(|m| m.server())
+                    .map(|s| s.pid())
+            });
         CpuPids {
             servers: self.servers.iter().map(|s| s.proc.pid()).collect(),
-            redis: self
-                .redis
-                .as_ref()
-                .and_then(|r| r.server())
-                .map(|s| s.pid())
-                .or_else(|| {
-                    self.memcached
-                        .as_ref()
-                        .and_then(|m| m.server())
-                        .map(|s| s.pid())
-                }),
+            redis: match &self.cluster {
+                Some(cluster) => cluster.pids(),
+                None => store.into_iter().collect(),
+            },
             nginx: self.nginx.as_ref().map(|n| n.pid()),
             admins: self
                 .servers
