@@ -11,7 +11,7 @@
 //! ```
 //!
 //! For each mode (`token-paseto`, `token-jwt`, `redis`, `redis+rtt`,
-//! `memcached`, `memcached+rtt`, `memory`, `none`, and `actix-session-cookie`
+//! `redis-cluster` (on a local six-node Redis Cluster), `memcached`, `memcached+rtt`, `memory`, `none`, and `actix-session-cookie`
 //! and `actix-session-redis`, the same cart service on actix-session, which
 //! this binary serves itself when started with `--serve-peer`) it starts the
 //! server (and, for the redis and memcached modes, a private `redis-server`
@@ -66,6 +66,8 @@ mod args;
 mod chart;
 #[path = "http/client.rs"]
 mod client;
+#[path = "http/cluster.rs"]
+mod cluster;
 #[path = "http/load.rs"]
 mod load;
 #[path = "http/markdown.rs"]

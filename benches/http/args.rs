@@ -3,11 +3,12 @@
 use std::path::{Path, PathBuf};
 
 /// Every mode the benchmark knows.
-pub const ALL_MODES: [&str; 11] = [
+pub const ALL_MODES: [&str; 12] = [
     "token-paseto",
     "token-jwt",
     "redis",
     "redis+rtt",
+    "redis-cluster",
     "memcached",
     "memcached+rtt",
     "memory",
@@ -19,12 +20,13 @@ pub const ALL_MODES: [&str; 11] = [
 
 /// The modes of a plain run. `token-paseto-nocache` is asked for by name:
 /// it needs a build whose config has the `[cache]` section.
-pub const DEFAULT_MODES: [&str; 11] = [
+pub const DEFAULT_MODES: [&str; 12] = [
     "token-paseto",
     "token-paseto-nocache",
     "token-jwt",
     "redis",
     "redis+rtt",
+    "redis-cluster",
     "memcached",
     "memcached+rtt",
     "memory",
@@ -90,7 +92,7 @@ pub struct Args {
     pub command: String,
 }
 
-const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--sizes N,N,..] [--rate R] [--modes a,b,..] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]\n       [--replicas N [--routing rr,key] | --slowloris [--slow-conns N] | --soak SECS [--sample SECS] [--scrape SECS]]\nmodes: token-paseto, token-jwt, redis, redis+rtt, memcached, memcached+rtt, memory, none, actix-session-cookie, actix-session-redis, token-paseto-nocache";
+const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--sizes N,N,..] [--rate R] [--modes a,b,..] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]\n       [--replicas N [--routing rr,key] | --slowloris [--slow-conns N] | --soak SECS [--sample SECS] [--scrape SECS]]\nmodes: token-paseto, token-jwt, redis, redis+rtt, redis-cluster, memcached, memcached+rtt, memory, none, actix-session-cookie, actix-session-redis, token-paseto-nocache";
 
 fn usage_error(msg: &str) -> ! {
     eprintln!("http bench: {msg}\n{USAGE}");

@@ -26,7 +26,7 @@ pub fn peer_store(mode: &str) -> Option<&'static str> {
 }
 
 pub fn needs_redis(mode: &str) -> bool {
-    mode.starts_with("redis") || mode == "actix-session-redis"
+    (mode.starts_with("redis") && mode != "redis-cluster") || mode == "actix-session-redis"
 }
 
 pub fn needs_memcached(mode: &str) -> bool {
@@ -60,6 +60,15 @@ pub fn mode_env(mode: &str, store_url: Option<&str>, lines: usize) -> Vec<(Strin
         "redis" | "redis+rtt" => {
             env.push(kv("CARTSEAL__STORE__KIND", "redis"));
             env.push(kv("CARTSEAL__REDIS__URL", store_url.unwrap_or_default()));
+        }
+        "redis-cluster" => {
+            // `store_url`: the seed nodes, comma-separated.
+            env.push(kv("CARTSEAL__STORE__KIND", "redis"));
+            env.push(kv("CARTSEAL__REDIS__URL", ""));
+            env.push(kv(
+                "CARTSEAL__REDIS__CLUSTER_NODES",
+                store_url.unwrap_or_default(),
+            ));
         }
         "memcached" | "memcached+rtt" => {
             env.push(kv("CARTSEAL__STORE__KIND", "memcached"));
@@ -101,6 +110,7 @@ pub struct Stack {
     nginx: Option<process::Nginx>,
     proxy: Option<proxy::DelayProxy>,
     redis: Option<process::Redis>,
+    cluster: Option<process::RedisCluster>,
     memcached: Option<process::Memcached>,
 }
 
@@ -110,6 +120,7 @@ impl Drop for Stack {
         self.servers.clear();
         self.proxy.take();
         self.redis.take();
+        self.cluster.take();
         self.memcached.take();
     }
 }
@@ -129,10 +140,15 @@ impl Stack {
             nginx: None,
             proxy: None,
             redis: None,
+            cluster: None,
             memcached: None,
         };
         let mut store_url = None;
-        if needs_redis(mode) {
+        if mode == "redis-cluster" {
+            let cluster = crate::cluster::start(ctx, &mut stack.notes).await?;
+            store_url = Some(cluster.urls().join(","));
+            stack.cluster = Some(cluster);
+        } else if needs_redis(mode) {
             store_url = Some(stack.start_redis(ctx, mode).await?);
         } else if needs_memcached(mode) {
             store_url = Some(stack.start_memcached(ctx, mode).await?);
@@ -220,22 +236,26 @@ impl Stack {
         })
     }
 
-    /// The processes whose CPU is counted. The central store's, Redis or
-    /// Memcached, goes where Redis's does.
+    /// The processes whose CPU is counted. The central store's, Redis (or
+    /// a Redis Cluster's nodes) or Memcached, goes where Redis's does.
     pub fn pids(&self) -> CpuPids {
+        let store = self
+            .redis
+            .as_ref()
+            .and_then(|r| r.server())
+            .map(|s| s.pid())
+            .or_else(|| {
+                self.memcached
+                    .as_ref()
+                    .and_then(|m| m.server())
+                    .map(|s| s.pid())
+            });
         CpuPids {
             servers: self.servers.iter().map(|s| s.proc.pid()).collect(),
-            redis: self
-                .redis
-                .as_ref()
-                .and_then(|r| r.server())
-                .map(|s| s.pid())
-                .or_else(|| {
-                    self.memcached
-                        .as_ref()
-                        .and_then(|m| m.server())
-                        .map(|s| s.pid())
-                }),
+            redis: match &self.cluster {
+                Some(cluster) => cluster.pids(),
+                None => store.into_iter().collect(),
+            },
             nginx: self.nginx.as_ref().map(|n| n.pid()),
             admins: self
                 .servers

@@ -141,7 +141,7 @@ pub async fn run(
                 t_s: t0.elapsed().as_secs_f64(),
                 rss_kib: procs::rss_kib(pid),
                 fds: procs::fd_count(pid),
-                redis_rss_kib: pids.redis.and_then(procs::rss_kib),
+                redis_rss_kib: pids.redis.first().copied().and_then(procs::rss_kib),
             });
         }
         if let Some(s) = series.first().and_then(|s| s.last()) {

@@ -99,7 +99,9 @@ pub struct CpuSample {
 pub struct CpuPids {
     /// The replicas (one unless `--replicas`).
     pub servers: Vec<u32>,
-    pub redis: Option<u32>,
+    /// The central store's: one redis-server or memcached, or a Redis
+    /// Cluster's six redis-servers (added up).
+    pub redis: Vec<u32>,
     pub nginx: Option<u32>,
     /// The replicas' admin listeners, whose token-cache counters a phase
     /// reads before and after its window.
@@ -115,7 +117,14 @@ impl CpuPids {
             .collect();
         CpuSample {
             server: servers.map(|t| t.iter().sum()),
-            redis: self.redis.and_then(|p| crate::procs::cpu_ticks(Some(p))),
+            redis: if self.redis.is_empty() {
+                None
+            } else {
+                self.redis
+                    .iter()
+                    .map(|p| crate::procs::cpu_ticks(Some(*p)))
+                    .sum()
+            },
             nginx: self.nginx.and_then(|p| crate::procs::cpu_ticks(Some(p))),
             generator: crate::procs::cpu_ticks(None),
             per_cpu: crate::procs::per_cpu_ticks(),

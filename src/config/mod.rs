@@ -57,10 +57,12 @@ pub struct Settings {
     pub file: PathBuf,
 }
 
+mod redis_config;
 mod report;
 mod sections;
 mod words;
 
+pub use redis_config::RedisConfig;
 pub use sections::*;
 
 /// Why settings were refused: one line per problem, each naming the field
@@ -90,7 +92,8 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("cors.allowed_origins")
-                    .with_list_parse_key("demo.api_origins"),
+                    .with_list_parse_key("demo.api_origins")
+                    .with_list_parse_key("redis.cluster_nodes"),
             )
             .build()
             .and_then(|raw| raw.try_deserialize::<config::Value>())
@@ -172,9 +175,7 @@ impl Settings {
                 ));
             }
         }
-        if self.redis.timeout_ms == 0 || self.redis.timeout_ms > 10_000 {
-            problems.push("redis.timeout_ms must be 1..=10000".into());
-        }
+        problems.extend(self.redis.validate());
         problems.extend(self.memcached.validate());
         problems.extend(self.cookie.validate());
         problems.extend(self.demo.validate());

@@ -267,27 +267,6 @@ pub struct CatalogConfig {
     pub file: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RedisConfig {
-    /// Connection URL.
-    pub url: String,
-    /// Timeout of every call, in milliseconds.
-    pub timeout_ms: u64,
-    /// Prefix of every key.
-    pub key_prefix: String,
-}
-
-impl Default for RedisConfig {
-    fn default() -> Self {
-        Self {
-            url: "redis://127.0.0.1:6379".into(),
-            timeout_ms: 250,
-            key_prefix: "cartseal:cart:".into(),
-        }
-    }
-}
-
 /// `[memcached]`: used only by `store.kind = "memcached"`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]

@@ -4,6 +4,7 @@ use super::memcached::MemcachedStore;
 use super::memory::MemoryStore;
 use super::none::NoneStore;
 use super::redis::RedisStore;
+use super::redis_cluster::RedisClusterStore;
 use super::token::TokenStore;
 use super::{Capabilities, CartStore, Loaded, Saved, Session, SetupError, StoreError, Turn};
 use crate::config::{Settings, StoreKind};
@@ -17,6 +18,8 @@ pub enum AnyStore {
     /// Sealed tokens.
     Token(TokenStore),
     Redis(RedisStore),
+    /// `store.kind = "redis"` with `redis.cluster_nodes`.
+    RedisCluster(RedisClusterStore),
     Memcached(MemcachedStore),
     /// In-process.
     Memory(MemoryStore),
@@ -35,6 +38,9 @@ impl AnyStore {
                 TokenCodec::new(settings.token.clone(), limits, keys.clone()),
                 TokenCache::new(settings.cache.max_entries, settings.cache.max_bytes),
             )),
+            StoreKind::Redis if !settings.redis.cluster_nodes.is_empty() => {
+                Self::RedisCluster(RedisClusterStore::new(&settings.redis, expiry, limits)?)
+            }
             StoreKind::Redis => Self::Redis(RedisStore::new(&settings.redis, expiry, limits)?),
             StoreKind::Memcached => {
                 Self::Memcached(MemcachedStore::new(&settings.memcached, expiry, limits)?)
@@ -67,7 +73,9 @@ impl AnyStore {
         keys: &KeyringHandle,
     ) -> Result<Self, SetupError> {
         match self {
-            Self::Redis(_) | Self::Memcached(_) => Self::from_settings(settings, keys),
+            Self::Redis(_) | Self::RedisCluster(_) | Self::Memcached(_) => {
+                Self::from_settings(settings, keys)
+            }
             shared => Ok(shared.clone()),
         }
     }
@@ -78,6 +86,7 @@ macro_rules! dispatch {
         match $self {
             AnyStore::Token($store) => $call,
             AnyStore::Redis($store) => $call,
+            AnyStore::RedisCluster($store) => $call,
             AnyStore::Memcached($store) => $call,
             AnyStore::Memory($store) => $call,
             AnyStore::None($store) => $call,

@@ -6,7 +6,8 @@
 //! - [`central::CentralStore`]: a cart kept by the server under a random
 //!   session id, with a sliding idle TTL and a compare-and-set at every save,
 //!   over one of three backends that supply only their primitives:
-//!   [`redis::Redis`], [`memcached::Memcached`] (which may evict a cart
+//!   [`redis::Redis`] (on one Redis or a Redis Cluster),
+//!   [`memcached::Memcached`] (which may evict a cart
 //!   before it expires) and [`memory::Memory`] (in this process; needs
 //!   sticky sessions).
 //! - [`none::NoneStore`]: no session layer, the benchmark's ceiling.
@@ -23,6 +24,7 @@ pub mod memcached;
 pub mod memory;
 pub mod none;
 pub mod redis;
+pub mod redis_cluster;
 pub mod token;
 pub mod value;
 

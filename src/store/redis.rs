@@ -6,7 +6,10 @@
 //! absolute expiry ([`crate::expiry`]).
 //!
 //! It is a [`Backend`] of [`CentralStore`], which holds the load and save
-//! logic; here are only its primitives.
+//! logic; here are only its primitives. They run on one Redis
+//! ([`RedisStore`]) or, unchanged, on a Redis Cluster
+//! ([`super::redis_cluster::RedisClusterStore`]): every one names a single
+//! key, which the cluster client routes to the node holding its slot.
 //!
 //! # Round trips
 //! - get-and-touch (every load): one `GETEX key EX idle`. Only in the last
@@ -46,7 +49,7 @@
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, RedisError, Script};
 
 use super::value::revision_prefix;
@@ -82,10 +85,23 @@ const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(100);
 /// Carts in Redis.
 pub type RedisStore = CentralStore<Redis>;
 
-/// The Redis backend: one multiplexed connection.
+/// A connection the Redis backend can run on: one Redis
+/// ([`ConnectionManager`]) or a Redis Cluster
+/// ([`super::redis_cluster`]). Each is multiplexed and cheap to clone.
+pub trait Connection: ConnectionLike + Clone + Send + Sync + 'static {
+    /// The store's name in metrics and logs.
+    const NAME: &'static str;
+}
+
+impl Connection for ConnectionManager {
+    const NAME: &'static str = "redis";
+}
+
+/// The Redis backend: one multiplexed connection, to a single Redis or
+/// (`C` = a cluster connection) to a Redis Cluster.
 #[derive(Clone)]
-pub struct Redis {
-    conn: ConnectionManager,
+pub struct Redis<C = ConnectionManager> {
+    conn: C,
     settings: Arc<Settings>,
 }
 
@@ -94,7 +110,20 @@ struct Settings {
     timeout: Duration,
 }
 
-impl std::fmt::Debug for Redis {
+impl<C: Connection> Redis<C> {
+    /// A backend on `conn`.
+    pub(super) fn on(conn: C, key_prefix: &str, timeout: Duration) -> Self {
+        Self {
+            conn,
+            settings: Arc::new(Settings {
+                key_prefix: key_prefix.to_owned(),
+                timeout,
+            }),
+        }
+    }
+}
+
+impl<C> std::fmt::Debug for Redis<C> {
     // The URL may hold a password: it is not shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Redis")
@@ -116,7 +145,7 @@ impl RedisStore {
         }
         // The error's own text may quote the URL, which may hold a
         // password: only its category is kept.
-        let client = redis::Client::open(config.url.as_str())
+        let client = redis::Client::open(config.url())
             .map_err(|e| SetupError::Url("redis.url", e.category().to_owned()))?;
         let timeout = Duration::from_millis(config.timeout_ms.max(1));
         let manager_config = ConnectionManagerConfig::new()
@@ -127,18 +156,15 @@ impl RedisStore {
             .set_max_delay(RECONNECT_MAX_DELAY);
         let conn = ConnectionManager::new_lazy_with_config(client, manager_config)
             .map_err(|e| SetupError::Connection("redis", e.category().to_owned()))?;
-        let backend = Redis {
-            conn,
-            settings: Arc::new(Settings {
-                key_prefix: config.key_prefix.clone(),
-                timeout,
-            }),
-        };
-        Ok(Self::over(backend, expiry, limits))
+        Ok(Self::over(
+            Redis::on(conn, &config.key_prefix, timeout),
+            expiry,
+            limits,
+        ))
     }
 }
 
-impl Redis {
+impl<C: Connection> Redis<C> {
     /// The Redis key of a session id. Only called with ids that passed
     /// [`crate::ids::is_random`].
     fn key(&self, id: &str) -> String {
@@ -149,13 +175,20 @@ impl Redis {
     /// [`StoreError::Unavailable`] and counted.
     async fn call<T: FromRedisValue>(&self, op: &'static str, cmd: &Cmd) -> Result<T, StoreError> {
         let mut conn = self.conn.clone();
-        bounded(op, self.settings.timeout, cmd.query_async::<T>(&mut conn)).await
+        bounded(
+            C::NAME,
+            op,
+            self.settings.timeout,
+            cmd.query_async::<T>(&mut conn),
+        )
+        .await
     }
 }
 
 /// A Redis call under the hard timeout; every failure is
 /// [`StoreError::Unavailable`] and counted.
 async fn bounded<T>(
+    store: &'static str,
     op: &'static str,
     timeout: Duration,
     call: impl Future<Output = Result<T, RedisError>>,
@@ -165,7 +198,7 @@ async fn bounded<T>(
         Ok(Err(e)) => describe(&e),
         Err(_) => "timed out".to_owned(),
     };
-    Err(unavailable(Redis::NAME, op, reason))
+    Err(unavailable(store, op, reason))
 }
 
 /// An error's class, for logs: never its detail, which could quote a key.
@@ -183,8 +216,8 @@ fn describe(e: &RedisError) -> String {
     }
 }
 
-impl Backend for Redis {
-    const NAME: &'static str = "redis";
+impl<C: Connection> Backend for Redis<C> {
+    const NAME: &'static str = C::NAME;
     type Record = Vec<u8>;
 
     fn capabilities(&self) -> Capabilities {
@@ -258,6 +291,7 @@ impl Backend for Redis {
             .arg(ttl);
         let mut conn = self.conn.clone();
         let answer: i64 = bounded(
+            C::NAME,
             "save",
             self.settings.timeout,
             invocation.invoke_async(&mut conn),

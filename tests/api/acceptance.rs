@@ -2,7 +2,8 @@
 //!
 //! Each scenario is an `async fn(Store)` written once; [`acceptance_suite!`]
 //! expands it into a `#[tokio::test]` in one module per store (`token`,
-//! `redis`, `memcached`, `memory`), as tower-sessions' `route_tests!` does.
+//! `redis`, `redis_cluster`, `memcached`, `memory`), as tower-sessions'
+//! `route_tests!` does.
 //! Everything goes through the HTTP API of a real server on port 0.
 //!
 //! What a store cannot do is a [`Facts`] flag that decides the expected
@@ -27,7 +28,10 @@
 //! The redis and memcached variants use `REDIS_URL` or `MEMCACHED_URL` when
 //! it is set (under a random key prefix per test), or a private
 //! `redis-server` or `memcached` per test; the store-restart scenario always
-//! starts its own, since it kills it.
+//! starts its own, since it kills it. The `redis_cluster` variant runs on a
+//! local six-node Redis Cluster (three masters, one replica each) that the
+//! tests running at the same time share, each under a random key prefix
+//! (tests/api/redis_cluster); the store-restart scenario makes its own.
 //!
 //! Time is the app's manual clock. Redis and Memcached keep idle time on
 //! their own clock (a key's TTL), so [`Rig::time_passes`] also ages the
@@ -51,11 +55,11 @@ use support::{
 
 /// Expands every scenario into a `#[tokio::test]` for one store.
 macro_rules! acceptance_suite {
-    ($($store:ident => $kind:expr),* $(,)?) => {
+    ($($store:ident => $value:expr),* $(,)?) => {
         $(
             mod $store {
                 use super::Store;
-                const STORE: Store = Store($kind);
+                const STORE: Store = $value;
                 acceptance_suite!(@tests
                     empty_cart_without_a_credential,
                     cookie_cart_add_read_change_remove_clear,
@@ -93,10 +97,11 @@ macro_rules! acceptance_suite {
 }
 
 acceptance_suite! {
-    token => cartseal::config::StoreKind::Token,
-    redis => cartseal::config::StoreKind::Redis,
-    memcached => cartseal::config::StoreKind::Memcached,
-    memory => cartseal::config::StoreKind::Memory,
+    token => Store::of(cartseal::config::StoreKind::Token),
+    redis => Store::of(cartseal::config::StoreKind::Redis),
+    redis_cluster => Store::redis_cluster(),
+    memcached => Store::of(cartseal::config::StoreKind::Memcached),
+    memory => Store::of(cartseal::config::StoreKind::Memory),
 }
 
 // ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ mod memcached_store;
 mod memory_budget;
 mod nginx_example;
 mod process;
+mod redis_cluster;
 mod redis_store;
 mod reseal_race;
 mod rotation;

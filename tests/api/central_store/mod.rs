@@ -193,6 +193,7 @@ pub fn redis_config(url: &str, prefix: &str) -> RedisConfig {
         url: url.into(),
         timeout_ms: TIMEOUT_MS,
         key_prefix: prefix.into(),
+        ..RedisConfig::default()
     }
 }
 

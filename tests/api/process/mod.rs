@@ -1,7 +1,7 @@
 //! The child processes of the tests and of the load benchmark: a guard that
 //! kills a child with its process group, the service binary, a private
-//! `redis-server` and `memcached`, nginx in front of replicas, chromedriver,
-//! and free ports.
+//! `redis-server`, Redis Cluster and `memcached`, nginx in front of
+//! replicas, chromedriver, and free ports.
 //!
 //! One copy serves two targets: the `api` test binary (`mod process;`) and
 //! `benches/http.rs` (`#[path = "../tests/api/process/mod.rs"] mod process;`).
@@ -17,6 +17,7 @@ mod child;
 mod chromedriver;
 mod memcached;
 mod nginx;
+mod redis_cluster;
 mod redis_server;
 mod service;
 
@@ -24,6 +25,7 @@ pub use child::ChildGuard;
 pub use chromedriver::{CHROMIUM, Chromedriver};
 pub use memcached::{Memcached, MemcachedServer};
 pub use nginx::{Nginx, Routing, Tuning};
+pub use redis_cluster::{RedisCluster, redis_cli};
 pub use redis_server::{Redis, RedisServer};
 pub use service::Service;
 

@@ -140,7 +140,7 @@ fn launch(
 }
 
 /// True when a Redis server answers PING on `port`.
-fn ping(port: u16) -> bool {
+pub(super) fn ping(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };

@@ -4,6 +4,7 @@
 use cartseal::config::{Settings, StoreKind};
 
 use crate::helpers::{ConfigDir, MemcachedTarget, RedisTarget, TestApp, spawn_app_in};
+use crate::redis_cluster::{ClusterTarget, age_keys};
 
 /// `memcached.timeout_ms` of the rig. A Memcached connection carries one
 /// request at a time, so a call can wait for one of the worker's pooled
@@ -16,9 +17,22 @@ use crate::helpers::{ConfigDir, MemcachedTarget, RedisTarget, TestApp, spawn_app
 /// their own timeout.
 const MEMCACHED_TIMEOUT_MS: u64 = 1000;
 
-/// The store a scenario runs against.
+/// The store a scenario runs against, and for Redis whether on a Redis
+/// Cluster (`redis.cluster_nodes`) rather than one Redis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Store(pub StoreKind);
+pub struct Store(pub StoreKind, pub bool);
+
+impl Store {
+    /// `kind` on one server (or none).
+    pub const fn of(kind: StoreKind) -> Self {
+        Self(kind, false)
+    }
+
+    /// The Redis store on a Redis Cluster.
+    pub const fn redis_cluster() -> Self {
+        Self(StoreKind::Redis, true)
+    }
+}
 
 /// What a store can and cannot do: the expected outcomes that differ.
 #[derive(Debug, Clone, Copy)]
@@ -86,6 +100,9 @@ impl Store {
 
     pub async fn spawn_with(self, adjust: impl FnOnce(&mut Settings)) -> Rig {
         let central = match self.0 {
+            StoreKind::Redis if self.1 => {
+                Central::RedisCluster(ClusterTarget::shared("acceptance").await)
+            }
             StoreKind::Redis => Central::Redis(RedisTarget::shared_or_private("acceptance")),
             StoreKind::Memcached => {
                 Central::Memcached(MemcachedTarget::shared_or_private("acceptance"))
@@ -99,6 +116,9 @@ impl Store {
     /// `MEMCACHED_URL` is set: for the scenarios that restart it.
     pub async fn spawn_private(self) -> Rig {
         let central = match self.0 {
+            StoreKind::Redis if self.1 => {
+                Central::RedisCluster(ClusterTarget::private("acceptance").await)
+            }
             StoreKind::Redis => Central::Redis(RedisTarget::private("acceptance")),
             StoreKind::Memcached => Central::Memcached(MemcachedTarget::private("acceptance")),
             _ => Central::None,
@@ -111,6 +131,7 @@ impl Store {
 enum Central {
     None,
     Redis(RedisTarget),
+    RedisCluster(ClusterTarget),
     Memcached(MemcachedTarget),
 }
 
@@ -154,33 +175,15 @@ impl Rig {
     /// own clock.
     pub async fn time_passes(&self, secs: i64) {
         self.app.clock.advance(secs);
-        let redis = match &self.central {
-            Central::None => return,
-            Central::Memcached(memcached) => return memcached.age(secs).await,
-            Central::Redis(redis) => redis,
-        };
-        let mut conn = redis.connection().await;
-        let keys: Vec<String> = ::redis::cmd("KEYS")
-            .arg(format!("{}*", redis.prefix))
-            .query_async(&mut conn)
-            .await
-            .expect("KEYS");
-        for key in keys {
-            let left: i64 = ::redis::cmd("PTTL")
-                .arg(&key)
-                .query_async(&mut conn)
-                .await
-                .expect("PTTL");
-            if left < 0 {
-                continue; // gone, or no TTL (the test would then see it stay)
+        match &self.central {
+            Central::None => {}
+            Central::Memcached(memcached) => memcached.age(secs).await,
+            Central::Redis(redis) => {
+                age_keys(&mut redis.connection().await, &redis.prefix, secs).await;
             }
-            let passed = secs * 1000;
-            let aged = if left <= passed {
-                ::redis::cmd("DEL").arg(&key).clone()
-            } else {
-                ::redis::cmd("PEXPIRE").arg(&key).arg(left - passed).clone()
-            };
-            let _: i64 = aged.query_async(&mut conn).await.expect("age a key");
+            Central::RedisCluster(cluster) => {
+                age_keys(&mut cluster.connection().await, &cluster.prefix, secs).await;
+            }
         }
     }
 
@@ -201,14 +204,19 @@ impl Rig {
                 memcached.connection().await.delete(&key).await
             }
             StoreKind::Redis => {
-                let Central::Redis(redis) = &self.central else {
-                    unreachable!("a redis rig has Redis")
+                let removed: i64 = match &self.central {
+                    Central::Redis(redis) => ::redis::cmd("DEL")
+                        .arg(redis.key(credential))
+                        .query_async(&mut redis.connection().await)
+                        .await
+                        .expect("DEL"),
+                    Central::RedisCluster(cluster) => ::redis::cmd("DEL")
+                        .arg(cluster.key(credential))
+                        .query_async(&mut cluster.connection().await)
+                        .await
+                        .expect("DEL"),
+                    _ => unreachable!("a redis rig has Redis"),
                 };
-                let removed: i64 = ::redis::cmd("DEL")
-                    .arg(redis.key(credential))
-                    .query_async(&mut redis.connection().await)
-                    .await
-                    .expect("DEL");
                 removed == 1
             }
             StoreKind::None => unreachable!(),
@@ -222,6 +230,7 @@ impl Rig {
     pub async fn restart_store(&mut self) {
         match &mut self.central {
             Central::Redis(redis) => redis.restart().await,
+            Central::RedisCluster(cluster) => cluster.restart().await,
             Central::Memcached(memcached) => memcached.restart().await,
             Central::None => self.app = self.replica().await,
         }
@@ -245,6 +254,11 @@ async fn spawn_instance(
             Central::Redis(redis) => {
                 s.redis.url = redis.url().to_owned();
                 s.redis.key_prefix = redis.prefix.clone();
+            }
+            Central::RedisCluster(cluster) => {
+                s.redis.url = String::new();
+                s.redis.cluster_nodes = cluster.urls();
+                s.redis.key_prefix = cluster.prefix.clone();
             }
             Central::Memcached(memcached) => {
                 s.memcached.url = memcached.url().to_owned();
