@@ -3,6 +3,7 @@
 //! method, the route pattern (not the path, which can hold a line key), the
 //! status and the latency.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -99,6 +100,23 @@ thread_local! {
         RefCell::new(HashMap::new());
 }
 
+/// The request counter and latency histogram of one set of labels.
+fn request_metrics(
+    route: Cow<'static, str>,
+    method: &'static str,
+    status: u16,
+) -> (Counter, Histogram) {
+    (
+        metrics::counter!(
+            "cartseal_http_requests_total",
+            "route" => route.clone(),
+            "method" => method,
+            "status" => status.to_string()
+        ),
+        metrics::histogram!("cartseal_http_request_duration_seconds", "route" => route),
+    )
+}
+
 /// Logs and counts every request. Every label comes from a fixed set: the
 /// method ([`method_label`]), the route pattern (or `unmatched`), and the
 /// status the service chose.
@@ -112,46 +130,35 @@ pub async fn observe(
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     // A request a middleware answered before its resource ran (a CORS
-    // preflight) carries no pattern: match the path for it, and count it
-    // without the per-worker handles.
-    let Some(RoutePattern(route)) = response.request().app_data::<RoutePattern>().copied() else {
-        let route = response
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".into());
-        log::info!(
-            "{method} {route} {status} {:.3}ms",
-            elapsed.as_secs_f64() * 1000.0
-        );
-        metrics::counter!(
-            "cartseal_http_requests_total",
-            "route" => route.clone(),
-            "method" => method,
-            "status" => status.to_string()
-        )
-        .increment(1);
-        metrics::histogram!("cartseal_http_request_duration_seconds", "route" => route)
-            .record(elapsed.as_secs_f64());
-        return Ok(response);
+    // preflight) carries no pattern: its route is matched from the path,
+    // and its handles are not kept.
+    let pattern = response.request().app_data::<RoutePattern>().copied();
+    let route: Cow<'static, str> = match pattern {
+        Some(RoutePattern(route)) => Cow::Borrowed(route),
+        None => Cow::Owned(
+            response
+                .request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".into()),
+        ),
     };
     log::info!(
         "{method} {route} {status} {:.3}ms",
         elapsed.as_secs_f64() * 1000.0
     );
-    REQUEST_METRICS.with_borrow_mut(|handles| {
-        let (requests, duration) = handles.entry((route, method, status)).or_insert_with(|| {
-            (
-                metrics::counter!(
-                    "cartseal_http_requests_total",
-                    "route" => route,
-                    "method" => method,
-                    "status" => status.to_string()
-                ),
-                metrics::histogram!("cartseal_http_request_duration_seconds", "route" => route),
-            )
-        });
+    let record = |(requests, duration): &(Counter, Histogram)| {
         requests.increment(1);
         duration.record(elapsed.as_secs_f64());
-    });
+    };
+    match route {
+        Cow::Borrowed(route) => REQUEST_METRICS.with_borrow_mut(|handles| {
+            record(
+                handles
+                    .entry((route, method, status))
+                    .or_insert_with(|| request_metrics(Cow::Borrowed(route), method, status)),
+            )
+        }),
+        Cow::Owned(_) => record(&request_metrics(route, method, status)),
+    }
     Ok(response)
 }
