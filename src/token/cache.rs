@@ -181,9 +181,10 @@ impl TokenCache {
         hit
     }
 
-    /// Keeps what opening `token` gave (or would give, for a token this
-    /// replica just sealed), without a rendered body.
-    pub fn insert(&self, token: &str, opened: Opened) {
+    /// Keeps what opening `token` gave, without a rendered body: only the
+    /// tests insert so; the service inserts through [`Memo::keep`].
+    #[cfg(test)]
+    pub(crate) fn insert(&self, token: &str, opened: Opened) {
         self.insert_entry(token, Cached::new(opened), None);
     }
 
