@@ -27,7 +27,7 @@
 //! `--replicas`, `--slowloris` and `--soak` are runs of their own, each
 //! writing its own section (`<!-- http-bench-scale:start -->`,
 //! `-slowloris`, `-soak`) and its JSON beside the main one
-//! (`benchmarks-http-scale.json`, ...).
+//! (`benches/results/http-scale.json`, ...).
 //!
 //! Options (flags win over the `CARTSEAL_BENCH_*` environment variables):
 //!
@@ -51,7 +51,7 @@
 //! | `--scrape SECS` | `CARTSEAL_BENCH_SCRAPE` | off: the soak reads every `/metrics` this often, as Prometheus would |
 //! | `--quick` | `CARTSEAL_BENCH_QUICK=1` | off |
 //! | `--out PATH` | `CARTSEAL_BENCH_OUT` | docs/benchmarks.md |
-//! | `--json PATH` | `CARTSEAL_BENCH_JSON` | docs/benchmarks-http.json |
+//! | `--json PATH` | `CARTSEAL_BENCH_JSON` | benches/results/http.json |
 //! | `--bin PATH` | `CARTSEAL_BENCH_BIN` | target/release/cartseal |
 //! | `--no-pin` | | pinning on when there are 2+ CPUs |
 //!

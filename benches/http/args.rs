@@ -303,7 +303,7 @@ pub fn parse_args(crate_root: &Path) -> Args {
         ),
         json: resolve(
             get("--json", "CARTSEAL_BENCH_JSON")
-                .unwrap_or_else(|| "docs/benchmarks-http.json".into()),
+                .unwrap_or_else(|| "benches/results/http.json".into()),
         ),
         bin: resolve(
             get("--bin", "CARTSEAL_BENCH_BIN").unwrap_or_else(|| "target/release/cartseal".into()),

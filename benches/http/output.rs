@@ -35,9 +35,9 @@ pub fn write_section(path: &Path, marker: &str, section: &str) -> std::io::Resul
 }
 
 /// The raw JSON of a run other than the comparison: beside the
-/// comparison's, named after the run (`benchmarks-http-soak.json`).
+/// comparison's, named after the run (`http-soak.json`).
 pub fn json_path(main_json: &Path, kind: &str) -> PathBuf {
-    main_json.with_file_name(format!("benchmarks-http-{kind}.json"))
+    main_json.with_file_name(format!("http-{kind}.json"))
 }
 
 /// Writes the section and the JSON, prints the section, and returns the

@@ -366,7 +366,7 @@ fn markdown(r: &SoakReport, machine: &Machine, pinning: &[String]) -> String {
     }
     let _ = writeln!(
         md,
-        "\nEvery sample: `docs/benchmarks-http-soak{}.json`. Server logs: `target/http-bench/soak-*-server.log`.\n",
+        "\nEvery sample: `benches/results/http-soak{}.json`. Server logs: `target/http-bench/soak-*-server.log`.\n",
         if r.scrape_s.is_some() { "-scraped" } else { "" }
     );
     md

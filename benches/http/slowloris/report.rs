@@ -298,7 +298,7 @@ pub fn markdown(
     }
     let _ = writeln!(
         md,
-        "\nRaw figures, every probe's timing: `docs/benchmarks-http-slowloris.json`. Server log: `target/http-bench/slowloris-{}-server.log`.\n",
+        "\nRaw figures, every probe's timing: `benches/results/http-slowloris.json`. Server log: `target/http-bench/slowloris-{}-server.log`.\n",
         r.mode
     );
     md
