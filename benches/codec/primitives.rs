@@ -68,6 +68,19 @@ pub(super) fn primitive_workloads(setup: &Setup) -> Vec<Workload<'_>> {
         ));
     }
     {
+        // The same parse through serde_json alone, as it was before the
+        // direct scan of the canonical spelling.
+        let json = json.clone();
+        out.push((
+            "detail/cart_from_any_json".into(),
+            Box::new(move || {
+                black_box(
+                    Cart::from_any_json(black_box(&json), &Limits::default()).expect("a cart"),
+                );
+            }),
+        ));
+    }
+    {
         let json = json.clone();
         out.push((
             named("deflate"),

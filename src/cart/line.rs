@@ -11,6 +11,9 @@ use std::hash::Hasher;
 use fnv::FnvHasher;
 use serde::Serialize;
 
+use super::rules::{
+    check_property_count, check_property_key, check_property_value, check_sku, normalized,
+};
 use super::{CartError, Limits};
 
 /// A stock-keeping unit: 1 to `limits.sku_max_chars` of `[A-Za-z0-9._-]`.
@@ -92,95 +95,6 @@ impl Properties {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
-}
-
-/// Checks a sku: 1 to `limits.sku_max_chars` of `[A-Za-z0-9._-]`.
-pub(super) fn check_sku(raw: &str, limits: &Limits) -> Result<(), CartError> {
-    let ok = !raw.is_empty()
-        && raw.len() <= limits.sku_max_chars
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(CartError::Invalid(format!(
-            "sku must be 1 to {} characters of A-Z a-z 0-9 . _ -",
-            limits.sku_max_chars
-        )))
-    }
-}
-
-/// Checks how many properties a line has.
-pub(super) fn check_property_count(count: usize, limits: &Limits) -> Result<(), CartError> {
-    if count > limits.max_properties {
-        return Err(CartError::Invalid(format!(
-            "at most {} properties per line",
-            limits.max_properties
-        )));
-    }
-    Ok(())
-}
-
-/// Checks a property key: 1 to `limits.property_key_max_bytes` of
-/// `[A-Za-z0-9_-]`.
-pub(super) fn check_property_key(key: &str, limits: &Limits) -> Result<(), CartError> {
-    let ok = !key.is_empty()
-        && key.len() <= limits.property_key_max_bytes
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(CartError::Invalid(format!(
-            "property keys must be 1 to {} bytes of A-Z a-z 0-9 _ -",
-            limits.property_key_max_bytes
-        )))
-    }
-}
-
-/// Checks a property value, already in NFC ([`normalized`]).
-pub(super) fn check_property_value(value: &str, limits: &Limits) -> Result<(), CartError> {
-    if value.len() > limits.property_value_max_bytes || !value.chars().all(is_allowed) {
-        return Err(CartError::Invalid(format!(
-            "property values must be at most {} bytes, without control or format characters or line separators",
-            limits.property_value_max_bytes
-        )));
-    }
-    Ok(())
-}
-
-/// A property value in Unicode Normalization Form C, so that text that
-/// looks the same is the same line whichever keyboard typed it (an `é` as
-/// one code point or as `e` and a combining accent). ASCII, the common
-/// case, is NFC already: it costs one scan and no copy.
-pub(super) fn normalized(value: &str) -> Cow<'_, str> {
-    use unicode_normalization::{UnicodeNormalization, is_nfc};
-    if value.is_ascii() || is_nfc(value) {
-        Cow::Borrowed(value)
-    } else {
-        Cow::Owned(value.nfc().collect())
-    }
-}
-
-/// True for the characters a property value may hold. Control characters,
-/// format characters (bidi overrides and isolates, zero-width spaces and
-/// joiners, the byte order mark) and line and paragraph separators are
-/// refused: they make text display otherwise than it reads, on a receipt or
-/// an engraving order.
-fn is_allowed(c: char) -> bool {
-    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
-    if c.is_ascii() {
-        return !c.is_ascii_control();
-    }
-    !matches!(
-        c.general_category(),
-        GeneralCategory::Control
-            | GeneralCategory::Format
-            | GeneralCategory::LineSeparator
-            | GeneralCategory::ParagraphSeparator
-    )
 }
 
 /// The stable key of a line, derived from its sku and properties: the sku

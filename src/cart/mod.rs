@@ -195,6 +195,8 @@ impl Cart {
 }
 
 mod compact;
+mod rules;
+mod scan;
 
 pub(crate) use compact::{push_json_object, push_json_str, push_u64};
 

@@ -615,6 +615,7 @@ proptest! {
         let json = cart.to_compact_json();
         let back = Cart::from_compact_json(&json, &limits).unwrap();
         prop_assert_eq!(&back, &cart);
+        prop_assert_eq!(&Cart::from_any_json(&json, &limits).unwrap(), &cart);
         prop_assert_eq!(back.to_compact_json(), json);
     }
 
@@ -632,10 +633,64 @@ proptest! {
     ) {
         let json = serde_json::to_vec(&raw.iter().map(|(s, q, p)| serde_json::json!([s, q, p])).collect::<Vec<_>>()).unwrap();
         let limits = tight();
-        if let Ok(cart) = Cart::from_compact_json(&json, &limits) {
+        let parsed = Cart::from_compact_json(&json, &limits);
+        prop_assert_eq!(&parsed, &Cart::from_any_json(&json, &limits));
+        if let Ok(cart) = parsed {
             check_invariants(&cart, &limits)?;
         }
     }
+}
+
+/// The direct scan of the canonical spelling and serde_json give the same
+/// cart or the same refusal, for every spelling the scan hands back to
+/// serde_json and every one it reads itself.
+#[test]
+fn the_scan_and_serde_json_agree_on_every_spelling() {
+    let limits = limits();
+    let cases: &[&str] = &[
+        // Read by the scan.
+        "[]",
+        r#"[["A-1",2]]"#,
+        r#"[["A-1",2,{}]]"#,
+        r#"[["A-1",2,{"size":"M"}],["B",1]]"#,
+        r#"[["A-1",2,{"size":"M","b":"x"}]]"#,
+        r#"[["A-1",0]]"#,
+        r#"[["A-1",2],["A-1",3]]"#,
+        r#"[["A-1",2,{"size":"M","size":"XL"}]]"#,
+        r#"[["bad sku",2]]"#,
+        r#"[["A-1",4294967295]]"#,
+        // Handed back to serde_json.
+        r#" [["A-1",2]]"#,
+        r#"[["A-1", 2]]"#,
+        r#"[["A-1",2]]"#,
+        r#"[["A-1",2,{"size":"Mé"}]]"#,
+        r#"[["A-1",02]]"#,
+        r#"[["A-1",-2]]"#,
+        r#"[["A-1",2.0]]"#,
+        r#"[["A-1",2e0]]"#,
+        r#"[["A-1",4294967296]]"#,
+        r#"[["A-1",99999999999]]"#,
+        r#"[["A-1",2,null]]"#,
+        r#"[["A-1",2,{},1]]"#,
+        r#"[["A-1"]]"#,
+        r#"[["A-1",2]]x"#,
+        r#"[["A-1",2],]"#,
+        "[[\"A-1\",2,{\"k\":\"a\tb\"}]]",
+        "[[\"A-1\",2,{\"k\":\"a\u{7f}b\"}]]",
+        "",
+    ];
+    for case in cases {
+        assert_eq!(
+            Cart::from_compact_json(case.as_bytes(), &limits),
+            Cart::from_any_json(case.as_bytes(), &limits),
+            "{case}"
+        );
+    }
+    let invalid_utf8 = b"[[\"A-1\",2,{\"k\":\"\xff\"}]]";
+    assert_eq!(
+        Cart::from_compact_json(invalid_utf8, &limits),
+        Cart::from_any_json(invalid_utf8, &limits)
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -58,9 +58,17 @@ fn check_inflate(data: &[u8], limits: &Limits) {
     }
 }
 
-/// The strict cart parser: what it accepts keeps the limits and reads back.
+/// The strict cart parser: what it accepts keeps the limits and reads back,
+/// and its direct scan of the canonical spelling answers exactly as
+/// serde_json does.
 fn check_cart(data: &[u8], limits: &Limits) {
-    if let Ok(cart) = Cart::from_compact_json(data, limits) {
+    let parsed = Cart::from_compact_json(data, limits);
+    assert_eq!(
+        parsed,
+        Cart::from_any_json(data, limits),
+        "the scan and serde_json disagree"
+    );
+    if let Ok(cart) = parsed {
         fixture::assert_within(&cart, limits);
     }
 }
