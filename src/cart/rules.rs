@@ -53,7 +53,10 @@ pub(super) fn check_property_key(key: &str, limits: &Limits) -> Result<(), CartE
 
 /// Checks a property value, already in NFC ([`normalized`]).
 pub(super) fn check_property_value(value: &str, limits: &Limits) -> Result<(), CartError> {
-    if value.len() > limits.property_value_max_bytes || !value.chars().all(is_allowed) {
+    // Printable ASCII, the common case, is allowed as it is: one scan over
+    // the bytes, before any character is decoded.
+    let allowed = value.bytes().all(|b| (0x20..0x7f).contains(&b)) || value.chars().all(is_allowed);
+    if value.len() > limits.property_value_max_bytes || !allowed {
         return Err(CartError::Invalid(format!(
             "property values must be at most {} bytes, without control or format characters or line separators",
             limits.property_value_max_bytes
