@@ -148,7 +148,9 @@ pub fn parse_args(crate_root: &Path) -> Args {
             shown.push(name.clone());
             switches.insert(name);
         } else if name == "--help" || name == "-h" {
-            println!("{USAGE}\n(see the top of benches/http.rs for the environment variables)");
+            println!(
+                "{USAGE}\n(see the top of benches/http/main.rs for the environment variables)"
+            );
             std::process::exit(0);
         }
         // Anything else (cargo's `--bench`, filters) is ignored.

@@ -1,5 +1,5 @@
 //! The `redis-cluster` mode's store: a local Redis Cluster of three masters
-//! and three replicas (tests/api/process/redis_cluster.rs), its nodes pinned
+//! and three replicas (kit/src/process/redis_cluster.rs), its nodes pinned
 //! to the server's CPU as the `redis` mode's redis-server is.
 
 use crate::mode::Ctx;

@@ -80,7 +80,7 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
     let _ = writeln!(md, "## HTTP load benchmark\n");
     let _ = writeln!(
         md,
-        "Measured {} with `benches/http.rs`, which starts every mode itself:\n\n```sh\ncargo build --release\n{}\n```\n",
+        "Measured {} with `benches/http/main.rs`, which starts every mode itself:\n\n```sh\ncargo build --release\n{}\n```\n",
         r.date, r.command
     );
     let _ = writeln!(

@@ -1,6 +1,6 @@
 //! What only the benchmark does to processes: CPU pinning with `taskset`,
 //! and CPU accounting from /proc. Starting and killing them is the shared
-//! process module's (tests/api/process).
+//! process module's (kit/src/process).
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -142,7 +142,7 @@ fn push_key_suffix<'a>(out: &mut String, properties: impl Iterator<Item = (&'a s
     let digest = (hasher.finish() >> 16).to_be_bytes();
     out.push('~');
     // A table, not `format!`: one allocation per byte made hex the largest
-    // cost of opening a 20-line cart (benches/codec.rs).
+    // cost of opening a 20-line cart (benches/codec/main.rs).
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for byte in &digest[2..] {
         out.push(char::from(HEX[usize::from(byte >> 4)]));

@@ -229,7 +229,7 @@ impl Serialize for Rfc3339 {
         let time = chrono::DateTime::from_timestamp(self.0, 0)
             .ok_or_else(|| serde::ser::Error::custom("time out of range"))?;
         // The same text as the strftime "%Y-%m-%dT%H:%M:%SZ", without parsing
-        // a format string four times per seal (benches/codec.rs).
+        // a format string four times per seal (benches/codec/main.rs).
         serializer.serialize_str(&time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
     }
 }

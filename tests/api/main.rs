@@ -1,5 +1,7 @@
 //! The integration tests: one binary, the real server on port 0.
 
+use cartseal_kit::process;
+
 mod acceptance;
 mod bearer_flow;
 mod browser;
@@ -19,7 +21,6 @@ mod logging;
 mod memcached_store;
 mod memory_budget;
 mod nginx_example;
-mod process;
 mod redis_cluster;
 mod redis_store;
 mod reseal_race;

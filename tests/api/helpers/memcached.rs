@@ -54,11 +54,6 @@ impl MemcachedTarget {
         self.memcached.url()
     }
 
-    /// The private server, when it is one.
-    pub fn server(&self) -> Option<&MemcachedServer> {
-        self.memcached.server()
-    }
-
     /// The key of a session id.
     pub fn key(&self, id: &str) -> String {
         format!("{}{id}", self.prefix)

@@ -4,7 +4,6 @@
 //! helpers.
 
 // Not every test module uses every helper.
-#![allow(dead_code)]
 
 mod app;
 mod binary;

@@ -60,49 +60,27 @@
 //! not counted). Unknown arguments (such as the `--bench` that cargo passes)
 //! are ignored.
 
-#[path = "http/args.rs"]
 mod args;
-#[path = "http/chart.rs"]
 mod chart;
-#[path = "http/client.rs"]
 mod client;
-#[path = "http/cluster.rs"]
 mod cluster;
-#[path = "http/load.rs"]
 mod load;
-#[path = "http/markdown.rs"]
 mod markdown;
-#[path = "http/metrics.rs"]
 mod metrics;
-#[path = "http/mode.rs"]
 mod mode;
-#[path = "http/output.rs"]
 mod output;
-#[path = "http/peer/mod.rs"]
 mod peer;
-#[path = "../tests/api/process/mod.rs"]
-mod process;
-#[path = "http/procs.rs"]
+use cartseal_kit::process;
 mod procs;
-#[path = "http/proxy.rs"]
 mod proxy;
-#[path = "http/report.rs"]
 mod report;
-#[path = "http/scale.rs"]
 mod scale;
-#[path = "http/servers.rs"]
 mod servers;
-#[path = "http/slowloris/mod.rs"]
 mod slowloris;
-#[path = "http/soak.rs"]
 mod soak;
-#[path = "http/stats.rs"]
 mod stats;
-#[path = "http/sweep.rs"]
 mod sweep;
-#[path = "http/vu.rs"]
 mod vu;
-#[path = "http/workload.rs"]
 mod workload;
 
 use std::path::{Path, PathBuf};

@@ -15,7 +15,8 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// chromedriver on a port it picks itself; the chromium it starts is in its
 /// process group, so both die with the guard.
 pub struct Chromedriver {
-    proc: ChildGuard,
+    /// Held for its drop, which kills chromedriver and the browser.
+    _proc: ChildGuard,
     pub port: u16,
 }
 
@@ -43,7 +44,7 @@ impl Chromedriver {
                 line.split_once("started successfully on port ")
                     .and_then(|(_, rest)| rest.trim_end_matches('.').trim().parse::<u16>().ok())
             }) {
-                Ok((proc, port)) => return Self { proc, port },
+                Ok((proc, port)) => return Self { _proc: proc, port },
                 Err(e) if e.contains("port not available") => last = e,
                 Err(e) => panic!("{e}"),
             }

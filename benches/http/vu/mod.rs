@@ -7,7 +7,6 @@ use std::sync::Arc;
 use crate::client::{Conn, CookieUpdate, FetchError, Response, build_request, encode_segment};
 use crate::load::{OpKind, REQUEST_TIMEOUT, describe_error};
 
-#[path = "vu_build.rs"]
 mod build;
 
 /// Never add above this quantity (the server's default `max_quantity`).

@@ -3,15 +3,9 @@
 //! `redis-server`, Redis Cluster and `memcached`, nginx in front of
 //! replicas, chromedriver, and free ports.
 //!
-//! One copy serves two targets: the `api` test binary (`mod process;`) and
-//! `benches/http.rs` (`#[path = "../tests/api/process/mod.rs"] mod process;`).
-//! So it uses only the standard library and crates both targets have
-//! (`tempfile`), and takes the binary's path and any wrapper around a
-//! program (such as the benchmark's `taskset -c 0`) as parameters.
-
-// Each target uses its own part of this module: the benchmark, for one,
-// starts no browser.
-#![allow(dead_code, unused_imports)]
+//! It takes the binary's path and any wrapper around a program (such as
+//! the benchmark's `taskset -c 0`) as parameters, so the `api` tests and
+//! `benches/http/` share it as it is.
 
 mod child;
 mod chromedriver;

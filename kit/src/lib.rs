@@ -1,0 +1,8 @@
+//! What the tests and the benchmarks of cartseal share, and nothing the
+//! service itself runs: the child processes they start (the service
+//! binary, redis-server, Redis Cluster, memcached, nginx, chromedriver).
+//!
+//! A dev-dependency of the root package only: `tests/api/` and
+//! `benches/http/` use it as `cartseal_kit::process`.
+
+pub mod process;
