@@ -9,6 +9,7 @@
 
 mod child;
 mod chromedriver;
+mod daemon;
 mod memcached;
 mod nginx;
 mod redis_cluster;
@@ -17,6 +18,7 @@ mod service;
 
 pub use child::ChildGuard;
 pub use chromedriver::{CHROMIUM, Chromedriver};
+pub use daemon::{Daemon, Private, Program, Target};
 pub use memcached::{Memcached, MemcachedServer};
 pub use nginx::{Nginx, Routing, Tuning};
 pub use redis_cluster::{RedisCluster, redis_cli};

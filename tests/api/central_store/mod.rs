@@ -30,7 +30,7 @@ use cartseal::store::redis::RedisStore;
 use cartseal::store::{CartStore, Session, StoreError};
 
 use crate::helpers::{MemcachedTarget, RedisTarget};
-use crate::process::{MemcachedServer, RedisServer, free_port};
+use crate::process::{Daemon, MemcachedServer, RedisServer, free_port};
 
 /// The stores' call timeout.
 pub const TIMEOUT_MS: u64 = 200;
@@ -78,41 +78,23 @@ pub(crate) trait Target: Sized {
     }
 }
 
-/// A backend's server process, as the outage scenario handles it.
-pub(crate) trait Server {
+/// A backend's server process, as the outage scenario handles it: its pid,
+/// signals, kill and restart are the kit's [`Daemon`].
+pub(crate) trait Server: std::ops::DerefMut<Target = Daemon> {
     fn start() -> Self;
-    fn pid(&self) -> u32;
-    fn signal(&self, name: &str);
-    /// SIGKILL.
-    fn kill(&mut self);
-    /// Kills it and starts an empty one on the same port.
-    fn restart(&mut self);
 }
 
-macro_rules! server {
-    ($server:ty) => {
-        impl Server for $server {
-            fn start() -> Self {
-                <$server>::start()
-            }
-            fn pid(&self) -> u32 {
-                <$server>::pid(self)
-            }
-            fn signal(&self, name: &str) {
-                <$server>::signal(self, name)
-            }
-            fn kill(&mut self) {
-                <$server>::kill(self)
-            }
-            fn restart(&mut self) {
-                <$server>::restart(self)
-            }
-        }
-    };
+impl Server for RedisServer {
+    fn start() -> Self {
+        RedisServer::start()
+    }
 }
 
-server!(RedisServer);
-server!(MemcachedServer);
+impl Server for MemcachedServer {
+    fn start() -> Self {
+        MemcachedServer::start()
+    }
+}
 
 impl Target for RedisTarget {
     type Store = RedisStore;
