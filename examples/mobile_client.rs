@@ -29,7 +29,7 @@
 //! (`tests/api/bearer_flow.rs` shows it). Here `Cart::call` takes
 //! `&mut self` and keeps the new token before it returns, so the next write
 //! cannot start before it. An app whose screens can write at the same time
-//! queues those writes behind one another, as `static/cartseal-client.js`
+//! queues those writes behind one another, as the browser client module (`clients/js`)
 //! does for the tabs of a browser.
 //!
 //! **Send back the routing key.** `POST /cart` (and any answer to a client

@@ -1,5 +1,6 @@
 // cartseal-client.js: the cart of a cartseal shop, for every tab of a browser.
-// Built from clients/js/src by clients/js/build.mjs: edit those files.
+// Joined from clients/js/src, by clients/js/build.mjs for the package and by
+// cartseal itself for /static/cartseal-client.js: edit those files.
 //
 // Load it as a classic script (it defines the global `CartsealClient`, or
 // `module.exports` under CommonJS), or install the package clients/js (ES

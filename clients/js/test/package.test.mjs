@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-import { build } from "../build.mjs";
+import { build, PARTS } from "../build.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = join(here, "..");
@@ -17,10 +17,16 @@ const repo = join(pkgDir, "..", "..");
 const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
 const require = createRequire(import.meta.url);
 
-test("the served file and dist/ are exactly what the build makes of src/", () => {
+test("dist/ is exactly what the build makes of src/", () => {
   for (const [path, text] of Object.entries(build())) {
     assert.equal(readFileSync(path, "utf8"), text, path + " is stale: run node clients/js/build.mjs");
   }
+});
+
+test("the server embeds the same sources in the same order as the package", () => {
+  const demo = readFileSync(join(repo, "src", "http", "routes", "demo.rs"), "utf8");
+  const embedded = [...demo.matchAll(/include_str!\("\.\.\/\.\.\/\.\.\/clients\/js\/src\/([a-z]+\.js)"\)/g)].map((m) => m[1]);
+  assert.deepEqual(embedded, PARTS);
 });
 
 test("the package, the module and the server share one version", async () => {

@@ -19,7 +19,18 @@ use crate::config::DemoConfig;
 
 const INDEX_HTML: &str = include_str!("../../../static/index.html");
 const APP_JS: &str = include_str!("../../../static/app.js");
-const CLIENT_JS: &str = include_str!("../../../static/cartseal-client.js");
+/// The client module, served at `/static/cartseal-client.js`: its sources
+/// in clients/js/src joined in the order of `PARTS` in
+/// clients/js/build.mjs, which builds the npm package from the same files
+/// (clients/js/test/package.test.mjs holds the two orders equal).
+pub const CLIENT_JS: &str = concat!(
+    include_str!("../../../clients/js/src/head.js"),
+    include_str!("../../../clients/js/src/messages.js"),
+    include_str!("../../../clients/js/src/shared.js"),
+    include_str!("../../../clients/js/src/request.js"),
+    include_str!("../../../clients/js/src/client.js"),
+    include_str!("../../../clients/js/src/tail.js"),
+);
 const STYLE_CSS: &str = include_str!("../../../static/style.css");
 
 /// Where the page's list of allowed API origins goes.

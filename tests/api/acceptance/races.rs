@@ -5,7 +5,7 @@
 //! cart compares and sets at save time and applies a write again to the
 //! cart it lost to, so it keeps every add. The token store keeps no state
 //! and cannot see the race: there the clients run the same adds the way
-//! `static/cartseal-client.js` does (each write on the previous answer's
+//! the client module (`clients/js`) does (each write on the previous answer's
 //! credential, one at a time), which keeps every add, and the raw race is
 //! only recorded.
 

@@ -7,7 +7,7 @@
 //! the page reports a full cart, that the browser's own CORS and CSRF
 //! behaviour keeps a foreign page from changing the cart, and that two tabs
 //! adding at once lose adds unless their writes go through
-//! `static/cartseal-client.js`.
+//! `/static/cartseal-client.js` (clients/js/src).
 //!
 //! chromium, chromedriver and nginx are required: a missing tool fails the test
 //! loudly instead of skipping it. Browser tests run one at a time (a 2-core

@@ -139,8 +139,14 @@ impl Site {
                 let file = match path {
                     "/" | "/index.html" => Some(("index.html", HTML)),
                     "/static/app.js" => Some(("app.js", "text/javascript; charset=utf-8")),
+                    // Not a file: the service joins it from clients/js/src
+                    // when it is compiled.
                     "/static/cartseal-client.js" => {
-                        Some(("cartseal-client.js", "text/javascript; charset=utf-8"))
+                        return (
+                            "200 OK",
+                            "text/javascript; charset=utf-8",
+                            cartseal::http::routes::demo::CLIENT_JS.as_bytes().to_vec(),
+                        );
                     }
                     "/static/style.css" => Some(("style.css", "text/css; charset=utf-8")),
                     _ => None,

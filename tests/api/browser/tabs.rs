@@ -2,7 +2,7 @@
 //! it can. A write starts from the cookie the browser holds when it leaves,
 //! and its answer replaces that cookie: writes that leave on the same cookie
 //! overwrite each other's answers, and adds are lost although each was
-//! answered 200. Through `static/cartseal-client.js`, which runs the writes
+//! answered 200. Through the client module (`/static/cartseal-client.js`), which runs the writes
 //! of all tabs one at a time and tells every tab about the new cart, none is
 //! lost and both tabs show the whole cart.
 
