@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::cart::{Limits, Sku};
 
 /// One product.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Product {
     pub sku: String,

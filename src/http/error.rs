@@ -126,20 +126,59 @@ const fn row(
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// The body of every error: an RFC 9457 problem with a stable `code`.
+// Its schema is the document's `Problem` (src/http/openapi.rs).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
     #[serde(rename = "type")]
     kind: String,
     title: &'static str,
     status: u16,
+    #[schema(schema_with = code_schema)]
     code: &'static str,
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = usize, required = false)]
     token_length: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = usize, required = false)]
     token_budget: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = usize, required = false)]
     room_left: Option<usize>,
+}
+
+/// Every stable `code` a public endpoint answers with: those of the table
+/// below, and `/readyz`'s `not_ready`. The document lists them as the
+/// `Problem` schema's `code` enum.
+pub const CODES: &[&str] = &[
+    "token_invalid",
+    "token_expired",
+    "credentials_ambiguous",
+    "payload_invalid",
+    "csrf_rejected",
+    "line_not_found",
+    "not_found",
+    "method_not_allowed",
+    "payload_too_large",
+    "write_conflict",
+    "cart_too_large",
+    "cart_invalid",
+    "duplicate_key",
+    "sku_unknown",
+    "header_too_large",
+    "store_unavailable",
+    "request_timeout",
+    "unsupported_media_type",
+    "not_ready",
+];
+
+/// The `code` property: a string, one of [`CODES`].
+fn code_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(CODES.iter().copied()))
+        .build()
 }
 
 impl ApiError {
@@ -319,7 +358,7 @@ mod tests {
         assert_eq!(error.status_code(), StatusCode::CONFLICT);
         assert_eq!(error.code(), "write_conflict");
         let openapi: serde_json::Value =
-            serde_json::from_str(include_str!("openapi.json")).expect("JSON");
+            serde_json::from_slice(&crate::http::openapi::json()).expect("JSON");
         let codes = &openapi["components"]["schemas"]["Problem"]["properties"]["code"]["enum"];
         assert!(
             codes

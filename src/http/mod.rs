@@ -5,6 +5,8 @@
 //! - [`app`]: [`Application::build`] and [`run`]: settings in, a bound
 //!   server out, with the signals.
 //! - [`routes`]: the route table, one file per group of endpoints.
+//! - [`openapi`]: the OpenAPI document, derived from the route table's
+//!   handlers with utoipa.
 //! - [`cart_request`], [`json_body`]: the extractors every cart route
 //!   takes: the credential with the CSRF rule, the write path, the body.
 //! - [`transport`], [`csrf`], [`cors`]: how credentials travel, and which
@@ -22,6 +24,7 @@ pub mod cors;
 pub mod csrf;
 pub mod error;
 pub mod json_body;
+pub mod openapi;
 pub mod reload;
 pub mod route;
 pub mod routes;

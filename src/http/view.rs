@@ -2,49 +2,61 @@
 //! catalog resolved at read time.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::cart::{Cart, PropertiesRef, push_json_object, push_json_str, push_u64};
 use crate::catalog::Catalog;
 
 /// One line of the view.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ItemView<'a> {
     /// The stable line key.
     pub line: &'a str,
     pub sku: &'a str,
     pub quantity: u32,
-    /// Serialized as the line keeps them (sorted by key), not copied.
+    /// The line's properties, by name.
+    // Serialized as the line keeps them (sorted by key), not copied.
+    #[schema(value_type = BTreeMap<String, String>)]
     pub properties: PropertiesRef<'a>,
     /// From the catalog.
+    #[schema(required = true)]
     pub title: Option<&'a str>,
     /// From the catalog, minor units.
+    #[schema(required = true)]
     pub unit_price: Option<u64>,
     /// unit_price × quantity.
+    #[schema(required = true)]
     pub line_price: Option<u64>,
-    /// Whether the catalog has this sku: false for a line that came by a
-    /// merge, an older token or a product removed since, which cannot be
-    /// priced or bought; null without a catalog.
+    /// Whether the catalog has this sku. False for a line that came by a
+    /// merge, an older token or a product removed since: it cannot be priced
+    /// or bought. Null without a catalog.
+    #[schema(required = true)]
     pub available: Option<bool>,
 }
 
 /// The cart as returned by every cart endpoint.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CartView<'a> {
     /// The lines.
+    #[schema(inline)]
     pub items: Vec<ItemView<'a>>,
     /// Sum of quantities.
     pub item_count: u64,
-    /// Sum of the line prices, when every line is available; null when any
-    /// line is not (or there is no catalog), so that a checkout never charges
-    /// a total that silently leaves a line out.
+    /// Sum of the line prices in minor units, when every line is available.
+    /// Null when any line is unavailable, or without a catalog: a checkout
+    /// must never charge a total that leaves a line out.
+    #[schema(required = true)]
     pub subtotal: Option<u64>,
     /// The catalog's currency.
+    #[schema(required = true)]
     pub currency: Option<&'a str>,
     /// Raised by every write.
     pub revision: u64,
     /// When the credential expires if unused (RFC 3339), once there is one.
+    #[schema(required = true, format = DateTime)]
     pub expires_at: Option<String>,
     /// Length of the credential the client now holds; null before the first.
+    #[schema(required = true)]
     pub token_length: Option<usize>,
     /// The longest credential the service issues.
     pub token_budget: usize,

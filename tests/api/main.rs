@@ -21,6 +21,7 @@ mod logging;
 mod memcached_store;
 mod memory_budget;
 mod nginx_example;
+mod openapi;
 mod redis_cluster;
 mod redis_store;
 mod reseal_race;

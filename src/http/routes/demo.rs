@@ -82,6 +82,8 @@ fn page(
 }
 
 /// The page.
+#[utoipa::path(get, path = "/", summary = "The demo shop page",
+    responses((status = 200, description = "HTML")))]
 pub async fn index(demo: web::Data<DemoPage>) -> HttpResponse {
     let mut response = page("text/html; charset=utf-8", demo.html.clone());
     response

@@ -6,16 +6,19 @@ use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm,
     OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse,
 };
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::base64url;
+use crate::http::openapi::{self, ProblemAnswer};
 use crate::http::state::AppState;
 use crate::http::telemetry;
 use crate::keys::SigningMaterial;
 use crate::store::CartStore;
 
-const OPENAPI: &str = include_str!("../openapi.json");
-
 /// `GET /healthz`: the process answers.
+#[utoipa::path(get, path = "/healthz", summary = "Liveness",
+    responses((status = 200, description = "The process answers")))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
@@ -24,9 +27,16 @@ pub async fn healthz() -> HttpResponse {
 /// says only ready or not; which store serves, and why it does not, is the
 /// operator's to read in the log (docs/security.md, "Secrets stay out of
 /// logs, errors and metrics").
+#[utoipa::path(get, path = "/readyz", summary = "Readiness: keys loaded and the store reachable",
+    responses(
+        (status = 200, description = "Ready: `{\"status\": \"ready\"}`, and nothing about the store behind it",
+            body = inline(Ready)),
+        (status = 503, response = ProblemAnswer)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.store.ready().await {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Ok(()) => HttpResponse::Ok().json(Ready {
+            status: Readiness::Ready,
+        }),
         Err(reason) => {
             log::warn!(
                 "not ready: the {} store: {reason}",
@@ -44,6 +54,21 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 }))
         }
     }
+}
+
+/// `GET /readyz`'s answer when ready.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ready {
+    #[schema(inline)]
+    status: Readiness,
+}
+
+/// The one status `/readyz` answers 200 with.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Readiness {
+    Ready,
 }
 
 /// `GET /store`, on the admin listener only: which store serves, and what
@@ -64,6 +89,9 @@ pub async fn metrics() -> HttpResponse {
 
 /// `GET /.well-known/jwks.json`: the public halves of the Ed25519 signing
 /// keys that open tokens. HS256 secrets are never published.
+#[utoipa::path(get, path = "/.well-known/jwks.json",
+    summary = "Public Ed25519 keys that verify jwt-format tokens",
+    responses((status = 200, description = "A JWK set")))]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     let ring = state.keys.load();
     let keys = ring
@@ -92,9 +120,12 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
         .json(JwkSet { keys })
 }
 
-/// `GET /openapi.json`.
+/// `GET /openapi.json`: the document src/http/openapi.rs derives from the
+/// handlers, rendered once.
+#[utoipa::path(get, path = "/openapi.json", summary = "This document",
+    responses((status = 200, description = "OpenAPI 3.1")))]
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(OPENAPI)
+        .body(openapi::json())
 }
