@@ -96,7 +96,7 @@ fn parts_of(format: &str) -> &'static [&'static str] {
 
 /// A cart of `n` lines with realistic skus and two properties each.
 fn cart(n: usize) -> Cart {
-    // The load benchmark's shape (benches/http/vu/build.rs): two properties
+    // The load benchmark's shape (loadgen/src/vu/build.rs): two properties
     // a line, each value six random alphanumeric characters, from a fixed
     // seed so that every run measures the same carts.
     const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

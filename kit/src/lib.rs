@@ -2,7 +2,7 @@
 //! service itself runs: the child processes they start (the service
 //! binary, redis-server, Redis Cluster, memcached, nginx, chromedriver).
 //!
-//! A dev-dependency of the root package only: `tests/api/` and
-//! `benches/http/` use it as `cartseal_kit::process`.
+//! A dev-dependency of the root package, and a dependency of the load
+//! generator (`loadgen/`): both use it as `cartseal_kit::process`.
 
 pub mod process;

@@ -5,7 +5,7 @@
 //!
 //! It takes the binary's path and any wrapper around a program (such as
 //! the benchmark's `taskset -c 0`) as parameters, so the `api` tests and
-//! `benches/http/` share it as it is.
+//! the load generator (`loadgen/`) share it as it is.
 
 mod child;
 mod chromedriver;

@@ -94,7 +94,7 @@ pub fn header(
     let _ = writeln!(md, "## {title}\n");
     let _ = writeln!(
         md,
-        "Measured {date} with `benches/http/main.rs`, which starts every process itself:\n\n```sh\ncargo build --release\n{command}\n```\n",
+        "Measured {date} with `loadgen/`, which starts every process itself:\n\n```sh\ncargo build --release --workspace\n{command}\n```\n",
     );
     let _ = writeln!(
         md,

@@ -153,7 +153,7 @@ impl PhaseReport {
             core.and_then(|c| cpu_busy.get(c))
                 .map(|busy| (busy - own).max(0.0))
         };
-        // nginx shares the servers' core (benches/http/servers.rs): its
+        // nginx shares the servers' core (servers.rs): its
         // work is the run's own, not a disturbance.
         let server_own = cores(server_s).unwrap_or(0.0)
             + cores(redis_s).unwrap_or(0.0)

@@ -92,7 +92,7 @@ pub struct Args {
     pub command: String,
 }
 
-const USAGE: &str = "usage: cargo bench --bench http -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--sizes N,N,..] [--rate R] [--modes a,b,..] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]\n       [--replicas N [--routing rr,key] | --slowloris [--slow-conns N] | --soak SECS [--sample SECS] [--scrape SECS]]\nmodes: token-paseto, token-jwt, redis, redis+rtt, redis-cluster, memcached, memcached+rtt, memory, none, actix-session-cookie, actix-session-redis, token-paseto-nocache";
+const USAGE: &str = "usage: cargo run --release -p cartseal-loadgen -- [--duration SECS] [--warmup SECS] [--concurrency N] [--pool N] [--lines N] [--sizes N,N,..] [--rate R] [--modes a,b,..] [--rtt-ms MS] [--settle SECS] [--quick] [--out PATH] [--json PATH] [--bin PATH] [--no-pin]\n       [--replicas N [--routing rr,key] | --slowloris [--slow-conns N] | --soak SECS [--sample SECS] [--scrape SECS]]\nmodes: token-paseto, token-jwt, redis, redis+rtt, redis-cluster, memcached, memcached+rtt, memory, none, actix-session-cookie, actix-session-redis, token-paseto-nocache";
 
 fn usage_error(msg: &str) -> ! {
     eprintln!("http bench: {msg}\n{USAGE}");
@@ -148,9 +148,7 @@ pub fn parse_args(crate_root: &Path) -> Args {
             shown.push(name.clone());
             switches.insert(name);
         } else if name == "--help" || name == "-h" {
-            println!(
-                "{USAGE}\n(see the top of benches/http/main.rs for the environment variables)"
-            );
+            println!("{USAGE}\n(see the top of loadgen/src/main.rs for the environment variables)");
             std::process::exit(0);
         }
         // Anything else (cargo's `--bench`, filters) is ignored.
@@ -277,7 +275,7 @@ pub fn parse_args(crate_root: &Path) -> Args {
             crate_root.join(p)
         }
     };
-    let mut command = String::from("cargo bench --bench http");
+    let mut command = String::from("cargo run --release -p cartseal-loadgen");
     if !shown.is_empty() {
         command.push_str(" -- ");
         command.push_str(&shown.join(" "));

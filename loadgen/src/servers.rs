@@ -163,7 +163,6 @@ impl Stack {
             let server = match peer_store(mode) {
                 Some(store) => {
                     let mut args = vec![
-                        "--serve-peer".to_string(),
                         store.to_string(),
                         "--workers".to_string(),
                         SERVER_WORKERS.to_string(),
@@ -424,14 +423,20 @@ async fn start_server(
     wait_ready(server, log_path).await
 }
 
-/// Starts the actix-session peer (this binary, `--serve-peer ...`) on the
-/// server's CPU and waits until it is ready.
+/// The actix-session peer's binary (peer/): `cartseal-peer`, built beside
+/// the server's.
+pub fn peer_binary(server: &Path) -> PathBuf {
+    server.with_file_name("cartseal-peer")
+}
+
+/// Starts the actix-session peer ([`peer_binary`]) on the server's CPU and
+/// waits until it is ready.
 async fn start_peer(
     ctx: &Ctx,
     args: Vec<String>,
     log_path: &Path,
 ) -> Result<process::Service, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+    let exe = peer_binary(&ctx.args.bin);
     let mut cmd = procs::pinned_command(&exe, ctx.server_cpu);
     cmd.args(args);
     let log = log_path.to_path_buf();

@@ -1,19 +1,19 @@
 //! HTTP load benchmark: one command starts every mode itself.
 //!
 //! ```sh
-//! cargo build --release
-//! cargo bench --bench http                     # all modes, 10 s per phase
-//! cargo bench --bench http -- --quick --modes token-paseto,none
-//! cargo bench --bench http -- --sizes 1,20,100 # and the cost per cart size
-//! cargo bench --bench http -- --replicas 3     # behind nginx, cache hit rate
-//! cargo bench --bench http -- --slowloris      # slow and idle clients
-//! cargo bench --bench http -- --soak 600       # memory, fds, errors over time
+//! cargo build --release --workspace   # cartseal, cartseal-peer and this
+//! cargo run --release -p cartseal-loadgen                # all modes, 10 s per phase
+//! cargo run --release -p cartseal-loadgen -- --quick --modes token-paseto,none
+//! cargo run --release -p cartseal-loadgen -- --sizes 1,20,100 # and the cost per cart size
+//! cargo run --release -p cartseal-loadgen -- --replicas 3     # behind nginx, cache hit rate
+//! cargo run --release -p cartseal-loadgen -- --slowloris      # slow and idle clients
+//! cargo run --release -p cartseal-loadgen -- --soak 600       # memory, fds, errors over time
 //! ```
 //!
 //! For each mode (`token-paseto`, `token-jwt`, `redis`, `redis+rtt`,
 //! `redis-cluster` (on a local six-node Redis Cluster), `memcached`, `memcached+rtt`, `memory`, `none`, and `actix-session-cookie`
-//! and `actix-session-redis`, the same cart service on actix-session, which
-//! this binary serves itself when started with `--serve-peer`) it starts the
+//! and `actix-session-redis`, the same cart service on actix-session, the
+//! `cartseal-peer` binary of peer/, next to `--bin`) it starts the
 //! server (and, for the redis and memcached modes, a private `redis-server`
 //! or `memcached` and, for the `+rtt` modes, a TCP delay proxy), pins the
 //! server to CPU 0 and itself to CPU 1, builds one cart per virtual user,
@@ -52,13 +52,13 @@
 //! | `--quick` | `CARTSEAL_BENCH_QUICK=1` | off |
 //! | `--out PATH` | `CARTSEAL_BENCH_OUT` | docs/benchmarks.md |
 //! | `--json PATH` | `CARTSEAL_BENCH_JSON` | benches/results/http.json |
-//! | `--bin PATH` | `CARTSEAL_BENCH_BIN` | target/release/cartseal |
+//! | `--bin PATH` | `CARTSEAL_BENCH_BIN` | target/release/cartseal (and `cartseal-peer` beside it) |
 //! | `--no-pin` | | pinning on when there are 2+ CPUs |
 //!
 //! `REDIS_URL` makes the redis modes use that Redis instead of a private one,
 //! and `MEMCACHED_URL` the memcached modes that Memcached (its CPU is then
-//! not counted). Unknown arguments (such as the `--bench` that cargo passes)
-//! are ignored.
+//! not counted). Unknown arguments (such as the `--bench` that `cargo bench`
+//! passed when this was a bench target) are ignored.
 
 mod args;
 mod chart;
@@ -69,7 +69,6 @@ mod markdown;
 mod metrics;
 mod mode;
 mod output;
-mod peer;
 use cartseal_kit::process;
 mod procs;
 mod proxy;
@@ -83,16 +82,15 @@ mod sweep;
 mod vu;
 mod workload;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use args::Command;
 use mode::{Ctx, loud, run_mode};
 use report::{Machine, ModeReport, RunReport, Settings};
 
-// As the service's src/main.rs: the load generator and the actix-session
-// peer (this binary with `--serve-peer`) allocate as the server does, so
-// the comparison is not one of allocators.
+// As the service's src/main.rs (and the peer's): the load generator
+// allocates as the server does.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -158,14 +156,21 @@ fn pin(pin: bool, ncpu: usize) -> (Vec<String>, Option<usize>, Option<usize>) {
 }
 
 async fn run() -> i32 {
-    let crate_root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // The repository's root: paths in the arguments and the docs it writes
+    // are relative to it, wherever this package sits.
+    let crate_root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("loadgen/ is inside the repository")
+        .to_path_buf();
     let args = args::parse_args(&crate_root);
-    if !args.bin.is_file() {
-        eprintln!(
-            "http bench: the server binary {} does not exist.\nBuild it first:  cargo build --release\n(this benchmark does not build it, so that what is measured is what you built)",
-            args.bin.display()
-        );
-        return 1;
+    for bin in [args.bin.clone(), servers::peer_binary(&args.bin)] {
+        if !bin.is_file() {
+            eprintln!(
+                "http bench: the binary {} does not exist.\nBuild it first:  cargo build --release --workspace\n(this benchmark does not build it, so that what is measured is what you built)",
+                bin.display()
+            );
+            return 1;
+        }
     }
     let machine = machine_info();
     let (pinning, server_cpu, generator_cpu) = pin(args.pin, machine.nproc.parse().unwrap_or(1));
@@ -346,8 +351,6 @@ fn write_outputs(ctx: &Ctx, run: &RunReport) -> i32 {
 }
 
 fn main() {
-    // Started again as the actix-session peer: serve it, never return.
-    peer::main_if_peer();
     // Kill the servers, nginx and redis-server if anything panics.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

@@ -31,9 +31,9 @@
 //! `/metrics` and the demo. Not done: cartseal's CORS and metrics
 //! middlewares, which are not validation.
 //!
-//! The benchmark runs it by starting its own binary again with
-//! `--serve-peer cookie|redis` (see [`main_if_peer`]), pinned like the
-//! cartseal server.
+//! The load benchmark (loadgen/) starts this binary as
+//! `cartseal-peer cookie|redis [--port N] [--workers N] [--redis-url URL]`,
+//! pinned like the cartseal server.
 //!
 //! # Layout
 //!
@@ -103,20 +103,18 @@ const SESSION_KEY: &[u8; 64] = b"cartseal bench peer: fixed actix-session cookie
 /// AES-GCM nonce and tag that `CookieContentSecurity::Private` adds.
 const SEAL_OVERHEAD: usize = 12 + 16;
 
-const USAGE: &str =
-    "usage: <bench binary> --serve-peer cookie|redis [--port N] [--workers N] [--redis-url URL]";
+const USAGE: &str = "usage: cartseal-peer cookie|redis [--port N] [--workers N] [--redis-url URL]";
 
-/// When the process was started as `--serve-peer ...` (the benchmark starts
-/// its own binary again that way), serves the peer until killed and exits;
-/// otherwise returns at once.
-pub fn main_if_peer() {
+// As the service's src/main.rs: the peer allocates as the server does, so
+// the comparison is not one of allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Serves the peer until killed.
+fn main() {
     let mut args = std::env::args().skip(1);
-    let Some(store) = args
-        .next()
-        .filter(|a| a == "--serve-peer")
-        .and_then(|_| args.next())
-    else {
-        return;
+    let Some(store) = args.next() else {
+        fail("which store?");
     };
     let mut port: u16 = 0;
     let mut workers: usize = 1;
@@ -135,7 +133,7 @@ pub fn main_if_peer() {
     let store = match store.as_str() {
         "cookie" => PeerStore::Cookie,
         "redis" => PeerStore::Redis { url: redis_url },
-        _ => fail("--serve-peer takes cookie or redis"),
+        _ => fail("the store is cookie or redis"),
     };
     let code = match serve(store, port, workers) {
         Ok(()) => 0,
@@ -155,7 +153,7 @@ fn fail(msg: &str) -> ! {
 /// Serves on 127.0.0.1:`port` with `workers` actix workers until killed;
 /// prints `cartseal listening on http://127.0.0.1:PORT` once bound (port 0
 /// picks a free one).
-pub fn serve(store: PeerStore, port: u16, workers: usize) -> std::io::Result<()> {
+fn serve(store: PeerStore, port: u16, workers: usize) -> std::io::Result<()> {
     session::self_check().map_err(std::io::Error::other)?;
     actix_web::rt::System::new().block_on(async move {
         let redis_url = match store {

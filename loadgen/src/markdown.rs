@@ -80,7 +80,7 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
     let _ = writeln!(md, "## HTTP load benchmark\n");
     let _ = writeln!(
         md,
-        "Measured {} with `benches/http/main.rs`, which starts every mode itself:\n\n```sh\ncargo build --release\n{}\n```\n",
+        "Measured {} with `loadgen/`, which starts every mode itself:\n\n```sh\ncargo build --release --workspace\n{}\n```\n",
         r.date, r.command
     );
     let _ = writeln!(
@@ -128,7 +128,7 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
     if r.modes.iter().any(|m| m.mode.starts_with("actix-session")) {
         let _ = writeln!(
             md,
-            "- `actix-session-cookie`, `actix-session-redis`: the same routes and checks on actix-session 0.11 (`benches/http/peer/`), served by this benchmark's binary started again with `--serve-peer`, one actix worker, pinned like the server.",
+            "- `actix-session-cookie`, `actix-session-redis`: the same routes and checks on actix-session 0.11 (`peer/`, the `cartseal-peer` binary), one actix worker, pinned like the server.",
         );
     }
     for (mode, store) in [("redis+rtt", "Redis"), ("memcached+rtt", "Memcached")] {
