@@ -49,8 +49,9 @@ impl MemcachedServer {
                 cmd.args(["-u", "root"]);
             }
             let mut proc = ChildGuard::start("memcached", cmd, log, |_| {})?;
-            proc.wait_until(Daemon::PATIENCE, "answered version", || {
-                answers_version(port)
+            let pid = proc.pid();
+            proc.wait_until(Daemon::PATIENCE, "answered on its port", || {
+                serves(port, pid)
             })?;
             Ok(proc)
         });
@@ -97,16 +98,29 @@ fn running_as_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
-/// True when a Memcached server answers `version` on `port`.
-fn answers_version(port: u16) -> bool {
+/// True when the Memcached that answers on `port` is process `pid`. Not
+/// just any Memcached: another test's may have taken the port between
+/// [`super::free_port`] and this one's bind, and then answer in its place
+/// while this one exits (a test once paused "its" server that way, and the
+/// other went on answering).
+fn serves(port: u16, pid: u32) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut line = String::new();
-    stream.write_all(b"version\r\n").is_ok()
-        && BufReader::new(stream).read_line(&mut line).is_ok()
-        && line.starts_with("VERSION ")
+    if stream.write_all(b"stats\r\n").is_err() {
+        return false;
+    }
+    let expected = format!("STAT pid {pid}");
+    for line in BufReader::new(stream).lines() {
+        match line {
+            Ok(line) if line.trim_end() == expected => return true,
+            Ok(line) if line.starts_with("END") => return false,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 /// The Memcached a run uses: the one `MEMCACHED_URL` names when it is set,

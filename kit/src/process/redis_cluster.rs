@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::redis_server::ping;
+use super::redis_server::serves;
 use super::{ChildGuard, free_port};
 
 /// Masters, and one replica for each.
@@ -211,6 +211,9 @@ fn launch(port: u16, dir: &TempDir) -> Result<ChildGuard, String> {
         .arg("--dir")
         .arg(dir.path());
     let mut proc = ChildGuard::start("redis-server (cluster)", cmd, None, |_| {})?;
-    proc.wait_until(Duration::from_secs(10), "answered PING", || ping(port))?;
+    let pid = proc.pid();
+    proc.wait_until(Duration::from_secs(10), "answered on its port", || {
+        serves(port, pid)
+    })?;
     Ok(proc)
 }

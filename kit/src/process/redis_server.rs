@@ -1,6 +1,6 @@
 //! A private `redis-server`, or the Redis that `REDIS_URL` names.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::process::Command;
@@ -42,7 +42,10 @@ impl RedisServer {
                 .arg("--dir")
                 .arg(&path);
             let mut proc = ChildGuard::start("redis-server", cmd, log, |_| {})?;
-            proc.wait_until(Daemon::PATIENCE, "answered PING", || ping(port))?;
+            let pid = proc.pid();
+            proc.wait_until(Daemon::PATIENCE, "answered on its port", || {
+                serves(port, pid)
+            })?;
             Ok(proc)
         });
         let daemon = Daemon::start(
@@ -82,16 +85,36 @@ impl Private for RedisServer {
     }
 }
 
-/// True when a Redis server answers PING on `port`.
-pub(super) fn ping(port: u16) -> bool {
+/// True when the Redis that answers on `port` is process `pid`. Not just
+/// any Redis: another test's may have taken the port between
+/// [`super::free_port`] and this one's bind, and then answer in its place
+/// while this one exits.
+pub(super) fn serves(port: u16, pid: u32) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut reply = [0u8; 7];
-    stream.write_all(b"PING\r\n").is_ok()
-        && stream.read_exact(&mut reply).is_ok()
-        && &reply == b"+PONG\r\n"
+    if stream.write_all(b"INFO server\r\n").is_err() {
+        return false;
+    }
+    // A bulk string: `$<length>`, then that many bytes of `key:value` lines.
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    let Some(length) = reader
+        .read_line(&mut head)
+        .ok()
+        .and_then(|_| head.trim_end().strip_prefix('$')?.parse::<usize>().ok())
+    else {
+        return false;
+    };
+    let mut info = vec![0u8; length];
+    if reader.read_exact(&mut info).is_err() {
+        return false;
+    }
+    let expected = format!("process_id:{pid}");
+    String::from_utf8_lossy(&info)
+        .lines()
+        .any(|line| line.trim_end() == expected)
 }
 
 /// The Redis a run uses: the one `REDIS_URL` names when it is set, else a
