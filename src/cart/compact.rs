@@ -80,13 +80,20 @@ impl Cart {
 /// need no escape, and are copied as they are; anything else goes through
 /// serde_json, which escapes exactly `"`, `\` and control characters.
 pub(crate) fn push_json_str(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+    if text.bytes().any(is_json_special) {
         serde_json::to_writer(&mut *out, text).expect("a string always serializes");
     } else {
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');
     }
+}
+
+/// True for the bytes a JSON string cannot hold as they are: the quote, the
+/// backslash and control characters. The writer escapes them; the scan of
+/// the canonical spelling ([`super::scan`]) stops at them.
+pub(super) fn is_json_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
 }
 
 /// Appends properties as a JSON object, in their order (sorted by key).

@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use super::compact::{Lines, RawLine};
+use super::compact::{Lines, RawLine, is_json_special};
 use super::{Cart, CartError, Limits};
 
 /// Parses `bytes` if they are in the canonical spelling; `None` if they
@@ -99,9 +99,7 @@ impl<'t> Scan<'t> {
         self.eat(b'"')?;
         let start = self.at;
         let rest = &self.text.as_bytes()[start..];
-        let len = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let len = rest.iter().position(|&b| is_json_special(b))?;
         if rest[len] != b'"' {
             return None;
         }
