@@ -6,7 +6,7 @@ use super::none::NoneStore;
 use super::redis::RedisStore;
 use super::redis_cluster::RedisClusterStore;
 use super::token::TokenStore;
-use super::{Capabilities, CartStore, Loaded, Saved, Session, SetupError, StoreError, Turn};
+use super::{Capabilities, CartStore, Loaded, Result, Saved, Session, SetupError, Turn};
 use crate::config::{Settings, StoreKind};
 use crate::keys::KeyringHandle;
 use crate::token::TokenCodec;
@@ -99,16 +99,11 @@ impl CartStore for AnyStore {
         dispatch!(self, s => s.capabilities())
     }
 
-    async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
+    async fn load(&self, credential: &str, now: i64) -> Result<Loaded> {
         dispatch!(self, s => s.load(credential, now).await)
     }
 
-    async fn save(
-        &self,
-        credential: Option<&str>,
-        session: &Session,
-        now: i64,
-    ) -> Result<Saved, StoreError> {
+    async fn save(&self, credential: Option<&str>, session: &Session, now: i64) -> Result<Saved> {
         dispatch!(self, s => s.save(credential, session, now).await)
     }
 
@@ -116,7 +111,7 @@ impl CartStore for AnyStore {
         dispatch!(self, s => s.turn(credential).await)
     }
 
-    async fn ready(&self) -> Result<(), StoreError> {
+    async fn ready(&self) -> Result<()> {
         dispatch!(self, s => s.ready().await)
     }
 }

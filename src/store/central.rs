@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::{Mutex as Queue, OwnedMutexGuard};
 
-use super::{Capabilities, CartStore, Loaded, Saved, Session, StoreError, value};
+use super::{Capabilities, CartStore, Loaded, Result, Saved, Session, StoreError, value};
 use crate::cart::{Cart, Limits};
 use crate::expiry::Expiry;
 use crate::ids;
@@ -40,7 +40,7 @@ pub trait Record: Sized + Send {
         revision: u64,
         absolute_expiry: i64,
         limits: &Limits,
-    ) -> Result<Self, StoreError>;
+    ) -> Result<Self>;
 }
 
 /// A record found by [`Backend::get_and_touch`].
@@ -73,7 +73,7 @@ pub trait Backend: Send + Sync {
     type Record: Record;
 
     /// What this backend can do.
-    fn capabilities(&self) -> Capabilities;
+    const CAPABILITIES: Capabilities;
 
     /// The record under `id`, its TTL set to `ttl` seconds in the same
     /// step (a get-and-touch); `None` when there is none.
@@ -82,7 +82,7 @@ pub trait Backend: Send + Sync {
         id: &str,
         ttl: i64,
         now: i64,
-    ) -> impl Future<Output = Result<Option<Found<Self::Record>>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Found<Self::Record>>>> + Send;
 
     /// Sets the TTL of `id` to `ttl` seconds, best effort: a failure is
     /// counted and logged.
@@ -99,7 +99,7 @@ pub trait Backend: Send + Sync {
         record: Self::Record,
         ttl: i64,
         now: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// Replaces the record under `id`, for `ttl` seconds, only if it still
     /// carries `stamp` ([`Session::stamp`]), atomically.
@@ -110,10 +110,10 @@ pub trait Backend: Send + Sync {
         ttl: i64,
         stamp: u64,
         now: i64,
-    ) -> impl Future<Output = Result<Swapped, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Swapped>> + Send;
 
     /// Whether the backend answers.
-    fn ready(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn ready(&self) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Carts kept by the server, over backend `B`.
@@ -174,10 +174,10 @@ impl<B: Backend> CentralStore<B> {
 
 impl<B: Backend> CartStore for CentralStore<B> {
     fn capabilities(&self) -> Capabilities {
-        self.backend.capabilities()
+        B::CAPABILITIES
     }
 
-    async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
+    async fn load(&self, credential: &str, now: i64) -> Result<Loaded> {
         let Some(id) = session_id(credential)? else {
             return Ok(Loaded::fresh());
         };
@@ -214,12 +214,7 @@ impl<B: Backend> CartStore for CentralStore<B> {
         Ok(Loaded::new(session, None))
     }
 
-    async fn save(
-        &self,
-        credential: Option<&str>,
-        session: &Session,
-        now: i64,
-    ) -> Result<Saved, StoreError> {
+    async fn save(&self, credential: Option<&str>, session: &Session, now: i64) -> Result<Saved> {
         if let Some(fresh) = fresh_save(session, &self.expiry, now) {
             return Ok(fresh);
         }
@@ -276,7 +271,7 @@ impl<B: Backend> CartStore for CentralStore<B> {
         })
     }
 
-    async fn ready(&self) -> Result<(), StoreError> {
+    async fn ready(&self) -> Result<()> {
         self.backend.ready().await
     }
 }
@@ -292,7 +287,7 @@ const FRESH_PREFIX: &str = "new.";
 /// (an empty cart that names no state), and an invalid credential for
 /// anything that is not a session id, so that no store key is ever built
 /// from other text.
-fn session_id(credential: &str) -> Result<Option<&str>, StoreError> {
+fn session_id(credential: &str) -> Result<Option<&str>> {
     if credential
         .strip_prefix(FRESH_PREFIX)
         .is_some_and(ids::is_random)

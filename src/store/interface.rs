@@ -1,7 +1,7 @@
 //! The interface every store implements (docs/architecture.md, "The store
 //! interface").
 
-use super::{Capabilities, Loaded, Saved, Session, StoreError, Turn};
+use super::{Capabilities, Loaded, Result, Saved, Session, Turn};
 
 /// One store: where a cart lives between requests.
 pub trait CartStore: Send + Sync {
@@ -9,7 +9,7 @@ pub trait CartStore: Send + Sync {
     fn capabilities(&self) -> Capabilities;
 
     /// Loads the session a credential names.
-    fn load(&self, credential: &str, now: i64) -> impl Future<Output = Result<Loaded, StoreError>>;
+    fn load(&self, credential: &str, now: i64) -> impl Future<Output = Result<Loaded>>;
 
     /// Saves a session, under `credential` when the client has one, and
     /// returns the credential the client must hold from now on. A store
@@ -21,7 +21,7 @@ pub trait CartStore: Send + Sync {
         credential: Option<&str>,
         session: &Session,
         now: i64,
-    ) -> impl Future<Output = Result<Saved, StoreError>>;
+    ) -> impl Future<Output = Result<Saved>>;
 
     /// Waits until no other write to the cart `credential` names runs
     /// through this store instance, and holds that turn until the [`Turn`]
@@ -34,5 +34,5 @@ pub trait CartStore: Send + Sync {
     }
 
     /// Whether the store can serve requests now (for /readyz).
-    fn ready(&self) -> impl Future<Output = Result<(), StoreError>>;
+    fn ready(&self) -> impl Future<Output = Result<()>>;
 }

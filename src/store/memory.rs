@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::mem::size_of;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{Backend, Capabilities, CentralStore, Found, Record, StoreError, Swapped, value};
+use super::{Backend, Capabilities, CentralStore, Found, Record, Result, Swapped, value};
 use crate::cart::{Cart, Limits};
 use crate::config::MemoryConfig;
 use crate::expiry::Expiry;
@@ -49,7 +49,7 @@ impl Record for Kept {
         revision: u64,
         absolute_expiry: i64,
         limits: &Limits,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Self> {
         // The same cap as a central store's value: a cart that could not be
         // read back there is refused here too.
         value::cart_bytes(cart, limits)?;
@@ -188,14 +188,7 @@ impl Memory {
 
     /// Stores `kept` under `id` if it fits (after dropping expired carts),
     /// else refuses it as the store being full.
-    fn put(
-        &self,
-        inner: &mut Inner,
-        id: &str,
-        kept: Kept,
-        ttl: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    fn put(&self, inner: &mut Inner, id: &str, kept: Kept, ttl: i64, now: i64) -> Result<()> {
         let bytes = weigh(id, &kept.cart);
         if !self.has_room(inner, id, bytes) {
             inner.drop_expired(now);
@@ -220,22 +213,15 @@ impl Backend for Memory {
     const NAME: &'static str = "memory";
     type Record = Kept;
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            // No interface reaches into the process to end one cart.
-            revocation: false,
-            survives_replica_loss: false,
-            survives_store_restart: false,
-            keeps_carts: true,
-        }
-    }
+    const CAPABILITIES: Capabilities = Capabilities {
+        // No interface reaches into the process to end one cart.
+        revocation: false,
+        survives_replica_loss: false,
+        survives_store_restart: false,
+        keeps_carts: true,
+    };
 
-    async fn get_and_touch(
-        &self,
-        id: &str,
-        ttl: i64,
-        now: i64,
-    ) -> Result<Option<Found<Kept>>, StoreError> {
+    async fn get_and_touch(&self, id: &str, ttl: i64, now: i64) -> Result<Option<Found<Kept>>> {
         let mut inner = self.lock();
         let Some(entry) = inner.carts.get(id) else {
             return Ok(None);
@@ -264,7 +250,7 @@ impl Backend for Memory {
         report(&inner);
     }
 
-    async fn add(&self, id: &str, kept: Kept, ttl: i64, now: i64) -> Result<bool, StoreError> {
+    async fn add(&self, id: &str, kept: Kept, ttl: i64, now: i64) -> Result<bool> {
         let mut inner = self.lock();
         if inner.carts.contains_key(id) {
             return Ok(false);
@@ -272,14 +258,7 @@ impl Backend for Memory {
         self.put(&mut inner, id, kept, ttl, now).map(|()| true)
     }
 
-    async fn swap(
-        &self,
-        id: &str,
-        kept: Kept,
-        ttl: i64,
-        stamp: u64,
-        now: i64,
-    ) -> Result<Swapped, StoreError> {
+    async fn swap(&self, id: &str, kept: Kept, ttl: i64, stamp: u64, now: i64) -> Result<Swapped> {
         let mut inner = self.lock();
         match inner.carts.get(id) {
             Some(entry) if entry.expires_at < now => {
@@ -295,7 +274,7 @@ impl Backend for Memory {
         }
     }
 
-    async fn ready(&self) -> Result<(), StoreError> {
+    async fn ready(&self) -> Result<()> {
         Ok(())
     }
 }
@@ -303,7 +282,7 @@ impl Backend for Memory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{CartStore, Session};
+    use crate::store::{CartStore, Session, StoreError};
 
     fn block<T>(f: impl Future<Output = T>) -> T {
         tokio::runtime::Builder::new_current_thread()

@@ -117,6 +117,22 @@ pub struct Capabilities {
     pub keeps_carts: bool,
 }
 
+/// What a store's operations return, as `std::io::Result` is for I/O.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl Capabilities {
+    /// A store on the network that holds carts in memory only: Redis as
+    /// run here (no persistence) and Memcached. An operator can delete a
+    /// cart's key, and a replica's loss costs nothing, but a restart of the
+    /// store itself loses every cart.
+    pub const NETWORK_MEMORY: Self = Self {
+        revocation: true,
+        survives_replica_loss: true,
+        survives_store_restart: false,
+        keeps_carts: true,
+    };
+}
+
 /// Why a store failed. Client causes and server causes are distinct.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {

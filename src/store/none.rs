@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::cart::{Cart, Limits, Line};
 use crate::expiry::Expiry;
 
-use super::{Capabilities, CartStore, Loaded, Saved, Session, StoreError};
+use super::{Capabilities, CartStore, Loaded, Result, Saved, Session};
 
 /// The credential the ceiling hands out.
 const CREDENTIAL: &str = "none";
@@ -53,23 +53,18 @@ impl CartStore for NoneStore {
         }
     }
 
-    async fn load(&self, _credential: &str, _now: i64) -> Result<Loaded, StoreError> {
+    async fn load(&self, _credential: &str, _now: i64) -> Result<Loaded> {
         Ok(Loaded::new((*self.template).clone(), None))
     }
 
-    async fn save(
-        &self,
-        _credential: Option<&str>,
-        _session: &Session,
-        now: i64,
-    ) -> Result<Saved, StoreError> {
+    async fn save(&self, _credential: Option<&str>, _session: &Session, now: i64) -> Result<Saved> {
         Ok(Saved::new(
             CREDENTIAL.into(),
             self.expiry.on_write(now, None)?.expires_at,
         ))
     }
 
-    async fn ready(&self) -> Result<(), StoreError> {
+    async fn ready(&self) -> Result<()> {
         Ok(())
     }
 }

@@ -53,9 +53,7 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, RedisError, Script};
 
 use super::value::revision_prefix;
-use super::{
-    Backend, Capabilities, CentralStore, Found, SetupError, StoreError, Swapped, unavailable,
-};
+use super::{Backend, Capabilities, CentralStore, Found, Result, SetupError, Swapped, unavailable};
 use crate::cart::Limits;
 use crate::config::RedisConfig;
 use crate::expiry::Expiry;
@@ -173,7 +171,7 @@ impl<C: Connection> Redis<C> {
 
     /// Runs one command under the hard timeout; every failure is
     /// [`StoreError::Unavailable`] and counted.
-    async fn call<T: FromRedisValue>(&self, op: &'static str, cmd: &Cmd) -> Result<T, StoreError> {
+    async fn call<T: FromRedisValue>(&self, op: &'static str, cmd: &Cmd) -> Result<T> {
         let mut conn = self.conn.clone();
         bounded(
             C::NAME,
@@ -192,7 +190,7 @@ async fn bounded<T>(
     op: &'static str,
     timeout: Duration,
     call: impl Future<Output = Result<T, RedisError>>,
-) -> Result<T, StoreError> {
+) -> Result<T> {
     let reason = match tokio::time::timeout(timeout, call).await {
         Ok(Ok(value)) => return Ok(value),
         Ok(Err(e)) => describe(&e),
@@ -220,22 +218,9 @@ impl<C: Connection> Backend for Redis<C> {
     const NAME: &'static str = C::NAME;
     type Record = Vec<u8>;
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            revocation: true,
-            survives_replica_loss: true,
-            // Run without persistence, as benchmarked: a restart loses every cart.
-            survives_store_restart: false,
-            keeps_carts: true,
-        }
-    }
+    const CAPABILITIES: Capabilities = Capabilities::NETWORK_MEMORY;
 
-    async fn get_and_touch(
-        &self,
-        id: &str,
-        ttl: i64,
-        _now: i64,
-    ) -> Result<Option<Found<Vec<u8>>>, StoreError> {
+    async fn get_and_touch(&self, id: &str, ttl: i64, _now: i64) -> Result<Option<Found<Vec<u8>>>> {
         let get = redis::cmd("GETEX")
             .arg(self.key(id))
             .arg("EX")
@@ -257,13 +242,7 @@ impl<C: Connection> Backend for Redis<C> {
             .await;
     }
 
-    async fn add(
-        &self,
-        id: &str,
-        record: Vec<u8>,
-        ttl: i64,
-        _now: i64,
-    ) -> Result<bool, StoreError> {
+    async fn add(&self, id: &str, record: Vec<u8>, ttl: i64, _now: i64) -> Result<bool> {
         let set = redis::cmd("SET")
             .arg(self.key(id))
             .arg(record)
@@ -283,7 +262,7 @@ impl<C: Connection> Backend for Redis<C> {
         ttl: i64,
         stamp: u64,
         _now: i64,
-    ) -> Result<Swapped, StoreError> {
+    ) -> Result<Swapped> {
         let mut invocation = SWAP.key(self.key(id));
         invocation
             .arg(&revision_prefix(stamp)[..])
@@ -304,7 +283,7 @@ impl<C: Connection> Backend for Redis<C> {
         })
     }
 
-    async fn ready(&self) -> Result<(), StoreError> {
+    async fn ready(&self) -> Result<()> {
         self.call::<String>("ready", &redis::cmd("PING"))
             .await
             .map(drop)

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Capabilities, CartStore, Loaded, Saved, Session, StoreError};
+use super::{Capabilities, CartStore, Loaded, Result, Saved, Session, StoreError};
 use crate::keys::KeyState;
 use crate::token::cache::{Cached, Memo, TokenCache};
 use crate::token::{OpenError, Opened, TokenCodec};
@@ -62,7 +62,7 @@ impl CartStore for TokenStore {
     /// [`TokenCodec::check_lifetimes`]. It also counts each refusal by
     /// reason (`cartseal_token_rejections_total`), which `open`, used
     /// outside the request path, does not.
-    async fn load(&self, credential: &str, now: i64) -> Result<Loaded, StoreError> {
+    async fn load(&self, credential: &str, now: i64) -> Result<Loaded> {
         let (entry, cached, reseal) = self
             .authenticate(credential)
             .and_then(|(entry, cached)| {
@@ -96,12 +96,7 @@ impl CartStore for TokenStore {
         })
     }
 
-    async fn save(
-        &self,
-        credential: Option<&str>,
-        session: &Session,
-        now: i64,
-    ) -> Result<Saved, StoreError> {
+    async fn save(&self, credential: Option<&str>, session: &Session, now: i64) -> Result<Saved> {
         let sealed = self.codec.seal(
             &session.cart,
             session.revision,
@@ -140,7 +135,7 @@ impl CartStore for TokenStore {
         })
     }
 
-    async fn ready(&self) -> Result<(), StoreError> {
+    async fn ready(&self) -> Result<()> {
         // The keyring always has an active local key (load refuses one
         // without); the format's other key may be missing after a reload.
         let ring = self.codec.keys().load();

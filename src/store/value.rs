@@ -22,7 +22,7 @@
 
 use std::sync::Arc;
 
-use super::{Record, StoreError};
+use super::{Record, Result, StoreError};
 use crate::cart::{Cart, Limits};
 use crate::token::{InvalidReason, OpenError, inflate_capped, pack};
 
@@ -52,7 +52,7 @@ pub fn encode(
     revision: u64,
     absolute_expiry: i64,
     limits: &Limits,
-) -> Result<Vec<u8>, StoreError> {
+) -> Result<Vec<u8>> {
     let packed = pack(&cart.to_compact_json(), DEFLATE_LEVEL, limits)?;
     let mut value = Vec::with_capacity(HEADER_LEN + packed.len());
     value.push(LAYOUT_V1);
@@ -78,7 +78,7 @@ fn header(value: &[u8]) -> Result<(u64, i64), InvalidReason> {
 /// The bytes of a cart's compact JSON, when the cart is within what a
 /// stored value may hold: the memory store keeps carts as they are, and
 /// holds them to the same cap as the central stores.
-pub fn cart_bytes(cart: &Cart, limits: &Limits) -> Result<usize, StoreError> {
+pub fn cart_bytes(cart: &Cart, limits: &Limits) -> Result<usize> {
     let json = cart.to_compact_json();
     pack(&json, DEFLATE_LEVEL, limits)?;
     Ok(json.len())
@@ -97,7 +97,7 @@ pub(crate) fn unreadable(store: &'static str, reason: InvalidReason) -> StoreErr
 }
 
 /// Reads a value back under `limits`.
-pub fn decode(value: &[u8], limits: &Limits, store: &'static str) -> Result<Stored, StoreError> {
+pub fn decode(value: &[u8], limits: &Limits, store: &'static str) -> Result<Stored> {
     let unreadable = |reason| unreadable(store, reason);
     let (revision, absolute_expiry) = header(value).map_err(unreadable)?;
     let cart = cart(value, limits).map_err(unreadable)?;
@@ -130,7 +130,7 @@ impl Record for Vec<u8> {
         revision: u64,
         absolute_expiry: i64,
         limits: &Limits,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Self> {
         encode(cart, revision, absolute_expiry, limits)
     }
 }

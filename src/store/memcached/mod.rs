@@ -19,7 +19,7 @@ use async_memcached::{Client, Error as McError, ErrorKind, Status};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::{Backend, Capabilities, CentralStore, Found, SetupError, StoreError, Swapped};
+use super::{Backend, Capabilities, CentralStore, Found, Result, SetupError, Swapped};
 use crate::cart::Limits;
 use crate::config::{MemcachedConfig, is_memcached_url};
 use crate::expiry::Expiry;
@@ -212,12 +212,7 @@ impl Memcached {
     /// Sends a store command (`ms`) with `flags`: the value is refused
     /// here when over `max_value_bytes`, and Memcached's own refusal of an
     /// item over `-I` is a 413 too, never a silent drop.
-    async fn store(
-        &self,
-        key: &str,
-        value: &[u8],
-        flags: &[&str],
-    ) -> Result<Option<Status>, StoreError> {
+    async fn store(&self, key: &str, value: &[u8], flags: &[&str]) -> Result<Option<Status>> {
         let length = value.len();
         let max = self.inner.max_value_bytes;
         if length > max {
@@ -251,23 +246,9 @@ impl Backend for Memcached {
     const NAME: &'static str = STORE;
     type Record = Vec<u8>;
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            // An operator deletes the key.
-            revocation: true,
-            survives_replica_loss: true,
-            // Memcached keeps nothing on disk: a restart loses every cart.
-            survives_store_restart: false,
-            keeps_carts: true,
-        }
-    }
+    const CAPABILITIES: Capabilities = Capabilities::NETWORK_MEMORY;
 
-    async fn get_and_touch(
-        &self,
-        id: &str,
-        ttl: i64,
-        _now: i64,
-    ) -> Result<Option<Found<Vec<u8>>>, StoreError> {
+    async fn get_and_touch(&self, id: &str, ttl: i64, _now: i64) -> Result<Option<Found<Vec<u8>>>> {
         let key = self.key(id);
         let slide = ttl_flag(ttl);
         // The value, its CAS unique, and the TTL slid in the same step.
@@ -312,13 +293,7 @@ impl Backend for Memcached {
         }
     }
 
-    async fn add(
-        &self,
-        id: &str,
-        record: Vec<u8>,
-        ttl: i64,
-        _now: i64,
-    ) -> Result<bool, StoreError> {
+    async fn add(&self, id: &str, record: Vec<u8>, ttl: i64, _now: i64) -> Result<bool> {
         let ttl = ttl_flag(ttl);
         // Mode E: add, only if the key holds nothing.
         let refused = self
@@ -334,7 +309,7 @@ impl Backend for Memcached {
         ttl: i64,
         stamp: u64,
         _now: i64,
-    ) -> Result<Swapped, StoreError> {
+    ) -> Result<Swapped> {
         let ttl = ttl_flag(ttl);
         let cas = format!("C{stamp}");
         let refused = self
@@ -347,7 +322,7 @@ impl Backend for Memcached {
         })
     }
 
-    async fn ready(&self) -> Result<(), StoreError> {
+    async fn ready(&self) -> Result<()> {
         self.call(Command::Version)
             .await
             .map(drop)
