@@ -16,7 +16,7 @@ use actix_web::http::header::{CACHE_CONTROL, ContentType};
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
-use super::error::{ApiError, Room};
+use super::error::{Answered, ApiError, Room};
 use super::state::AppState;
 use super::transport::{self, Credential, Transport};
 use super::view::{self, ViewMeta};
@@ -124,7 +124,7 @@ impl CartRequest {
 
     /// `GET /cart`: the cart, re-sealed if its key is rotating out or it
     /// nears expiry. Without a credential, an empty cart and no token.
-    pub async fn read(self) -> Result<HttpResponse, ApiError> {
+    pub async fn read(self) -> Answered {
         let Some(token) = self.credential.token.as_deref() else {
             return Ok(self.respond(&Session::default(), None, None));
         };
@@ -160,7 +160,7 @@ impl CartRequest {
     pub async fn write(
         self,
         change: impl Fn(&mut Cart, &Limits) -> Result<(), CartError>,
-    ) -> Result<HttpResponse, ApiError> {
+    ) -> Answered {
         let room = Room {
             budget: self.limits().token_max_chars,
             current: self.credential.held_len(),

@@ -18,6 +18,9 @@ use crate::cart::CartError;
 use crate::store::StoreError;
 use crate::token::{OpenError, Oversize};
 
+/// What a handler answers: a response, or an error as problem+json.
+pub type Answered<T = HttpResponse> = Result<T, ApiError>;
+
 /// An API error. Each variant is one status and one code.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

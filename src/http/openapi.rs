@@ -12,6 +12,7 @@
 //!
 //! The document is rendered once per process and served as the same bytes.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use bytes::Bytes;
@@ -21,7 +22,7 @@ use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, InfoBuilder, Object, OpenApi, OpenApiBuilder, Ref, RefOr, Schema};
-use utoipa::{Modify, PartialSchema, ToResponse, ToSchema};
+use utoipa::{IntoResponses, Modify, PartialSchema, ToResponse, ToSchema};
 
 use crate::http::cart_request::CART_REVISION_HEADER;
 use crate::http::error::Problem;
@@ -166,11 +167,8 @@ pub struct CartAnswer;
 
 impl<'r> ToResponse<'r> for CartAnswer {
     fn response() -> (&'r str, RefOr<Response>) {
-        let response = ResponseBuilder::new().description("The cart").content(
-            "application/json",
-            Content::new(Some(Ref::from_schema_name(CartView::name()))),
-        );
-        ("CartAnswer", with_cart_headers(response).build().into())
+        let view = Ref::from_schema_name(CartView::name());
+        ("CartAnswer", cart_response("The cart", view.into()))
     }
 }
 
@@ -179,11 +177,20 @@ pub struct FreshCart;
 
 impl<'r> ToResponse<'r> for FreshCart {
     fn response() -> (&'r str, RefOr<Response>) {
-        let response = ResponseBuilder::new()
-            .description("A fresh cart and its token")
-            .content("application/json", Content::new(Some(Created::schema())));
-        ("FreshCart", with_cart_headers(response).build().into())
+        let body = Created::schema();
+        (
+            "FreshCart",
+            cart_response("A fresh cart and its token", body),
+        )
     }
+}
+
+/// A JSON answer of `body`, with the cart's credential headers.
+fn cart_response(description: &str, body: RefOr<Schema>) -> RefOr<Response> {
+    let response = ResponseBuilder::new()
+        .description(description)
+        .content("application/json", Content::new(Some(body)));
+    with_cart_headers(response).build().into()
 }
 
 /// Every error answer, `#/components/responses/Problem`.
@@ -199,6 +206,31 @@ impl<'r> ToResponse<'r> for ProblemAnswer {
             )
             .build();
         ("Problem", response.into())
+    }
+}
+
+/// The answers of a write whose JSON body names lines of the cart (`POST
+/// /cart/items`, `POST /cart/merge`): the cart, or a problem for each way
+/// such a write can fail.
+pub struct BodyWriteAnswers;
+
+impl BodyWriteAnswers {
+    /// Bad credential or request (400, 401, 403), slow body (408), a
+    /// conflict (409), a body or cart too large (413), not JSON (415), a
+    /// refused line (422), headers too large (431), the store down (503).
+    const PROBLEMS: [u16; 10] = [400, 401, 403, 408, 409, 413, 415, 422, 431, 503];
+}
+
+impl IntoResponses for BodyWriteAnswers {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let problem = Ref::from_response_name(ProblemAnswer::response().0);
+        std::iter::once(("200".to_owned(), CartAnswer::response().1))
+            .chain(
+                Self::PROBLEMS
+                    .iter()
+                    .map(|status| (status.to_string(), problem.clone().into())),
+            )
+            .collect()
     }
 }
 

@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 
 use crate::cart::Line;
 use crate::http::cart_request::{CART_REVISION_HEADER, CartRequest};
-use crate::http::error::ApiError;
+use crate::http::error::{Answered, ApiError};
 use crate::http::json_body::JsonBody;
-use crate::http::openapi::{self, CartAnswer, FreshCart, ProblemAnswer};
+use crate::http::openapi::{self, BodyWriteAnswers, CartAnswer, FreshCart, ProblemAnswer};
 use crate::http::route;
 use crate::http::state::AppState;
 use crate::http::transport::{self, CART_TOKEN_HEADER, Transport};
@@ -92,7 +92,7 @@ pub struct Created<'a> {
         (status = 401, response = ProblemAnswer), (status = 431, response = ProblemAnswer),
         (status = 503, response = ProblemAnswer)),
     security((), ("bearer" = []), ("cookie" = [])))]
-pub async fn get(cart: CartRequest) -> Result<HttpResponse, ApiError> {
+pub async fn get(cart: CartRequest) -> Answered {
     cart.read().await
 }
 
@@ -101,17 +101,9 @@ pub async fn get(cart: CartRequest) -> Result<HttpResponse, ApiError> {
 #[utoipa::path(post, path = "/cart/items",
     summary = "Add a line, or raise the quantity of the line with the same sku and properties",
     request_body = AddItem,
-    responses((status = 200, response = inline(CartAnswer)), (status = 400, response = ProblemAnswer),
-        (status = 401, response = ProblemAnswer), (status = 403, response = ProblemAnswer),
-        (status = 408, response = ProblemAnswer), (status = 409, response = ProblemAnswer),
-        (status = 413, response = ProblemAnswer), (status = 415, response = ProblemAnswer),
-        (status = 422, response = ProblemAnswer), (status = 431, response = ProblemAnswer),
-        (status = 503, response = ProblemAnswer)),
+    responses(BodyWriteAnswers),
     security((), ("bearer" = []), ("cookie" = [])))]
-pub async fn add(
-    cart: CartRequest,
-    JsonBody(body): JsonBody<AddItem>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn add(cart: CartRequest, JsonBody(body): JsonBody<AddItem>) -> Answered {
     let line = Line::parse(&body.sku, body.quantity, body.properties, cart.limits())?;
     if cart
         .catalog()
@@ -138,7 +130,7 @@ pub async fn set_quantity(
     cart: CartRequest,
     line: web::Path<String>,
     JsonBody(body): JsonBody<SetQuantity>,
-) -> Result<HttpResponse, ApiError> {
+) -> Answered {
     cart.write(|cart, limits| cart.set_quantity(&line, body.quantity, limits))
         .await
 }
@@ -151,7 +143,7 @@ pub async fn set_quantity(
         (status = 404, response = ProblemAnswer), (status = 409, response = ProblemAnswer),
         (status = 431, response = ProblemAnswer), (status = 503, response = ProblemAnswer)),
     security((), ("bearer" = []), ("cookie" = [])))]
-pub async fn remove(cart: CartRequest, line: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn remove(cart: CartRequest, line: web::Path<String>) -> Answered {
     cart.write(|cart, _| cart.remove(&line)).await
 }
 
@@ -162,7 +154,7 @@ pub async fn remove(cart: CartRequest, line: web::Path<String>) -> Result<HttpRe
         (status = 409, response = ProblemAnswer), (status = 431, response = ProblemAnswer),
         (status = 503, response = ProblemAnswer)),
     security((), ("bearer" = []), ("cookie" = [])))]
-pub async fn clear(cart: CartRequest) -> Result<HttpResponse, ApiError> {
+pub async fn clear(cart: CartRequest) -> Answered {
     cart.write(|cart, _| {
         cart.clear();
         Ok(())
@@ -175,17 +167,9 @@ pub async fn clear(cart: CartRequest) -> Result<HttpResponse, ApiError> {
 #[utoipa::path(post, path = "/cart/merge",
     summary = "Merge another cart (a guest cart at log-in, another device's) into this one",
     request_body = inline(Merge),
-    responses((status = 200, response = inline(CartAnswer)), (status = 400, response = ProblemAnswer),
-        (status = 401, response = ProblemAnswer), (status = 403, response = ProblemAnswer),
-        (status = 408, response = ProblemAnswer), (status = 409, response = ProblemAnswer),
-        (status = 413, response = ProblemAnswer), (status = 415, response = ProblemAnswer),
-        (status = 422, response = ProblemAnswer), (status = 431, response = ProblemAnswer),
-        (status = 503, response = ProblemAnswer)),
+    responses(BodyWriteAnswers),
     security((), ("bearer" = []), ("cookie" = [])))]
-pub async fn merge(
-    cart: CartRequest,
-    JsonBody(body): JsonBody<Merge>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn merge(cart: CartRequest, JsonBody(body): JsonBody<Merge>) -> Answered {
     let other = cart.open_other(&body.token).await?;
     cart.write(|cart, limits| cart.merge(&other, limits)).await
 }
@@ -194,10 +178,7 @@ pub async fn merge(
 #[utoipa::path(post, path = "/cart", summary = "Create a fresh cart for a bearer client (sets no cookie)",
     responses((status = 201, response = inline(FreshCart)), (status = 431, response = ProblemAnswer),
         (status = 503, response = ProblemAnswer)))]
-pub async fn create(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(req: HttpRequest, state: web::Data<AppState>) -> Answered {
     // No credential is read, but the headers obey the same limits.
     transport::check_header_sizes(&req, &state.settings.limits)?;
     let now = state.now();
