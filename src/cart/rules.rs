@@ -7,19 +7,13 @@ use super::{CartError, Limits};
 
 /// Checks a sku: 1 to `limits.sku_max_chars` of `[A-Za-z0-9._-]`.
 pub(super) fn check_sku(raw: &str, limits: &Limits) -> Result<(), CartError> {
-    let ok = !raw.is_empty()
-        && raw.len() <= limits.sku_max_chars
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(CartError::Invalid(format!(
-            "sku must be 1 to {} characters of A-Z a-z 0-9 . _ -",
-            limits.sku_max_chars
-        )))
-    }
+    check_word(
+        raw,
+        limits.sku_max_chars,
+        b"._-",
+        "sku must be",
+        "characters",
+    )
 }
 
 /// Checks how many properties a line has.
@@ -36,19 +30,36 @@ pub(super) fn check_property_count(count: usize, limits: &Limits) -> Result<(), 
 /// Checks a property key: 1 to `limits.property_key_max_bytes` of
 /// `[A-Za-z0-9_-]`.
 pub(super) fn check_property_key(key: &str, limits: &Limits) -> Result<(), CartError> {
-    let ok = !key.is_empty()
-        && key.len() <= limits.property_key_max_bytes
-        && key
+    let max = limits.property_key_max_bytes;
+    check_word(key, max, b"_-", "property keys must be", "bytes")
+}
+
+/// Checks that `raw` is 1 to `max` bytes, each an ASCII letter or digit or
+/// one of `extra`; the refusal reads "`what` 1 to `max` `unit` of …".
+#[inline]
+fn check_word(
+    raw: &str,
+    max: usize,
+    extra: &[u8],
+    what: &str,
+    unit: &str,
+) -> Result<(), CartError> {
+    let ok = !raw.is_empty()
+        && raw.len() <= max
+        && raw
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b));
     if ok {
-        Ok(())
-    } else {
-        Err(CartError::Invalid(format!(
-            "property keys must be 1 to {} bytes of A-Z a-z 0-9 _ -",
-            limits.property_key_max_bytes
-        )))
+        return Ok(());
     }
+    let mut allowed = String::from("A-Z a-z 0-9");
+    for &b in extra {
+        allowed.push(' ');
+        allowed.push(char::from(b));
+    }
+    Err(CartError::Invalid(format!(
+        "{what} 1 to {max} {unit} of {allowed}"
+    )))
 }
 
 /// Checks a property value, already in NFC ([`normalized`]).

@@ -104,30 +104,30 @@ pub(super) fn describe(bad: &Bad) -> String {
     format!("{field}: {text}")
 }
 
-/// serde's and the config crate's names of types, in config.toml's words.
+/// serde's and the config crate's names of types (matched as parts of what
+/// they say they expected, first match wins), in config.toml's words.
+const PLAIN_TYPES: [(&str, &str); 11] = [
+    ("unsigned 8 bit", "a whole number from 0 to 255"),
+    ("unsigned 16 bit", "a whole number from 0 to 65535"),
+    ("unsigned 32 bit", "a whole number from 0 to 4294967295"),
+    ("unsigned", "a whole number, 0 or more"),
+    ("integer", "a whole number"),
+    ("bool", "true or false"),
+    ("string", "a string in quotes"),
+    ("sequence", "a list, [ ... ]"),
+    ("array", "a list, [ ... ]"),
+    ("map", "a table"),
+    ("struct", "a table"),
+];
+
+/// `expected`, a type as serde or the config crate names it, in
+/// config.toml's words ([`PLAIN_TYPES`]); as it is when none matches.
 fn plain_type(expected: &str) -> String {
-    let text = if expected.contains("unsigned 8 bit") {
-        "a whole number from 0 to 255"
-    } else if expected.contains("unsigned 16 bit") {
-        "a whole number from 0 to 65535"
-    } else if expected.contains("unsigned 32 bit") {
-        "a whole number from 0 to 4294967295"
-    } else if expected.contains("unsigned") {
-        "a whole number, 0 or more"
-    } else if expected.contains("integer") {
-        "a whole number"
-    } else if expected.contains("bool") {
-        "true or false"
-    } else if expected.contains("string") {
-        "a string in quotes"
-    } else if expected.contains("sequence") || expected.contains("array") {
-        "a list, [ ... ]"
-    } else if expected.contains("map") || expected.contains("struct") {
-        "a table"
-    } else {
-        expected
-    };
-    text.to_owned()
+    PLAIN_TYPES
+        .iter()
+        .find(|(part, _)| expected.contains(part))
+        .map_or(expected, |(_, plain)| plain)
+        .to_owned()
 }
 
 /// The values an enum of config.toml takes, as serde names them:

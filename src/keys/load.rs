@@ -42,44 +42,34 @@ impl Keyring {
             };
             let kid = match config.purpose {
                 Purpose::Local => {
-                    let material = match LocalMaterial::from_paserk(&text) {
-                        Ok(material) => material,
-                        Err(e) => {
-                            problems.push(material_err(e));
-                            continue;
-                        }
-                    };
-                    let kid = material.kid().to_owned();
-                    local.push(Key {
-                        id: config.id.clone(),
-                        state: config.state,
-                        material,
-                    });
-                    kid
+                    LocalMaterial::from_paserk(&text)
+                        .map_err(material_err)
+                        .map(|material| {
+                            let kid = material.kid().to_owned();
+                            local.push(config.key(material));
+                            kid
+                        })
                 }
-                Purpose::Signing => {
-                    let material = match SigningMaterial::from_paserk(&text) {
-                        Ok(material) => material,
-                        Err(e) => {
-                            problems.push(material_err(e));
-                            continue;
+                Purpose::Signing => SigningMaterial::from_paserk(&text)
+                    .map_err(material_err)
+                    .and_then(|material| {
+                        if material.algorithm() != jwt_algorithm {
+                            return Err(KeyringError::WrongAlgorithm {
+                                id: config.id.clone(),
+                                expected: jwt_algorithm,
+                                found: material.algorithm(),
+                            });
                         }
-                    };
-                    if material.algorithm() != jwt_algorithm {
-                        problems.push(KeyringError::WrongAlgorithm {
-                            id: config.id.clone(),
-                            expected: jwt_algorithm,
-                            found: material.algorithm(),
-                        });
-                        continue;
-                    }
-                    let kid = material.kid().to_owned();
-                    signing.push(Key {
-                        id: config.id.clone(),
-                        state: config.state,
-                        material,
-                    });
-                    kid
+                        let kid = material.kid().to_owned();
+                        signing.push(config.key(material));
+                        Ok(kid)
+                    }),
+            };
+            let kid = match kid {
+                Ok(kid) => kid,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
                 }
             };
             if let Some(configured) = &config.kid
@@ -156,5 +146,16 @@ impl Keyring {
             },
             warnings,
         ))
+    }
+}
+
+impl KeyConfig {
+    /// The key this entry describes, holding `material`.
+    fn key<M>(&self, material: M) -> Key<M> {
+        Key {
+            id: self.id.clone(),
+            state: self.state,
+            material,
+        }
     }
 }
