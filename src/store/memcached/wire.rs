@@ -191,8 +191,13 @@ mod tests {
     }
 
     /// `CartStore: Send + Sync`, the store is shared by clones inside a
-    /// worker, and its futures can move between threads.
-    #[allow(dead_code)]
+    /// worker, and its futures can move between threads: this compiles only
+    /// if they are.
+    #[test]
+    fn the_store_and_its_futures_are_send() {
+        let _: fn(MemcachedStore, Session) = send_and_sync;
+    }
+
     fn send_and_sync(store: MemcachedStore, session: Session) {
         fn send<T: Send>(_: T) {}
         fn shared<T: Send + Sync + Clone + 'static>(_: &T) {}
