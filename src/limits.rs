@@ -136,48 +136,23 @@ mod tests {
     #[test]
     fn the_default_limits_are_valid_and_each_bad_value_is_named() {
         assert_eq!(Limits::default().validate(), Vec::<String>::new());
+        let with = |change: fn(&mut Limits)| {
+            let mut limits = Limits::default();
+            change(&mut limits);
+            limits
+        };
         let cases: [(&str, Limits); 6] = [
-            (
-                "limits.token_max_chars",
-                Limits {
-                    token_max_chars: 5000,
-                    ..Limits::default()
-                },
-            ),
-            (
-                "limits.token_max_chars",
-                Limits {
-                    token_max_chars: 100,
-                    ..Limits::default()
-                },
-            ),
+            ("limits.token_max_chars", with(|l| l.token_max_chars = 5000)),
+            ("limits.token_max_chars", with(|l| l.token_max_chars = 100)),
             (
                 "limits.header_max_bytes",
-                Limits {
-                    header_max_bytes: 3800,
-                    ..Limits::default()
-                },
+                with(|l| l.header_max_bytes = 3800),
             ),
-            (
-                "limits.max_lines",
-                Limits {
-                    max_lines: 0,
-                    ..Limits::default()
-                },
-            ),
-            (
-                "limits.max_quantity",
-                Limits {
-                    max_quantity: 0,
-                    ..Limits::default()
-                },
-            ),
+            ("limits.max_lines", with(|l| l.max_lines = 0)),
+            ("limits.max_quantity", with(|l| l.max_quantity = 0)),
             (
                 "limits.max_inflate_ratio",
-                Limits {
-                    max_inflate_ratio: 1,
-                    ..Limits::default()
-                },
+                with(|l| l.max_inflate_ratio = 1),
             ),
         ];
         for (name, bad) in cases {

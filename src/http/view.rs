@@ -84,49 +84,70 @@ pub fn render_json(cart: &Cart, catalog: Option<&Catalog>, meta: ViewMeta) -> Ve
     // bytes: room for 256 each makes the body one allocation, with no copy
     // as it grows.
     let mut out = Vec::with_capacity(256 + 256 * view.items.len());
-    out.extend_from_slice(b"{\"items\":[");
+    let mut body = Members::open(&mut out);
+    body.name("items").push(b'[');
     for (i, item) in view.items.iter().enumerate() {
         if i > 0 {
-            out.push(b',');
+            body.out.push(b',');
         }
-        out.extend_from_slice(b"{\"line\":");
-        push_json_str(&mut out, item.line);
-        out.extend_from_slice(b",\"sku\":");
-        push_json_str(&mut out, item.sku);
-        out.extend_from_slice(b",\"quantity\":");
-        push_u64(&mut out, u64::from(item.quantity));
-        out.extend_from_slice(b",\"properties\":");
-        push_json_object(&mut out, item.properties);
-        out.extend_from_slice(b",\"title\":");
-        push_opt_str(&mut out, item.title);
-        out.extend_from_slice(b",\"unit_price\":");
-        push_opt_u64(&mut out, item.unit_price);
-        out.extend_from_slice(b",\"line_price\":");
-        push_opt_u64(&mut out, item.line_price);
-        out.extend_from_slice(b",\"available\":");
-        out.extend_from_slice(match item.available {
-            Some(true) => b"true",
-            Some(false) => b"false",
-            None => b"null",
-        });
-        out.push(b'}');
+        let mut line = Members::open(body.out);
+        push_json_str(line.name("line"), item.line);
+        push_json_str(line.name("sku"), item.sku);
+        push_u64(line.name("quantity"), u64::from(item.quantity));
+        push_json_object(line.name("properties"), item.properties);
+        push_opt_str(line.name("title"), item.title);
+        push_opt_u64(line.name("unit_price"), item.unit_price);
+        push_opt_u64(line.name("line_price"), item.line_price);
+        line.name("available")
+            .extend_from_slice(match item.available {
+                Some(true) => b"true",
+                Some(false) => b"false",
+                None => b"null",
+            });
+        line.close();
     }
-    out.extend_from_slice(b"],\"item_count\":");
-    push_u64(&mut out, view.item_count);
-    out.extend_from_slice(b",\"subtotal\":");
-    push_opt_u64(&mut out, view.subtotal);
-    out.extend_from_slice(b",\"currency\":");
-    push_opt_str(&mut out, view.currency);
-    out.extend_from_slice(b",\"revision\":");
-    push_u64(&mut out, view.revision);
-    out.extend_from_slice(b",\"expires_at\":");
-    push_opt_str(&mut out, view.expires_at.as_deref());
-    out.extend_from_slice(b",\"token_length\":");
-    push_opt_u64(&mut out, view.token_length.map(|n| n as u64));
-    out.extend_from_slice(b",\"token_budget\":");
-    push_u64(&mut out, view.token_budget as u64);
-    out.push(b'}');
+    body.out.push(b']');
+    push_u64(body.name("item_count"), view.item_count);
+    push_opt_u64(body.name("subtotal"), view.subtotal);
+    push_opt_str(body.name("currency"), view.currency);
+    push_u64(body.name("revision"), view.revision);
+    push_opt_str(body.name("expires_at"), view.expires_at.as_deref());
+    push_opt_u64(
+        body.name("token_length"),
+        view.token_length.map(|n| n as u64),
+    );
+    push_u64(body.name("token_budget"), view.token_budget as u64);
+    body.close();
     out
+}
+
+/// The members of one JSON object, written in order: each [`Members::name`]
+/// writes the separator and the name, and hands back the buffer for the
+/// value. Names are constants that need no escape.
+struct Members<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> Members<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, first: true }
+    }
+
+    fn name(&mut self, name: &str) -> &mut Vec<u8> {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
 }
 
 fn push_opt_str(out: &mut Vec<u8>, text: Option<&str>) {
