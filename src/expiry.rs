@@ -121,8 +121,7 @@ impl Expiry {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const NOW: i64 = 1_800_000_000;
+    use crate::fixture::NOW;
 
     fn policy() -> Expiry {
         Expiry::new(7 * 86_400, 30 * 86_400, 60, 86_400)

@@ -32,9 +32,11 @@
 //!   extractors, transports, CSRF and CORS, problem+json errors, metrics.
 //! - [`cli`]: the subcommands `serve`, `keygen`, `inspect`, `check-config`;
 //!   `main.rs` only parses arguments.
+//! - `fixture` (only in tests, under `cfg(fuzzing)` and with the `fixture`
+//!   feature): the one keyring and clock fixture of the unit tests, the
+//!   fuzz targets, and, through the kit crate, tests/ and the benchmarks.
 //! - `fuzzing` (only under `cfg(fuzzing)` and in tests): the bodies of the
-//!   fuzz targets in `fuzz/`, and a fixed keyring and clock for them;
-//!   docs/security.md, "Fuzzing".
+//!   fuzz targets in `fuzz/`; docs/security.md, "Fuzzing".
 //!
 //! # Limitations
 //! A token store cannot revoke a cart before it expires, cannot keep two
@@ -50,6 +52,8 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod expiry;
+#[cfg(any(fuzzing, test, feature = "fixture"))]
+pub mod fixture;
 #[cfg(any(fuzzing, test))]
 pub mod fuzzing;
 pub mod http;

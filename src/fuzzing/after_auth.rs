@@ -7,9 +7,10 @@
 use flate2::{Decompress, FlushDecompress, Status};
 use serde_json::value::RawValue;
 
-use super::fixture;
+use super::bounds;
 use crate::base64url;
 use crate::cart::{Cart, Limits};
+use crate::fixture;
 use crate::token::seams::{
     FIRST_WRITABLE, LAST_WRITABLE, SealInput, claims_json, decode_claims, decode_payload,
 };
@@ -17,7 +18,7 @@ use crate::token::{InflateError, SealError, inflate_capped};
 
 /// Runs one input.
 pub fn run(data: &[u8]) {
-    for limits in [Limits::default(), fixture::tight_limits()] {
+    for limits in [Limits::default(), bounds::tight_limits()] {
         check_inflate(data, &limits);
         check_cart(data, &limits);
         if let Ok(text) = std::str::from_utf8(data) {
@@ -69,7 +70,7 @@ fn check_cart(data: &[u8], limits: &Limits) {
         "the scan and serde_json disagree"
     );
     if let Ok(cart) = parsed {
-        fixture::assert_within(&cart, limits);
+        bounds::assert_within(&cart, limits);
     }
 }
 
@@ -81,8 +82,8 @@ fn check_claims(text: &str, limits: &Limits) {
         return;
     };
     assert!(!claims.jti.is_empty() && claims.jti.len() <= crate::limits::MAX_JTI_CHARS);
-    fixture::assert_within(&claims.cart, limits);
-    let codec = &fixture::get().paseto;
+    bounds::assert_within(&claims.cart, limits);
+    let codec = &fixture::codecs().paseto;
     if limits != codec.limits() {
         return;
     }

@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 
 use arbitrary::{Arbitrary, Unstructured};
 
-use super::fixture;
+use super::bounds;
 use crate::cart::{Cart, CartError, Limits, Line, Quantity};
 
 /// One sequence of operations.
 #[derive(Debug, Arbitrary)]
 struct Input {
-    /// Under [`fixture::tight_limits`] rather than the defaults.
+    /// Under [`bounds::tight_limits`] rather than the defaults.
     tight: bool,
     ops: Vec<Op>,
 }
@@ -67,14 +67,14 @@ pub fn run(data: &[u8]) {
         return;
     };
     let limits = if input.tight {
-        fixture::tight_limits()
+        bounds::tight_limits()
     } else {
         Limits::default()
     };
     let mut cart = Cart::new();
     for op in &input.ops {
         apply(&mut cart, op, &limits);
-        fixture::assert_within(&cart, &limits);
+        bounds::assert_within(&cart, &limits);
     }
 }
 

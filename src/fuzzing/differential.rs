@@ -22,9 +22,9 @@ use pasetors::version4::{LocalToken, V4};
 use serde_json::{Map, Value, json};
 
 use super::cart_ops::LineSpec;
-use super::fixture::{self, LOCAL_KEYS, NOW, UNKNOWN_LOCAL_KEY};
 use crate::base64url;
 use crate::cart::{Cart, Limits};
+use crate::fixture::{self, LOCAL_KEYS, NOW, UNKNOWN_LOCAL_KEY};
 use crate::keys::KeyState;
 use crate::token::seams::{FIRST_WRITABLE, LAST_WRITABLE, footer};
 use crate::token::{SealError, TokenCodec, deflate};
@@ -103,7 +103,7 @@ pub fn run(data: &[u8]) {
     let Ok(input) = Input::arbitrary_take_rest(Unstructured::new(data)) else {
         return;
     };
-    let codec = &fixture::get().paseto;
+    let codec = &fixture::codecs().paseto;
     match input {
         Input::Seal {
             lines,
@@ -281,9 +281,7 @@ fn write_claims(spec: &ClaimsSpec, limits: &Limits) -> (String, Expected) {
             Time::Offset(offset) => {
                 let secs = NOW + i64::from(*offset);
                 known_times.push(secs);
-                chrono::DateTime::from_timestamp(secs, 0)
-                    .expect("in range")
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                fixture::rfc3339(secs)
             }
             Time::Text(text) => text.clone(),
         };
@@ -333,7 +331,7 @@ fn write_claims(spec: &ClaimsSpec, limits: &Limits) -> (String, Expected) {
         && spec.omit.is_none()
         && !spec.extra
         && cart_ok
-        && fixture::get()
+        && fixture::codecs()
             .paseto
             .config()
             .expiry()

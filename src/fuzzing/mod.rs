@@ -4,7 +4,8 @@
 //! here, so that the unit tests replay every committed input
 //! (`fuzz/corpus/<target>/` and `fuzz/regressions/<target>/`) through the
 //! same code: a crash once found stays fixed. Compiled only under
-//! `cfg(fuzzing)` (cargo-fuzz) and in tests.
+//! `cfg(fuzzing)` (cargo-fuzz) and in tests. The keyring and clock they
+//! open and seal under are [`crate::fixture`]'s.
 //!
 //! - [`token_open`]: arbitrary text through the token opener, both formats;
 //! - [`after_auth`]: what reads a token's contents after its MAC, on
@@ -13,9 +14,9 @@
 //! - [`differential`]: the `paseto` format against pasetors, both ways.
 
 pub mod after_auth;
+mod bounds;
 pub mod cart_ops;
 pub mod differential;
-mod fixture;
 pub mod token_open;
 
 /// A target's body: one input, which it may panic on.
@@ -42,8 +43,8 @@ pub fn run(name: &str, data: &[u8]) {
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use super::fixture::{self, NOW};
     use super::*;
+    use crate::fixture::{self, NOW};
     use crate::token::Format;
 
     fn fuzz_dir() -> PathBuf {
@@ -81,7 +82,7 @@ mod tests {
 
     #[test]
     fn the_seeds_hold_tokens_of_both_formats_that_open() {
-        let fixture = fixture::get();
+        let fixture = fixture::codecs();
         let opens = |format| {
             inputs("corpus", "token_open")
                 .iter()
@@ -124,7 +125,7 @@ mod tests {
             }
             cart
         };
-        let fixture = fixture::get();
+        let fixture = fixture::codecs();
         let write = |target: &str, name: &str, data: &[u8]| {
             let dir = fuzz_dir().join("corpus").join(target);
             std::fs::create_dir_all(&dir).expect("a corpus folder");

@@ -4,7 +4,8 @@
 //! open, with valid lifetimes and a cart within the limits, and it must
 //! seal and open again to the same cart.
 
-use super::fixture::{self, NOW};
+use super::bounds;
+use crate::fixture::{self, NOW};
 use crate::token::{Format, Opened, TokenCodec};
 
 /// Runs one input.
@@ -12,7 +13,7 @@ pub fn run(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let fixture = fixture::get();
+    let fixture = fixture::codecs();
     for format in [Format::Paseto, Format::Jwt] {
         let codec = fixture.codec(format);
         if let Ok(opened) = codec.open(text, NOW) {
@@ -42,7 +43,7 @@ fn check_opened(codec: &TokenCodec, token: &str, opened: &Opened) {
         Ok(()),
         "opened with lifetimes that do not hold"
     );
-    fixture::assert_within(&opened.cart, codec.limits());
+    bounds::assert_within(&opened.cart, codec.limits());
 
     let sealed = codec
         .seal(

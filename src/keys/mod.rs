@@ -23,7 +23,7 @@ use arc_swap::ArcSwap;
 use serde::{Deserialize, Serialize};
 
 pub use error::KeyringError;
-#[cfg(any(fuzzing, test))]
+#[cfg(any(fuzzing, test, feature = "fixture"))]
 pub(crate) use material::ed25519_paserk_from_seed;
 pub use material::{
     LocalMaterial, MaterialError, SigningMaterial, generate_ed25519_paserk, generate_local,
