@@ -8,6 +8,16 @@ fn limits() -> Limits {
     Limits::default()
 }
 
+/// Limits of `max_lines` lines and at most 10 of each, for the tests
+/// that fill a cart up.
+fn small_limits(max_lines: usize) -> Limits {
+    Limits {
+        max_lines,
+        max_quantity: 10,
+        ..Limits::default()
+    }
+}
+
 fn line(sku: &str, qty: i64) -> Line {
     let l = limits();
     Line::new(
@@ -200,11 +210,7 @@ fn the_same_sku_with_other_properties_is_another_line() {
 
 #[test]
 fn an_add_past_a_limit_leaves_the_cart_unchanged() {
-    let small = Limits {
-        max_lines: 2,
-        max_quantity: 10,
-        ..Limits::default()
-    };
+    let small = small_limits(2);
     let mut cart = Cart::new();
     cart.add(line("A", 6), &small).unwrap();
     cart.add(line("B", 1), &small).unwrap();
@@ -277,11 +283,7 @@ fn lines_keep_the_order_they_were_first_added_in() {
 
 #[test]
 fn merge_adds_quantities_capped_and_appends_new_lines() {
-    let small = Limits {
-        max_lines: 4,
-        max_quantity: 10,
-        ..Limits::default()
-    };
+    let small = small_limits(4);
     let mut mine = cart_of(&[line("A", 6), line("B", 1)]);
     let guest = cart_of(&[line("B", 2), line("A", 7), line("C", 3)]);
     mine.merge(&guest, &small).unwrap();

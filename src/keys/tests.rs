@@ -2,19 +2,19 @@
 //! one line; a good one loads, warns about loose file modes, and never
 //! prints a key.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm::{EdDSA, HS256};
-use tempfile::TempDir;
 
 use super::*;
+use crate::fixture::KeyDir;
 
-/// The key files every case draws from, written once into a temp dir.
+/// The key files every case draws from, written once into a private
+/// folder.
 struct Files {
-    dir: TempDir,
+    dir: KeyDir,
     /// PASERK text by file name, for the redaction checks.
     secrets: Vec<String>,
 }
@@ -22,7 +22,7 @@ struct Files {
 impl Files {
     fn new() -> Self {
         let mut files = Self {
-            dir: tempfile::tempdir().expect("a temp dir"),
+            dir: KeyDir::new(),
             secrets: Vec::new(),
         };
         let l1 = generate_local().to_paserk().to_string();
@@ -64,9 +64,7 @@ impl Files {
     }
 
     fn write(&self, name: &str, contents: &[u8], mode: u32) {
-        let path = self.dir.path().join(format!("{name}.paserk"));
-        std::fs::write(&path, contents).expect("write a key file");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        self.dir.write(&format!("{name}.paserk"), contents, mode);
     }
 
     fn path(&self) -> &Path {
@@ -111,24 +109,86 @@ fn signing(id: &str, file: &str, state: KeyState) -> KeyConfig {
 
 use KeyState::{Active, DecryptOnly, Pending, Retired};
 
+/// The refusal a bad keyring must get: exactly this error, or one that a
+/// check accepts (where the error carries a path or a parser's message).
+#[derive(Clone)]
+enum Refusal {
+    Is(KeyringError),
+    Like(fn(&KeyringError) -> bool),
+}
+
+impl Refusal {
+    fn accepts(&self, error: &KeyringError) -> bool {
+        match self {
+            Refusal::Is(expected) => error == expected,
+            Refusal::Like(check) => check(error),
+        }
+    }
+}
+
+use Refusal::{Is, Like};
+
 /// One bad keyring: its entries, the JWT algorithm, whether the format
 /// signs, and the refusal it must get.
+#[derive(Clone)]
 struct Bad {
     what: &'static str,
     keys: Vec<KeyConfig>,
     alg: jsonwebtoken::Algorithm,
     need_signing: bool,
-    expect: fn(&KeyringError) -> bool,
+    expect: Refusal,
 }
 
-fn bad(what: &'static str, keys: Vec<KeyConfig>, expect: fn(&KeyringError) -> bool) -> Bad {
-    Bad {
-        what,
-        keys,
-        alg: EdDSA,
-        need_signing: false,
-        expect,
-    }
+/// Bad keyrings that all get the refusal `expect`, one `(what, keys)` row
+/// each, loaded with EdDSA for a format that does not sign.
+fn bad<const N: usize>(expect: Refusal, rows: [(&'static str, Vec<KeyConfig>); N]) -> Vec<Bad> {
+    rows.into_iter()
+        .map(|(what, keys)| Bad {
+            what,
+            keys,
+            alg: EdDSA,
+            need_signing: false,
+            expect: expect.clone(),
+        })
+        .collect()
+}
+
+/// `rows` loaded for a format that signs.
+fn when_signing(rows: Vec<Bad>) -> Vec<Bad> {
+    rows.into_iter()
+        .map(|row| Bad {
+            need_signing: true,
+            ..row
+        })
+        .collect()
+}
+
+/// `rows` loaded with `token.jwt_algorithm = "HS256"`.
+fn with_hs256(rows: Vec<Bad>) -> Vec<Bad> {
+    rows.into_iter()
+        .map(|row| Bad { alg: HS256, ..row })
+        .collect()
+}
+
+/// The key `a` could not be read.
+fn unreadable_a(e: &KeyringError) -> bool {
+    matches!(e, KeyringError::Unreadable { id, .. } if id == "a")
+}
+
+/// The key `id` has material of the wrong length.
+fn wrong_length(e: &KeyringError, key: &str) -> bool {
+    matches!(e, KeyringError::Material { id, reason: MaterialError::Length, .. } if id == key)
+}
+
+/// A key file is not a PASERK of any kind cartseal reads.
+fn not_a_paserk(e: &KeyringError) -> bool {
+    matches!(
+        e,
+        KeyringError::Material {
+            reason: MaterialError::Format(_),
+            ..
+        }
+    )
 }
 
 #[test]
@@ -136,122 +196,128 @@ fn every_bad_keyring_is_refused_with_its_reason_in_one_line() {
     let files = Files::new();
     let kid_l2 = files.kid("l2", Purpose::Local);
     let kid_s1 = files.kid("s1", Purpose::Signing);
-    let mut cases = vec![
+    let two_active = |purpose, first: &str, second: &str| {
+        Is(KeyringError::TwoActive {
+            purpose,
+            first: first.into(),
+            second: second.into(),
+        })
+    };
+    let wrong_algorithm = |expected, found| {
+        Is(KeyringError::WrongAlgorithm {
+            id: "s".into(),
+            expected,
+            found,
+        })
+    };
+    let duplicate_kid = |a: &str, b: &str| Is(KeyringError::DuplicateKid(a.into(), b.into()));
+    let mut cases = [
         bad(
-            "no active local key",
-            vec![local("a", "l1", Pending)],
-            |e| *e == KeyringError::NoActive(Purpose::Local),
-        ),
-        bad(
-            "only the signing key is active",
-            vec![local("a", "l1", DecryptOnly), signing("s", "s1", Active)],
-            |e| *e == KeyringError::NoActive(Purpose::Local),
-        ),
-        Bad {
-            need_signing: true,
-            ..bad(
-                "no active signing key when the format signs",
-                vec![local("a", "l1", Active), signing("s", "s1", Pending)],
-                |e| *e == KeyringError::NoActive(Purpose::Signing),
-            )
-        },
-        Bad {
-            need_signing: true,
-            ..bad(
-                "no signing key at all when the format signs",
-                vec![local("a", "l1", Active)],
-                |e| *e == KeyringError::NoActive(Purpose::Signing),
-            )
-        },
-        bad(
-            "two active local keys",
-            vec![local("a", "l1", Active), local("b", "l2", Active)],
-            |e| {
-                *e == KeyringError::TwoActive {
-                    purpose: Purpose::Local,
-                    first: "a".into(),
-                    second: "b".into(),
-                }
-            },
-        ),
-        bad(
-            "two active signing keys",
-            vec![
-                local("a", "l1", Active),
-                signing("s", "s1", Active),
-                signing("t", "s2", Active),
+            Is(KeyringError::NoActive(Purpose::Local)),
+            [
+                ("no active local key", vec![local("a", "l1", Pending)]),
+                (
+                    "only the signing key is active",
+                    vec![local("a", "l1", DecryptOnly), signing("s", "s1", Active)],
+                ),
             ],
-            |e| {
-                *e == KeyringError::TwoActive {
-                    purpose: Purpose::Signing,
-                    first: "s".into(),
-                    second: "t".into(),
-                }
-            },
+        ),
+        when_signing(bad(
+            Is(KeyringError::NoActive(Purpose::Signing)),
+            [
+                (
+                    "no active signing key when the format signs",
+                    vec![local("a", "l1", Active), signing("s", "s1", Pending)],
+                ),
+                (
+                    "no signing key at all when the format signs",
+                    vec![local("a", "l1", Active)],
+                ),
+            ],
+        )),
+        bad(
+            two_active(Purpose::Local, "a", "b"),
+            [(
+                "two active local keys",
+                vec![local("a", "l1", Active), local("b", "l2", Active)],
+            )],
         ),
         bad(
-            "a duplicate id",
-            vec![local("a", "l1", Active), local("a", "l2", Pending)],
-            |e| *e == KeyringError::DuplicateId("a".into()),
+            two_active(Purpose::Signing, "s", "t"),
+            [(
+                "two active signing keys",
+                vec![
+                    local("a", "l1", Active),
+                    signing("s", "s1", Active),
+                    signing("t", "s2", Active),
+                ],
+            )],
         ),
         bad(
-            "the same material in two files",
-            vec![local("a", "l1", Active), local("b", "l1-copy", Pending)],
-            |e| *e == KeyringError::DuplicateKid("a".into(), "b".into()),
+            Is(KeyringError::DuplicateId("a".into())),
+            [(
+                "a duplicate id",
+                vec![local("a", "l1", Active), local("a", "l2", Pending)],
+            )],
         ),
         bad(
-            "the same file twice",
-            vec![local("a", "l1", Active), local("b", "l1", Retired)],
-            |e| *e == KeyringError::DuplicateKid("a".into(), "b".into()),
+            duplicate_kid("a", "b"),
+            [
+                (
+                    "the same material in two files",
+                    vec![local("a", "l1", Active), local("b", "l1-copy", Pending)],
+                ),
+                (
+                    "the same file twice",
+                    vec![local("a", "l1", Active), local("b", "l1", Retired)],
+                ),
+            ],
         ),
-        Bad {
-            alg: HS256,
-            ..bad(
+        with_hs256(bad(
+            duplicate_kid("a", "h"),
+            [(
                 "the local key reused as the HS256 secret",
                 vec![local("a", "l1", Active), signing("h", "l1", Active)],
-                |e| *e == KeyringError::DuplicateKid("a".into(), "h".into()),
-            )
-        },
+            )],
+        )),
         bad(
-            "a local key of 16 bytes",
-            vec![local("a", "short", Active)],
-            |e| matches!(e, KeyringError::Material { id, reason: MaterialError::Length, .. } if id == "a"),
-        ),
-        bad(
-            "a local key of 48 bytes",
-            vec![local("a", "long", Active)],
-            |e| matches!(e, KeyringError::Material { id, reason: MaterialError::Length, .. } if id == "a"),
-        ),
-        bad(
-            "an Ed25519 secret of 32 bytes",
-            vec![
-                local("a", "l1", Active),
-                signing("s", "short-secret", Active),
+            Like(|e| wrong_length(e, "a")),
+            [
+                ("a local key of 16 bytes", vec![local("a", "short", Active)]),
+                ("a local key of 48 bytes", vec![local("a", "long", Active)]),
             ],
-            |e| matches!(e, KeyringError::Material { id, reason: MaterialError::Length, .. } if id == "s"),
         ),
         bad(
-            "an Ed25519 secret whose public half is another key's",
-            vec![local("a", "l1", Active), signing("s", "mismatched", Active)],
-            // pasetors refuses the pair while parsing, before cartseal's
-            // own consistency check, so the reason reads as a bad length.
-            |e| matches!(e, KeyringError::Material { id, .. } if id == "s"),
+            Like(|e| wrong_length(e, "s")),
+            [(
+                "an Ed25519 secret of 32 bytes",
+                vec![
+                    local("a", "l1", Active),
+                    signing("s", "short-secret", Active),
+                ],
+            )],
+        ),
+        // pasetors refuses the pair while parsing, before cartseal's own
+        // consistency check, so the reason reads as a bad length.
+        bad(
+            Like(|e| matches!(e, KeyringError::Material { id, .. } if id == "s")),
+            [(
+                "an Ed25519 secret whose public half is another key's",
+                vec![local("a", "l1", Active), signing("s", "mismatched", Active)],
+            )],
         ),
         bad(
-            "a k4.secret file as a local key",
-            vec![local("a", "s1", Active)],
-            |e| {
+            Like(|e| {
                 matches!(
                     e,
                     KeyringError::Material { id, purpose: Purpose::Local, reason: MaterialError::WrongPurpose(_) }
                         if id == "a"
                 )
-            },
+            }),
+            [("a k4.secret file as a local key", vec![local("a", "s1", Active)])],
         ),
         bad(
-            "a k4.public file as a local key",
-            vec![local("a", "public", Active)],
-            |e| {
+            Like(|e| {
                 matches!(
                     e,
                     KeyringError::Material {
@@ -259,100 +325,80 @@ fn every_bad_keyring_is_refused_with_its_reason_in_one_line() {
                         ..
                     }
                 )
-            },
+            }),
+            [("a k4.public file as a local key", vec![local("a", "public", Active)])],
         ),
         bad(
-            "a k4.local file as an EdDSA signing key",
-            vec![local("a", "l1", Active), signing("s", "l2", Active)],
-            |e| {
-                *e == KeyringError::WrongAlgorithm {
-                    id: "s".into(),
-                    expected: EdDSA,
-                    found: HS256,
-                }
-            },
+            wrong_algorithm(EdDSA, HS256),
+            [(
+                "a k4.local file as an EdDSA signing key",
+                vec![local("a", "l1", Active), signing("s", "l2", Active)],
+            )],
         ),
         bad(
-            "a k4.public file as a signing key",
-            vec![local("a", "l1", Active), signing("s", "public", Active)],
-            |e| {
-                matches!(
-                    e,
-                    KeyringError::Material {
-                        reason: MaterialError::Format(_),
-                        ..
-                    }
-                )
-            },
+            Like(not_a_paserk),
+            [
+                (
+                    "a k4.public file as a signing key",
+                    vec![local("a", "l1", Active), signing("s", "public", Active)],
+                ),
+                ("a file that is not a PASERK", vec![local("a", "garbage", Active)]),
+            ],
         ),
         bad(
-            "a file that is not a PASERK",
-            vec![local("a", "garbage", Active)],
-            |e| {
-                matches!(
-                    e,
-                    KeyringError::Material {
-                        reason: MaterialError::Format(_),
-                        ..
-                    }
-                )
-            },
+            Like(|e| {
+                matches!(e, KeyringError::Unreadable { id, path, .. }
+                    if id == "a" && path.ends_with("missing.paserk"))
+            }),
+            [("a missing file", vec![local("a", "missing", Active)])],
         ),
         bad(
-            "a missing file",
-            vec![local("a", "missing", Active)],
-            |e| matches!(e, KeyringError::Unreadable { id, path, .. } if id == "a" && path.ends_with("missing.paserk")),
+            Like(unreadable_a),
+            [
+                ("a directory instead of a file", vec![local("a", "dir", Active)]),
+                ("a file that is not UTF-8", vec![local("a", "binary", Active)]),
+            ],
         ),
         bad(
-            "a directory instead of a file",
-            vec![local("a", "dir", Active)],
-            |e| matches!(e, KeyringError::Unreadable { id, .. } if id == "a"),
+            Like(|e| matches!(e, KeyringError::KidMismatch { id, .. } if id == "a")),
+            [(
+                "a kid that belongs to another key",
+                vec![KeyConfig {
+                    kid: Some(kid_l2.clone()),
+                    ..local("a", "l1", Active)
+                }],
+            )],
         ),
         bad(
-            "a file that is not UTF-8",
-            vec![local("a", "binary", Active)],
-            |e| matches!(e, KeyringError::Unreadable { id, .. } if id == "a"),
+            Like(|e| matches!(e, KeyringError::KidMismatch { .. })),
+            [(
+                "a signing key's kid on a local key",
+                vec![KeyConfig {
+                    kid: Some(kid_s1.clone()),
+                    ..local("a", "l1", Active)
+                }],
+            )],
         ),
-        bad(
-            "a kid that belongs to another key",
-            vec![KeyConfig {
-                kid: Some(kid_l2.clone()),
-                ..local("a", "l1", Active)
-            }],
-            |e| matches!(e, KeyringError::KidMismatch { id, .. } if id == "a"),
-        ),
-        bad(
-            "a signing key's kid on a local key",
-            vec![KeyConfig {
-                kid: Some(kid_s1.clone()),
-                ..local("a", "l1", Active)
-            }],
-            |e| matches!(e, KeyringError::KidMismatch { .. }),
-        ),
-        Bad {
-            alg: HS256,
-            ..bad(
+        with_hs256(bad(
+            wrong_algorithm(HS256, EdDSA),
+            [(
                 "an Ed25519 key when token.jwt_algorithm is HS256",
                 vec![local("a", "l1", Active), signing("s", "s1", Active)],
-                |e| {
-                    *e == KeyringError::WrongAlgorithm {
-                        id: "s".into(),
-                        expected: HS256,
-                        found: EdDSA,
-                    }
-                },
-            )
-        },
-    ];
+            )],
+        )),
+    ]
+    .concat();
 
     // A file its owner cannot read: only meaningful when the tests do not
     // run as root, which reads it anyway.
     files.write("unreadable", b"k4.local.AAAA", 0o000);
     if std::fs::read(files.path().join("unreadable.paserk")).is_err() {
-        cases.push(bad(
-            "a file without read permission",
-            vec![local("a", "unreadable", Active)],
-            |e| matches!(e, KeyringError::Unreadable { id, .. } if id == "a"),
+        cases.extend(bad(
+            Like(unreadable_a),
+            [(
+                "a file without read permission",
+                vec![local("a", "unreadable", Active)],
+            )],
         ));
     }
 
@@ -362,7 +408,11 @@ fn every_bad_keyring_is_refused_with_its_reason_in_one_line() {
             Ok(_) => panic!("{}: the keyring loaded", case.what),
             Err(e) => e,
         };
-        assert!((case.expect)(&err), "{}: wrong refusal {err:?}", case.what);
+        assert!(
+            case.expect.accepts(&err),
+            "{}: wrong refusal {err:?}",
+            case.what
+        );
         let line = err.to_string();
         assert!(
             !line.contains('\n'),
@@ -406,15 +456,29 @@ fn the_refusal_messages_name_the_key_and_the_fix() {
     assert!(length.contains("wrong length"), "{length}");
 }
 
-#[test]
-fn a_good_keyring_loads_without_warnings() {
-    let files = Files::new();
-    let keys = vec![
+/// A good EdDSA keyring: two keys of each purpose, `a` and `s` active,
+/// and the second signing key `t` in `t_state`.
+fn good_keys(t_state: KeyState) -> Vec<KeyConfig> {
+    vec![
         local("a", "l1", Active),
         local("b", "l2", Pending),
         signing("s", "s1", Active),
-        signing("t", "s2", DecryptOnly),
-    ];
+        signing("t", "s2", t_state),
+    ]
+}
+
+/// A good HS256 keyring, whose secret is a k4.local file.
+fn good_hs256_ring(files: &Files) -> Keyring {
+    let hs = vec![local("a", "l1", Active), signing("h", "l2", Active)];
+    Keyring::load(&hs, files.path(), HS256, true)
+        .expect("loads")
+        .0
+}
+
+#[test]
+fn a_good_keyring_loads_without_warnings() {
+    let files = Files::new();
+    let keys = good_keys(DecryptOnly);
     let (ring, warnings) = Keyring::load(&keys, files.path(), EdDSA, true).expect("loads");
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(ring.active_local().id, "a");
@@ -435,8 +499,7 @@ fn a_good_keyring_loads_without_warnings() {
     assert!(Keyring::load(&with_kid, files.path(), EdDSA, false).is_ok());
 
     // HS256: a k4.local file serves as the secret.
-    let hs = vec![local("a", "l1", Active), signing("h", "l2", Active)];
-    let (ring, _) = Keyring::load(&hs, files.path(), HS256, true).expect("loads");
+    let ring = good_hs256_ring(&files);
     assert_eq!(
         ring.active_signing()
             .expect("a signing key")
@@ -536,15 +599,9 @@ fn development_keys_are_known_by_their_material_not_their_name() {
 #[test]
 fn keys_never_print_their_material() {
     let files = Files::new();
-    let keys = vec![
-        local("a", "l1", Active),
-        local("b", "l2", Pending),
-        signing("s", "s1", Active),
-        signing("t", "s2", Retired),
-    ];
+    let keys = good_keys(Retired);
     let (ring, _) = Keyring::load(&keys, files.path(), EdDSA, true).expect("loads");
-    let hs = vec![local("a", "l1", Active), signing("h", "l2", Active)];
-    let (hs_ring, _) = Keyring::load(&hs, files.path(), HS256, true).expect("loads");
+    let hs_ring = good_hs256_ring(&files);
 
     let mut printed = vec![
         format!("{ring:?}"),

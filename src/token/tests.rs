@@ -1,11 +1,13 @@
 //! Unit tests of the token codec.
 //!
-//! - `support`: keyrings in temp dirs, carts, token surgery and forgers;
+//! - `support`: carts, token surgery and forgers (keyrings and the clock
+//!   are [`crate::fixture`]'s);
 //! - `v4local`: an independent PASETO v4.local, checked against the official
 //!   vectors;
 //! - `vectors`: known-answer vectors of both formats (`tests/vectors/`);
 //! - `round_trip`: seal then open, every format and cart size;
 //! - `paseto_attacks`, `jwt_attacks`: tampered, malformed and confused tokens;
+//! - `both_formats`: the attacks that are the same in both formats;
 //! - `key_states`: rotation states, re-seal and reload;
 //! - `lifetimes`: `exp`, `nbf`, `abs` around the leeway;
 //! - `payloads`: wrong claim types, malformed payloads, deflate bombs;
@@ -13,6 +15,7 @@
 
 pub(crate) use super::crypto_calls::so_far as decrypt_attempts;
 
+mod both_formats;
 mod cache;
 mod jwt_attacks;
 mod key_states;

@@ -8,7 +8,8 @@ use super::super::InvalidReason::{Crypto, RetiredKey};
 use super::super::cache::TokenCache;
 use super::super::{Format, JwtAlgorithm, OpenError, ResealReason};
 use super::decrypt_attempts;
-use super::support::{NOW, Ring, cart, seal};
+use super::support::{cart, seal};
+use crate::fixture::{NOW, Ring};
 use crate::keys::KeyState;
 use crate::store::token::TokenStore;
 use crate::store::{CartStore, Session, StoreError};
@@ -183,17 +184,20 @@ fn a_reload_misses_every_entry_so_a_retired_key_never_opens_from_the_cache() {
 
     // Decrypt-only: the cached entry is not used; opening again asks for a
     // re-seal under the new active key.
-    ring.set_state("local-b", KeyState::Active);
-    ring.set_state("local-a", KeyState::DecryptOnly);
-    store.codec().keys().replace(ring.keyring());
+    ring.reload(
+        store.codec(),
+        &[
+            ("local-b", KeyState::Active),
+            ("local-a", KeyState::DecryptOnly),
+        ],
+    );
     let before = decrypt_attempts();
     let loaded = block(store.load(&saved.credential, NOW)).expect("opens");
     assert_eq!(decrypt_attempts(), before + 1, "a miss after the reload");
     assert_eq!(loaded.reseal, Some(ResealReason::KeyNotActive));
 
     // Retired: refused, though the token was in the cache a moment ago.
-    ring.set_state("local-a", KeyState::Retired);
-    store.codec().keys().replace(ring.keyring());
+    ring.reload(store.codec(), &[("local-a", KeyState::Retired)]);
     assert_eq!(
         block(store.load(&saved.credential, NOW)).unwrap_err(),
         StoreError::Credential(OpenError::Invalid(RetiredKey))

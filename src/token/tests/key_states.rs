@@ -3,47 +3,62 @@
 //! as a SIGHUP reload does.
 
 use super::super::InvalidReason::RetiredKey;
-use super::super::{Format, JwtAlgorithm, OpenError, ResealReason};
-use super::support::{Case, Ring, cart, check_cases, jwt_json, kid_of, open, paseto_kid, seal};
-use crate::keys::KeyState;
+use super::super::{Format, JwtAlgorithm, OpenError, Opened, ResealReason, TokenCodec};
+use super::support::{Case, cart, check_cases, jwt_json, kid_of, open, paseto_kid, seal};
+use crate::fixture::{NOW, Ring};
+use crate::keys::KeyState::{self, Active, DecryptOnly, Pending, Retired};
 
-#[test]
-fn a_retired_key_opens_nothing_and_costs_no_decryption() {
-    let mut ring = Ring::standard(JwtAlgorithm::EdDSA);
-    let codec = ring.codec(Format::Paseto);
-    let token = seal(&codec, &cart(2));
-
-    // Step 3 of a rotation: local-b took over, local-a is retired.
-    ring.set_state("local-b", KeyState::Active);
-    ring.set_state("local-a", KeyState::Retired);
-    codec.keys().replace(ring.keyring());
+/// Checks that `codec` refuses `token` as sealed under a retired key, and
+/// whether that took a decryption.
+fn assert_retired(codec: &TokenCodec, what: &str, token: String, crypto: bool) {
     check_cases(
-        &codec,
+        codec,
         &[Case::new(
-            "a token under a retired key",
+            what,
             token,
             OpenError::Invalid(RetiredKey),
-            false,
+            crypto,
         )],
     );
 }
 
+/// A codec of `format` over a standard ring, a token of a 2-line cart it
+/// sealed, then the ring reloaded with its keys in `states`: a token from
+/// before a step of a rotation.
+fn sealed_before(format: Format, states: &[(&str, KeyState)]) -> (Ring, TokenCodec, String) {
+    let mut ring = Ring::standard(JwtAlgorithm::EdDSA);
+    let codec = ring.codec(format);
+    let token = seal(&codec, &cart(2));
+    ring.reload(&codec, states);
+    (ring, codec, token)
+}
+
+/// Opens `token`, which must hold a 2-line cart under the key `id` in
+/// `state`, and ask for a re-seal because that key is not the active one.
+fn open_under_inactive(codec: &TokenCodec, token: &str, id: &str, state: KeyState) -> Opened {
+    let opened = open(codec, token);
+    assert_eq!(*opened.cart, cart(2));
+    assert_eq!((opened.key_id.as_str(), opened.key_state), (id, state));
+    assert_eq!(opened.reseal, Some(ResealReason::KeyNotActive));
+    opened
+}
+
+#[test]
+fn a_retired_key_opens_nothing_and_costs_no_decryption() {
+    // Step 3 of a rotation: local-b took over, local-a is retired.
+    let (_ring, codec, token) =
+        sealed_before(Format::Paseto, &[("local-b", Active), ("local-a", Retired)]);
+    assert_retired(&codec, "a token under a retired key", token, false);
+}
+
 #[test]
 fn a_decrypt_only_key_opens_and_asks_for_a_reseal_under_the_active_key() {
-    let mut ring = Ring::standard(JwtAlgorithm::EdDSA);
-    let codec = ring.codec(Format::Paseto);
-    let old = seal(&codec, &cart(2));
-
     // Step 2: local-b is active, local-a decrypt-only.
-    ring.set_state("local-b", KeyState::Active);
-    ring.set_state("local-a", KeyState::DecryptOnly);
-    codec.keys().replace(ring.keyring());
-
-    let opened = open(&codec, &old);
-    assert_eq!(*opened.cart, cart(2));
-    assert_eq!(opened.key_id, "local-a");
-    assert_eq!(opened.key_state, KeyState::DecryptOnly);
-    assert_eq!(opened.reseal, Some(ResealReason::KeyNotActive));
+    let (_ring, codec, old) = sealed_before(
+        Format::Paseto,
+        &[("local-b", Active), ("local-a", DecryptOnly)],
+    );
+    let opened = open_under_inactive(&codec, &old, "local-a", DecryptOnly);
 
     let resealed = seal(&codec, &opened.cart);
     assert_eq!(
@@ -58,21 +73,17 @@ fn a_decrypt_only_key_opens_and_asks_for_a_reseal_under_the_active_key() {
 fn a_pending_key_opens_but_never_seals() {
     let mut ring = Ring::standard(JwtAlgorithm::EdDSA);
     // A replica that already made local-b active sealed this token...
-    ring.set_state("local-a", KeyState::DecryptOnly);
-    ring.set_state("local-b", KeyState::Active);
+    ring.set_state("local-a", DecryptOnly);
+    ring.set_state("local-b", Active);
     let ahead = ring.codec(Format::Paseto);
     let token = seal(&ahead, &cart(2));
     assert_eq!(paseto_kid(&token), kid_of(&ahead, "local-b"));
 
     // ...and this replica, still at step 1, holds local-b as pending.
-    ring.set_state("local-a", KeyState::Active);
-    ring.set_state("local-b", KeyState::Pending);
+    ring.set_state("local-a", Active);
+    ring.set_state("local-b", Pending);
     let behind = ring.codec(Format::Paseto);
-    let opened = open(&behind, &token);
-    assert_eq!(*opened.cart, cart(2));
-    assert_eq!(opened.key_id, "local-b");
-    assert_eq!(opened.key_state, KeyState::Pending);
-    assert_eq!(opened.reseal, Some(ResealReason::KeyNotActive));
+    let opened = open_under_inactive(&behind, &token, "local-b", Pending);
 
     // What it seals is under its active key, never the pending one.
     for _ in 0..3 {
@@ -83,20 +94,10 @@ fn a_pending_key_opens_but_never_seals() {
 
 #[test]
 fn jwt_tokens_follow_both_their_keys_states() {
-    let mut ring = Ring::standard(JwtAlgorithm::EdDSA);
-    let codec = ring.codec(Format::Jwt);
-    let token = seal(&codec, &cart(2));
-
     // The signing key rotates: the old one is decrypt-only.
-    ring.set_state("sign-b", KeyState::Active);
-    ring.set_state("sign-a", KeyState::DecryptOnly);
-    codec.keys().replace(ring.keyring());
-    let opened = open(&codec, &token);
-    assert_eq!(
-        (opened.key_id.as_str(), opened.key_state),
-        ("sign-a", KeyState::DecryptOnly)
-    );
-    assert_eq!(opened.reseal, Some(ResealReason::KeyNotActive));
+    let (mut ring, codec, token) =
+        sealed_before(Format::Jwt, &[("sign-b", Active), ("sign-a", DecryptOnly)]);
+    let opened = open_under_inactive(&codec, &token, "sign-a", DecryptOnly);
     let (header, _) = jwt_json(&seal(&codec, &opened.cart));
     assert_eq!(
         header["kid"],
@@ -105,18 +106,18 @@ fn jwt_tokens_follow_both_their_keys_states() {
     );
 
     // The local key rotates too: the cart claim's key is decrypt-only.
-    ring.set_state("sign-a", KeyState::Active);
-    ring.set_state("sign-b", KeyState::Pending);
-    ring.set_state("local-b", KeyState::Active);
-    ring.set_state("local-a", KeyState::DecryptOnly);
-    codec.keys().replace(ring.keyring());
+    ring.reload(
+        &codec,
+        &[
+            ("sign-a", Active),
+            ("sign-b", Pending),
+            ("local-b", Active),
+            ("local-a", DecryptOnly),
+        ],
+    );
     let opened = open(&codec, &token);
     assert_eq!(opened.cart_key_id.as_deref(), Some("local-a"));
-    assert_eq!(
-        opened.key_state,
-        KeyState::Active,
-        "the signing key is active"
-    );
+    assert_eq!(opened.key_state, Active, "the signing key is active");
     assert_eq!(
         opened.reseal,
         Some(ResealReason::KeyNotActive),
@@ -130,30 +131,22 @@ fn jwt_tokens_follow_both_their_keys_states() {
     );
 
     // Retiring either key closes the token.
-    ring.set_state("local-a", KeyState::Retired);
-    codec.keys().replace(ring.keyring());
-    check_cases(
+    ring.reload(&codec, &[("local-a", Retired)]);
+    assert_retired(
         &codec,
-        &[Case::new(
-            "a cart claim under a retired key",
-            token.clone(),
-            OpenError::Invalid(RetiredKey),
-            true,
-        )],
+        "a cart claim under a retired key",
+        token.clone(),
+        true,
     );
-    ring.set_state("local-a", KeyState::DecryptOnly);
-    ring.set_state("sign-a", KeyState::Retired);
-    ring.set_state("sign-b", KeyState::Active);
-    codec.keys().replace(ring.keyring());
-    check_cases(
+    ring.reload(
         &codec,
-        &[Case::new(
-            "a signature by a retired key",
-            token,
-            OpenError::Invalid(RetiredKey),
-            false,
-        )],
+        &[
+            ("local-a", DecryptOnly),
+            ("sign-a", Retired),
+            ("sign-b", Active),
+        ],
     );
+    assert_retired(&codec, "a signature by a retired key", token, false);
 }
 
 #[test]
@@ -164,11 +157,9 @@ fn a_reload_applies_to_the_next_open() {
     let codec = ring.codec(Format::Paseto);
     let worker = codec.clone();
     let token = seal(&codec, &cart(1));
-    ring.set_state("local-b", KeyState::Active);
-    ring.set_state("local-a", KeyState::Retired);
-    codec.keys().replace(ring.keyring());
+    ring.reload(&codec, &[("local-b", Active), ("local-a", Retired)]);
     assert_eq!(
-        worker.open(&token, super::support::NOW).unwrap_err(),
+        worker.open(&token, NOW).unwrap_err(),
         OpenError::Invalid(RetiredKey)
     );
     assert_eq!(

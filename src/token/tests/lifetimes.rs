@@ -7,19 +7,18 @@ use serde_json::json;
 use super::super::InvalidReason::{NotYetValid, Payload};
 use super::super::{Format, JwtAlgorithm, OpenError, TokenCodec};
 use super::support::{
-    NOW, Ring, cart, deflate, forge_paseto, paseto_claims, resigned_jwt, seal_cart_claim,
+    FORMATS, cart, deflate, forge_paseto, paseto_claims, resigned_jwt, seal_cart_claim,
+    standard_codecs,
 };
+use crate::expiry::Lifetimes;
+use crate::fixture::{NOW, Ring, rfc3339};
 
 const LEEWAY: i64 = 60;
 
-const FORMATS: [(&str, Format, JwtAlgorithm); 2] = [
-    ("paseto", Format::Paseto, JwtAlgorithm::EdDSA),
-    ("jwt", Format::Jwt, JwtAlgorithm::EdDSA),
-];
-
-/// Checks that `token` opens at `ok_at` and is refused with `err` one second
-/// later (or earlier, for `nbf`).
-fn boundary(codec: &TokenCodec, label: &str, token: &str, ok_at: i64, bad_at: i64, err: OpenError) {
+/// Checks that `token` opens at `ok_at` and is refused with `err` at
+/// `ok_at + step` (a second later, or earlier for `nbf`).
+fn boundary(codec: &TokenCodec, label: &str, token: &str, ok_at: i64, step: i64, err: OpenError) {
+    let bad_at = ok_at + step;
     assert!(
         codec.open(token, ok_at).is_ok(),
         "{label}: opens at {ok_at} ({:?})",
@@ -32,61 +31,44 @@ fn boundary(codec: &TokenCodec, label: &str, token: &str, ok_at: i64, bad_at: i6
     );
 }
 
+/// In every format: seals a cart at [`NOW`] under the absolute expiry
+/// `abs` (a new cart's when `None`), and checks the [`boundary`] at the
+/// instant `edge` picks from its lifetimes.
+fn boundary_in_every_format(
+    abs: Option<i64>,
+    edge: impl Fn(&str, &Lifetimes) -> i64,
+    step: i64,
+    err: OpenError,
+) {
+    // The algorithm of a JWT's signature changes nothing about lifetimes.
+    for (label, codec) in standard_codecs(&FORMATS[..2]) {
+        let sealed = codec.seal(&cart(2), 1, abs, NOW).expect("seals");
+        let ok_at = edge(label, &sealed.lifetimes);
+        boundary(&codec, label, &sealed.token, ok_at, step, err);
+    }
+}
+
 #[test]
 fn expiry_is_checked_one_second_either_side_of_the_leeway() {
-    for (label, format, alg) in FORMATS {
-        let codec = Ring::standard(alg).codec(format);
-        let sealed = codec.seal(&cart(2), 1, None, NOW).expect("seals");
-        let exp = sealed.lifetimes.expires_at;
-        boundary(
-            &codec,
-            label,
-            &sealed.token,
-            exp + LEEWAY,
-            exp + LEEWAY + 1,
-            OpenError::Expired,
-        );
-    }
+    boundary_in_every_format(None, |_, l| l.expires_at + LEEWAY, 1, OpenError::Expired);
 }
 
 #[test]
 fn not_before_is_checked_one_second_either_side_of_the_leeway() {
-    for (label, format, alg) in FORMATS {
-        let codec = Ring::standard(alg).codec(format);
-        // Sealed by a replica whose clock is ahead.
-        let sealed = codec.seal(&cart(2), 1, None, NOW).expect("seals");
-        let nbf = sealed.lifetimes.not_before;
-        boundary(
-            &codec,
-            label,
-            &sealed.token,
-            nbf - LEEWAY,
-            nbf - LEEWAY - 1,
-            OpenError::Invalid(NotYetValid),
-        );
-    }
+    // As if sealed by a replica whose clock is ahead.
+    let not_yet = OpenError::Invalid(NotYetValid);
+    boundary_in_every_format(None, |_, l| l.not_before - LEEWAY, -1, not_yet);
 }
 
 #[test]
 fn the_absolute_expiry_is_checked_one_second_either_side_of_the_leeway() {
-    for (label, format, alg) in FORMATS {
-        let codec = Ring::standard(alg).codec(format);
-        // A cart one hour from its absolute expiry: exp is capped at abs.
-        let abs = NOW + 3600;
-        let sealed = codec.seal(&cart(2), 1, Some(abs), NOW).expect("seals");
-        assert_eq!(
-            sealed.lifetimes.expires_at, abs,
-            "{label}: exp capped at abs"
-        );
-        boundary(
-            &codec,
-            label,
-            &sealed.token,
-            abs + LEEWAY,
-            abs + LEEWAY + 1,
-            OpenError::Expired,
-        );
-    }
+    // A cart one hour from its absolute expiry: exp is capped at abs.
+    let abs = NOW + 3600;
+    let capped = |label: &str, l: &Lifetimes| {
+        assert_eq!(l.expires_at, abs, "{label}: exp capped at abs");
+        abs + LEEWAY
+    };
+    boundary_in_every_format(Some(abs), capped, 1, OpenError::Expired);
 }
 
 #[test]
@@ -101,22 +83,10 @@ fn the_leeway_is_configurable() {
     );
     let sealed = strict.seal(&cart(1), 1, None, NOW).expect("seals");
     let exp = sealed.lifetimes.expires_at;
-    boundary(
-        &strict,
-        "leeway 0",
-        &sealed.token,
-        exp,
-        exp + 1,
-        OpenError::Expired,
-    );
-    boundary(
-        &strict,
-        "leeway 0",
-        &sealed.token,
-        NOW,
-        NOW - 1,
-        OpenError::Invalid(NotYetValid),
-    );
+    let token = &sealed.token;
+    boundary(&strict, "leeway 0", token, exp, 1, OpenError::Expired);
+    let not_yet = OpenError::Invalid(NotYetValid);
+    boundary(&strict, "leeway 0", token, NOW, -1, not_yet);
 }
 
 /// Lifetimes that no sealer writes, in a token that is otherwise genuine.
@@ -176,13 +146,6 @@ fn forged_lifetimes() -> Vec<Forged> {
             None,
         ),
     ]
-}
-
-fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .expect("in range")
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
 }
 
 #[test]

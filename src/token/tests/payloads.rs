@@ -6,16 +6,13 @@
 use serde_json::{Value, json};
 
 use super::super::InvalidReason::{Crypto, Inflate, Payload, TooLong};
-use super::super::{Format, JwtAlgorithm, OpenError, TokenCodec};
+use super::super::{Format, JwtAlgorithm, TokenCodec};
 use super::support::{
-    Case, Ring, b64, cart, check_cases, deflate, deflate_bomb, forge_paseto, open, paseto_claims,
-    resigned_jwt, seal_cart_claim,
+    after_crypto, b64, before_crypto, cart, check_cases, deflate, deflate_bomb, forge_paseto, open,
+    paseto_claims, resigned_jwt, seal_cart_claim, with_claim, without_claim,
 };
 use crate::cart::Limits;
-
-fn invalid(reason: super::super::InvalidReason) -> OpenError {
-    OpenError::Invalid(reason)
-}
+use crate::fixture::{NOW, Ring};
 
 /// A PASETO token of `claims` (JSON text) under the active key.
 fn paseto_of(codec: &TokenCodec, claims: &str) -> String {
@@ -24,7 +21,7 @@ fn paseto_of(codec: &TokenCodec, claims: &str) -> String {
 
 /// Genuine claims of a 2-line cart with the cart claim replaced by `cz`.
 fn with_cz(codec: &TokenCodec, cz: &str) -> String {
-    let mut claims = paseto_claims(codec, &cart(2), super::support::NOW);
+    let mut claims = paseto_claims(codec, &cart(2), NOW);
     let object = claims.as_object_mut().expect("an object");
     object.remove("c");
     object.insert("cz".into(), json!(cz));
@@ -37,7 +34,7 @@ fn the_forged_control_opens() {
     // is what each row changed.
     let codec = Ring::standard(JwtAlgorithm::EdDSA).codec(Format::Paseto);
     for lines in [0, 2, 20] {
-        let claims = paseto_claims(&codec, &cart(lines), super::support::NOW).to_string();
+        let claims = paseto_claims(&codec, &cart(lines), NOW).to_string();
         assert_eq!(*open(&codec, &paseto_of(&codec, &claims)).cart, cart(lines));
     }
     let json = cart(2).to_compact_json();
@@ -53,19 +50,12 @@ fn the_forged_control_opens() {
 
 #[test]
 fn malformed_paseto_payloads_are_refused() {
+    // The claim checks both formats make alike are in both_formats.rs.
     let codec = Ring::standard(JwtAlgorithm::EdDSA).codec(Format::Paseto);
-    let genuine = paseto_claims(&codec, &cart(2), super::support::NOW);
+    let genuine = paseto_claims(&codec, &cart(2), NOW);
     let text = genuine.to_string();
-    let set = |name: &str, value: Value| {
-        let mut c = genuine.clone();
-        c[name] = value;
-        paseto_of(&codec, &c.to_string())
-    };
-    let without = |name: &str| {
-        let mut c = genuine.clone();
-        c.as_object_mut().unwrap().remove(name);
-        paseto_of(&codec, &c.to_string())
-    };
+    let set = |name, value| with_claim(&codec, name, value);
+    let paseto = |claims: &str| paseto_of(&codec, claims);
     let mut both = genuine.clone();
     both["cz"] = json!(b64(&deflate(&cart(2).to_compact_json())));
     let duplicate = text.replacen('{', r#"{"rev":99,"#, 1);
@@ -84,166 +74,54 @@ fn malformed_paseto_payloads_are_refused() {
     assert_ne!(duplicate_property, text);
     assert!(duplicate.contains(r#""rev":99"#) && duplicate.matches(r#""rev":"#).count() == 2);
 
-    let cases = vec![
-        Case::new(
-            "exp a number",
-            set("exp", json!(1_800_604_800)),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "exp not RFC 3339",
-            set("exp", json!("next tuesday")),
-            invalid(Payload),
-            true,
-        ),
-        Case::new("exp null", set("exp", Value::Null), invalid(Payload), true),
-        Case::new(
-            "iat a number",
-            set("iat", json!(1_800_000_000)),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "abs a number",
-            set("abs", json!(1_802_592_000)),
-            invalid(Payload),
-            true,
-        ),
-        Case::new("no exp", without("exp"), invalid(Payload), true),
-        Case::new("no abs", without("abs"), invalid(Payload), true),
-        Case::new("no jti", without("jti"), invalid(Payload), true),
-        Case::new(
-            "rev negative",
-            set("rev", json!(-1)),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "payload version 2",
-            set("v", json!(2)),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "an empty jti",
-            set("jti", json!("")),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "a jti of 65 characters",
-            set("jti", json!("j".repeat(65))),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "an unknown claim",
-            set("admin", json!(true)),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "both c and cz",
-            paseto_of(&codec, &both.to_string()),
-            invalid(Payload),
-            true,
-        ),
-        Case::new("neither c nor cz", without("c"), invalid(Payload), true),
-        Case::new(
-            "c not an array",
-            set("c", json!({"SKU-1": 1})),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "c with a quantity of 0",
-            set("c", json!([["SKU-1", 0]])),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "c with a quantity over the limit",
-            set("c", json!([["SKU-1", 1000]])),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "c with a bad sku",
-            set("c", json!([["SKU 1", 1]])),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "c with a duplicate line",
-            set("c", json!([["SKU-1", 1], ["SKU-1", 2]])),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "a duplicate key",
-            paseto_of(&codec, &duplicate),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "a duplicate property key inside c",
-            paseto_of(&codec, &duplicate_property),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "not JSON",
-            paseto_of(&codec, "hello, cart"),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "a top-level array",
-            paseto_of(&codec, &format!("[{text}]")),
-            invalid(Payload),
-            true,
-        ),
-        // serde would read a struct from an array of its fields in order:
-        // only the check that the payload is an object refuses this one.
-        Case::new(
-            "the claims as a top-level array of their values",
-            paseto_of(&codec, &claims_as_array),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "a top-level string",
-            paseto_of(&codec, r#""claims""#),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "JSON followed by text",
-            paseto_of(&codec, &format!("{text} trailing")),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "two JSON objects",
-            paseto_of(&codec, &format!("{text}{text}")),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "truncated JSON",
-            paseto_of(&codec, &text[..text.len() - 1]),
-            invalid(Payload),
-            true,
-        ),
+    let cases = [
+        after_crypto(Payload).rows([
+            ("exp a number", set("exp", json!(1_800_604_800))),
+            ("exp not RFC 3339", set("exp", json!("next tuesday"))),
+            ("exp null", set("exp", Value::Null)),
+            ("iat a number", set("iat", json!(1_800_000_000))),
+            ("abs a number", set("abs", json!(1_802_592_000))),
+            ("no jti", without_claim(&codec, "jti")),
+            ("rev negative", set("rev", json!(-1))),
+            ("both c and cz", paseto(&both.to_string())),
+            ("neither c nor cz", without_claim(&codec, "c")),
+            ("c not an array", set("c", json!({"SKU-1": 1}))),
+            ("c with a quantity of 0", set("c", json!([["SKU-1", 0]]))),
+            (
+                "c with a quantity over the limit",
+                set("c", json!([["SKU-1", 1000]])),
+            ),
+            ("c with a bad sku", set("c", json!([["SKU 1", 1]]))),
+            (
+                "c with a duplicate line",
+                set("c", json!([["SKU-1", 1], ["SKU-1", 2]])),
+            ),
+            ("a duplicate key", paseto(&duplicate)),
+            (
+                "a duplicate property key inside c",
+                paseto(&duplicate_property),
+            ),
+            ("not JSON", paseto("hello, cart")),
+            ("a top-level array", paseto(&format!("[{text}]"))),
+            // serde would read a struct from an array of its fields in
+            // order: only the check that the payload is an object refuses
+            // this one.
+            (
+                "the claims as a top-level array of their values",
+                paseto(&claims_as_array),
+            ),
+            ("a top-level string", paseto(r#""claims""#)),
+            ("JSON followed by text", paseto(&format!("{text} trailing"))),
+            ("two JSON objects", paseto(&format!("{text}{text}"))),
+            ("truncated JSON", paseto(&text[..text.len() - 1])),
+        ]),
         // pasetors refuses a payload that is not UTF-8 as part of decrypt.
-        Case::new(
+        after_crypto(Crypto).rows([(
             "a payload that is not UTF-8",
             forge_paseto(&codec, "local-a", b"{\"v\":1,\"x\":\"\xff\xfe\"}"),
-            invalid(Crypto),
-            true,
-        ),
-    ];
+        )]),
+    ]
+    .concat();
     check_cases(&codec, &cases);
 }
 
@@ -268,66 +146,44 @@ fn malformed_compressed_carts_are_refused_after_authentication() {
     let non_canonical =
         super::support::non_canonical(&b64(&packed)).unwrap_or_else(|| b64(&packed) + "A");
 
-    let cases = vec![
-        Case::new(
-            "deflate followed by garbage",
-            cz(&trailing),
-            invalid(Inflate),
-            true,
-        ),
-        Case::new(
-            "a truncated deflate stream",
-            cz(truncated),
-            invalid(Inflate),
-            true,
-        ),
-        Case::new(
-            "bytes that are not deflate",
-            cz(b"\xff\xff\xff\xff not deflate"),
-            invalid(Inflate),
-            true,
-        ),
-        Case::new("an empty deflate stream", cz(b""), invalid(Inflate), true),
-        Case::new(
-            format!(
-                "a bomb of {} bytes inflating to 1 MiB (both caps)",
-                small_bomb.len()
+    let cases = [
+        after_crypto(Inflate).rows([
+            ("deflate followed by garbage".to_owned(), cz(&trailing)),
+            ("a truncated deflate stream".to_owned(), cz(truncated)),
+            (
+                "bytes that are not deflate".to_owned(),
+                cz(b"\xff\xff\xff\xff not deflate"),
             ),
-            cz(&small_bomb),
-            invalid(Inflate),
-            true,
-        ),
-        Case::new(
-            format!("{} bytes inflating to 80 KiB (output cap)", wide.len()),
-            cz(&wide),
-            invalid(Inflate),
-            true,
-        ),
-        Case::new(
-            format!("{} bytes inflating to 40 KiB (ratio cap)", ratio_bomb.len()),
-            cz(&ratio_bomb),
-            invalid(Inflate),
-            true,
-        ),
-        Case::new(
-            "deflate of an invalid cart",
-            cz(&invalid_cart),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "cz with non-zero unused bits",
-            paseto_of(&codec, &with_cz(&codec, &non_canonical)),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "cz not base64url",
-            paseto_of(&codec, &with_cz(&codec, "!!!!")),
-            invalid(Payload),
-            true,
-        ),
-    ];
+            ("an empty deflate stream".to_owned(), cz(b"")),
+            (
+                format!(
+                    "a bomb of {} bytes inflating to 1 MiB (both caps)",
+                    small_bomb.len()
+                ),
+                cz(&small_bomb),
+            ),
+            (
+                format!("{} bytes inflating to 80 KiB (output cap)", wide.len()),
+                cz(&wide),
+            ),
+            (
+                format!("{} bytes inflating to 40 KiB (ratio cap)", ratio_bomb.len()),
+                cz(&ratio_bomb),
+            ),
+        ]),
+        after_crypto(Payload).rows([
+            ("deflate of an invalid cart", cz(&invalid_cart)),
+            (
+                "cz with non-zero unused bits",
+                paseto_of(&codec, &with_cz(&codec, &non_canonical)),
+            ),
+            (
+                "cz not base64url",
+                paseto_of(&codec, &with_cz(&codec, "!!!!")),
+            ),
+        ]),
+    ]
+    .concat();
     check_cases(&codec, &cases);
 }
 
@@ -352,24 +208,15 @@ fn a_100_mb_deflate_bomb_in_a_valid_paseto_token_is_refused() {
     // Under the real limits it never reaches decryption.
     let codec = ring.codec(Format::Paseto);
     let token = paseto_of(&codec, &with_cz(&codec, &b64(bomb)));
-    check_cases(
-        &codec,
-        &[Case::new("a 100 MiB bomb", token, invalid(TooLong), false)],
-    );
+    let case = before_crypto(TooLong).rows([("a 100 MiB bomb", token)]);
+    check_cases(&codec, &case);
 
     // With room for it, it decrypts, then stops at the inflate cap: memory
     // is bounded by max_inflated_bytes (64 KiB) by construction.
     let codec = roomy(&ring, Format::Paseto);
     let token = paseto_of(&codec, &with_cz(&codec, &b64(bomb)));
-    check_cases(
-        &codec,
-        &[Case::new(
-            "a 100 MiB bomb, roomy limits",
-            token,
-            invalid(Inflate),
-            true,
-        )],
-    );
+    let case = after_crypto(Inflate).rows([("a 100 MiB bomb, roomy limits", token)]);
+    check_cases(&codec, &case);
 }
 
 #[test]
@@ -379,15 +226,8 @@ fn a_100_mb_deflate_bomb_in_a_valid_jwt_is_refused() {
     let token = resigned_jwt(&codec, &cart(1), |_, claims| {
         claims["ct"] = json!(seal_cart_claim(&codec, "local-a", claims, deflate_bomb()));
     });
-    check_cases(
-        &codec,
-        &[Case::new(
-            "a 100 MiB bomb in ct",
-            token,
-            invalid(Inflate),
-            true,
-        )],
-    );
+    let case = after_crypto(Inflate).rows([("a 100 MiB bomb in ct", token)]);
+    check_cases(&codec, &case);
 }
 
 #[test]
@@ -405,49 +245,34 @@ fn malformed_jwt_cart_claims_are_refused_after_verification() {
 
     let mut trailing = packed.clone();
     trailing.extend_from_slice(b"garbage");
-    let cases = vec![
-        Case::new(
-            "deflate followed by garbage",
-            with_ct(&trailing),
-            invalid(Inflate),
-            true,
-        ),
-        Case::new(
-            "a truncated deflate stream",
-            with_ct(&packed[..packed.len() - 4]),
-            invalid(Inflate),
-            true,
-        ),
-        Case::new(
-            "bytes that are not deflate",
-            with_ct(b"\xff\xff\xff\xff"),
-            invalid(Inflate),
-            true,
-        ),
-        Case::new(
-            "a bomb inflating to 1 MiB",
-            with_ct(&deflate(&vec![b'['; 1 << 20])),
-            invalid(Inflate),
-            true,
-        ),
-        Case::new(
-            "deflate of an invalid cart",
-            with_ct(&deflate(br#"[["SKU-1",0]]"#)),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "deflate of a top-level object",
-            with_ct(&deflate(br#"{"SKU-1":1}"#)),
-            invalid(Payload),
-            true,
-        ),
-        Case::new(
-            "deflate of bytes that are not UTF-8",
-            with_ct(&deflate(b"[\xff]")),
-            invalid(Payload),
-            true,
-        ),
-    ];
+    let cases = [
+        after_crypto(Inflate).rows([
+            ("deflate followed by garbage", with_ct(&trailing)),
+            (
+                "a truncated deflate stream",
+                with_ct(&packed[..packed.len() - 4]),
+            ),
+            ("bytes that are not deflate", with_ct(b"\xff\xff\xff\xff")),
+            (
+                "a bomb inflating to 1 MiB",
+                with_ct(&deflate(&vec![b'['; 1 << 20])),
+            ),
+        ]),
+        after_crypto(Payload).rows([
+            (
+                "deflate of an invalid cart",
+                with_ct(&deflate(br#"[["SKU-1",0]]"#)),
+            ),
+            (
+                "deflate of a top-level object",
+                with_ct(&deflate(br#"{"SKU-1":1}"#)),
+            ),
+            (
+                "deflate of bytes that are not UTF-8",
+                with_ct(&deflate(b"[\xff]")),
+            ),
+        ]),
+    ]
+    .concat();
     check_cases(&codec, &cases);
 }

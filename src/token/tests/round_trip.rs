@@ -1,22 +1,14 @@
 //! Seal then open, for every format and cart size.
 
-use super::super::{Format, JwtAlgorithm, Oversize, ResealReason, SealError};
-use super::support::{NOW, Ring, cart, open};
+use super::super::{Format, Oversize, ResealReason, SealError};
+use super::support::{FORMATS, cart, open, sealed, standard_codecs};
 use crate::cart::Cart;
+use crate::fixture::NOW;
 use crate::keys::KeyState;
-
-/// Every format on offer: (label, format, JWT algorithm).
-const FORMATS: [(&str, Format, JwtAlgorithm); 3] = [
-    ("paseto", Format::Paseto, JwtAlgorithm::EdDSA),
-    ("jwt EdDSA", Format::Jwt, JwtAlgorithm::EdDSA),
-    ("jwt HS256", Format::Jwt, JwtAlgorithm::HS256),
-];
 
 #[test]
 fn carts_of_0_1_20_and_100_lines_round_trip_in_every_format() {
-    for (label, format, alg) in FORMATS {
-        let ring = Ring::standard(alg);
-        let codec = ring.codec(format);
+    for (label, codec) in standard_codecs(&FORMATS) {
         for lines in [0, 1, 20, 100] {
             let cart = cart(lines);
             let sealed = codec
@@ -39,7 +31,7 @@ fn carts_of_0_1_20_and_100_lines_round_trip_in_every_format() {
                 "{label}, {lines} lines: a fresh token needs no re-seal"
             );
             assert_eq!(opened.key_state, KeyState::Active, "{label}, {lines} lines");
-            match format {
+            match codec.config().format {
                 Format::Paseto => {
                     assert_eq!(opened.key_id, "local-a", "{label}");
                     assert_eq!(opened.cart_key_id, None, "{label}");
@@ -55,11 +47,10 @@ fn carts_of_0_1_20_and_100_lines_round_trip_in_every_format() {
 
 #[test]
 fn every_seal_has_a_fresh_jti_and_a_distinct_token() {
-    for (label, format, alg) in FORMATS {
-        let codec = Ring::standard(alg).codec(format);
+    for (label, codec) in standard_codecs(&FORMATS) {
         let cart = cart(2);
-        let a = codec.seal(&cart, 1, None, NOW).expect("seals");
-        let b = codec.seal(&cart, 1, None, NOW).expect("seals");
+        let a = sealed(&codec, &cart);
+        let b = sealed(&codec, &cart);
         assert_ne!(a.token, b.token, "{label}: two seals of one cart differ");
         let (ja, jb) = (open(&codec, &a.token).jti, open(&codec, &b.token).jti);
         assert_ne!(ja, jb, "{label}: jti");
@@ -70,9 +61,8 @@ fn every_seal_has_a_fresh_jti_and_a_distinct_token() {
 
 #[test]
 fn the_absolute_expiry_is_kept_across_reseals_and_exp_slides_under_it() {
-    for (label, format, alg) in FORMATS {
-        let codec = Ring::standard(alg).codec(format);
-        let first = codec.seal(&cart(1), 1, None, NOW).expect("seals");
+    for (label, codec) in standard_codecs(&FORMATS) {
+        let first = sealed(&codec, &cart(1));
         let abs = first.lifetimes.absolute_expiry;
         assert_eq!(abs, NOW + 30 * 24 * 3600, "{label}: abs of a new cart");
         assert_eq!(
@@ -115,8 +105,7 @@ fn a_cart_over_the_token_budget_is_refused_when_sealing() {
         );
         big.add(line, &limits).expect("room");
     }
-    for (label, format, alg) in FORMATS {
-        let codec = Ring::standard(alg).codec(format);
+    for (label, codec) in standard_codecs(&FORMATS) {
         match codec.seal(&big, 1, None, NOW) {
             Err(SealError::TooLarge(Oversize::Token { length, budget })) => {
                 assert_eq!(budget, 3800, "{label}");
@@ -129,9 +118,8 @@ fn a_cart_over_the_token_budget_is_refused_when_sealing() {
 
 #[test]
 fn a_token_opened_near_its_idle_expiry_asks_for_a_reseal() {
-    for (label, format, alg) in FORMATS {
-        let codec = Ring::standard(alg).codec(format);
-        let sealed = codec.seal(&cart(1), 1, None, NOW).expect("seals");
+    for (label, codec) in standard_codecs(&FORMATS) {
+        let sealed = sealed(&codec, &cart(1));
         let exp = sealed.lifetimes.expires_at;
         let within = 24 * 3600; // token.reseal_within_secs
         let just_outside = codec.open(&sealed.token, exp - within).expect("opens");
@@ -174,8 +162,7 @@ fn a_cart_that_would_inflate_past_the_cap_is_refused_when_sealing_not_when_openi
     // inflates past `limits.max_inflated_bytes` (and past the ratio cap).
     let limits = crate::cart::Limits::default();
     let big = compressible_cart(50, &limits);
-    for (label, format, alg) in FORMATS {
-        let codec = Ring::standard(alg).codec(format);
+    for (label, codec) in standard_codecs(&FORMATS) {
         match codec.seal(&big, 1, None, NOW) {
             Ok(sealed) => {
                 let opened = codec.open(&sealed.token, NOW);
@@ -194,9 +181,9 @@ mod sealed_opens {
     use proptest::prelude::*;
 
     use super::super::super::SealError;
-    use super::super::support::{NOW, Ring};
     use super::{FORMATS, compressible_cart};
     use crate::cart::{Cart, Limits, Line, Properties, Quantity, Sku};
+    use crate::fixture::{NOW, Ring};
 
     /// Lines drawn to compress anywhere from not at all to as well as
     /// possible: values from a one-letter alphabet up to random text.

@@ -1,6 +1,7 @@
-//! Fixtures shared by the codec tests: keyrings written to temp dirs, carts,
-//! token surgery, and forgers that seal arbitrary payloads under the real
-//! keys (so that a test changes exactly one thing about a token).
+//! Fixtures shared by the codec tests, beside the keyring and clock of
+//! [`crate::fixture`]: carts, token surgery, and forgers that seal
+//! arbitrary payloads under the real keys (so that a test changes exactly
+//! one thing about a token).
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -10,20 +11,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use flate2::{Compress, Compression, FlushCompress};
 use orion::hazardous::aead::xchacha20poly1305::{Nonce, XChaCha20Poly1305};
 use serde_json::Value;
-use tempfile::TempDir;
 
 use super::super::{
-    Format, JwtAlgorithm, OpenError, Opened, SealInput, TokenCodec, TokenConfig, jwt, paseto,
+    Format, InvalidReason, JwtAlgorithm, OpenError, Opened, SealInput, Sealed, TokenCodec, jwt,
+    paseto,
 };
 use super::v4local;
 use crate::cart::{Cart, Limits, Line, Properties, Quantity, Sku};
-use crate::keys::{
-    KeyConfig, KeyState, Keyring, KeyringHandle, LocalMaterial, Purpose, SigningMaterial,
-    generate_ed25519_paserk, generate_local,
-};
-
-/// The clock of every test, in Unix seconds (2027-01-15T08:00:00Z).
-pub const NOW: i64 = 1_800_000_000;
+use crate::fixture::{NOW, Ring};
+use crate::keys::Key;
 
 /// A cart of `n` realistic lines: skus such as `SKU-10234-BLK`, each with a
 /// colour and a size.
@@ -56,137 +52,17 @@ pub fn cart(n: usize) -> Cart {
     cart
 }
 
-/// A keyring under construction: key files in a temp dir, and their
-/// `[[keys]]` entries.
-pub struct Ring {
-    dir: TempDir,
-    configs: Vec<KeyConfig>,
-    alg: JwtAlgorithm,
-}
-
-impl Ring {
-    /// An empty ring whose signing keys are for `alg`.
-    pub fn new(alg: JwtAlgorithm) -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("a temp dir"),
-            configs: Vec::new(),
-            alg,
-        }
-    }
-
-    /// The standard ring: `local-a` active and `local-b` pending; `sign-a`
-    /// active and `sign-b` pending.
-    pub fn standard(alg: JwtAlgorithm) -> Self {
-        let mut ring = Self::new(alg);
-        ring.add_local("local-a", KeyState::Active);
-        ring.add_local("local-b", KeyState::Pending);
-        ring.add_signing("sign-a", KeyState::Active);
-        ring.add_signing("sign-b", KeyState::Pending);
-        ring
-    }
-
-    /// Adds a fresh random local key; returns its kid.
-    pub fn add_local(&mut self, id: &str, state: KeyState) -> String {
-        let paserk = generate_local().to_paserk();
-        self.add_paserk(id, Purpose::Local, state, &paserk)
-    }
-
-    /// Adds the local key with these bytes; returns its kid.
-    pub fn add_local_bytes(&mut self, id: &str, state: KeyState, bytes: &[u8]) -> String {
-        let paserk = LocalMaterial::from_bytes(bytes)
-            .expect("32 key bytes")
-            .to_paserk();
-        self.add_paserk(id, Purpose::Local, state, &paserk)
-    }
-
-    /// Adds a fresh signing key for the ring's algorithm; returns its kid.
-    pub fn add_signing(&mut self, id: &str, state: KeyState) -> String {
-        let paserk = match self.alg {
-            JwtAlgorithm::EdDSA => generate_ed25519_paserk(),
-            JwtAlgorithm::HS256 => generate_local().to_paserk(),
-        };
-        self.add_paserk(id, Purpose::Signing, state, &paserk)
-    }
-
-    /// Adds a key from its PASERK text; returns its kid.
-    pub fn add_paserk(
-        &mut self,
-        id: &str,
-        purpose: Purpose,
-        state: KeyState,
-        paserk: &str,
-    ) -> String {
-        let kid = match purpose {
-            Purpose::Local => LocalMaterial::from_paserk(paserk).map(|m| m.kid().to_owned()),
-            Purpose::Signing => SigningMaterial::from_paserk(paserk).map(|m| m.kid().to_owned()),
-        }
-        .expect("a valid PASERK");
-        let file = format!("{id}.paserk");
-        let path = self.dir.path().join(&file);
-        std::fs::write(&path, paserk).expect("write a key file");
-        // Key files must be private, or the keyring refuses them.
-        let private = std::os::unix::fs::PermissionsExt::from_mode(0o600);
-        std::fs::set_permissions(&path, private).expect("chmod a key file");
-        self.configs.push(KeyConfig {
-            id: id.to_owned(),
-            purpose,
-            file: file.into(),
-            state,
-            kid: Some(kid.clone()),
-        });
-        kid
-    }
-
-    /// Moves key `id` to `state`.
-    pub fn set_state(&mut self, id: &str, state: KeyState) {
-        self.configs
-            .iter_mut()
-            .find(|c| c.id == id)
-            .expect("a key of that id")
-            .state = state;
-    }
-
-    /// Loads the keyring as the service would.
-    pub fn keyring(&self) -> Keyring {
-        let need_signing = self.configs.iter().any(|c| c.purpose == Purpose::Signing);
-        Keyring::load(
-            &self.configs,
-            self.dir.path(),
-            self.alg.into(),
-            need_signing,
-        )
-        .expect("a valid keyring")
-        .0
-    }
-
-    /// The token settings of this ring's codecs: defaults, in `format`.
-    pub fn config(&self, format: Format) -> TokenConfig {
-        TokenConfig {
-            format,
-            jwt_algorithm: self.alg,
-            ..TokenConfig::default()
-        }
-    }
-
-    /// A codec in `format` with the default settings and limits.
-    pub fn codec(&self, format: Format) -> TokenCodec {
-        self.codec_with(self.config(format), Limits::default())
-    }
-
-    /// A codec with these settings and limits.
-    pub fn codec_with(&self, config: TokenConfig, limits: Limits) -> TokenCodec {
-        TokenCodec::new(config, limits, KeyringHandle::new(self.keyring()))
-    }
+/// The key `id` among `keys`, which must hold it.
+fn key_by_id<'a, M>(keys: &'a [Key<M>], id: &str) -> &'a Key<M> {
+    keys.iter()
+        .find(|k| k.id == id)
+        .unwrap_or_else(|| panic!("no key {id:?} of that purpose"))
 }
 
 /// The raw bytes of the local key `id` of `codec`'s keyring.
 pub fn local_key_bytes(codec: &TokenCodec, id: &str) -> Vec<u8> {
     let ring = codec.keys().load();
-    let key = ring
-        .local_keys()
-        .iter()
-        .find(|k| k.id == id)
-        .expect("a local key of that id");
+    let key = key_by_id(ring.local_keys(), id);
     key.material.bytes().to_vec()
 }
 
@@ -202,12 +78,39 @@ pub fn kid_of(codec: &TokenCodec, id: &str) -> String {
     }
 }
 
-/// Seals `cart` at [`NOW`], revision 1.
+/// Every format on offer: (label, format, JWT algorithm).
+pub const FORMATS: [(&str, Format, JwtAlgorithm); 3] = [
+    ("paseto", Format::Paseto, JwtAlgorithm::EdDSA),
+    ("jwt EdDSA", Format::Jwt, JwtAlgorithm::EdDSA),
+    ("jwt HS256", Format::Jwt, JwtAlgorithm::HS256),
+];
+
+/// A codec over a standard ring of its own for each of `formats`, with its
+/// label.
+pub fn standard_codecs(
+    formats: &[(&'static str, Format, JwtAlgorithm)],
+) -> impl Iterator<Item = (&'static str, TokenCodec)> {
+    formats
+        .iter()
+        .map(|&(label, format, alg)| (label, Ring::standard(alg).codec(format)))
+}
+
+/// A codec of `format` over a standard EdDSA ring, and a genuine token of
+/// a cart of `lines` lines: where the attack tests start.
+pub fn genuine(format: Format, lines: usize) -> (TokenCodec, String) {
+    let codec = Ring::standard(JwtAlgorithm::EdDSA).codec(format);
+    let token = seal(&codec, &cart(lines));
+    (codec, token)
+}
+
+/// Seals `cart` as a new cart at [`NOW`], revision 1.
+pub fn sealed(codec: &TokenCodec, cart: &Cart) -> Sealed {
+    codec.seal(cart, 1, None, NOW).expect("the cart seals")
+}
+
+/// The token of [`sealed`].
 pub fn seal(codec: &TokenCodec, cart: &Cart) -> String {
-    codec
-        .seal(cart, 1, None, NOW)
-        .expect("the cart seals")
-        .token
+    sealed(codec, cart).token
 }
 
 /// Opens `token` at [`NOW`] and returns the error.
@@ -337,6 +240,24 @@ pub fn paseto_claims(codec: &TokenCodec, cart: &Cart, now: i64) -> Value {
     serde_json::from_str(&claims).expect("claims are JSON")
 }
 
+/// A genuine token of `codec` with its kid replaced by `kid`: in the PASETO
+/// footer, or in the JWT header, then re-signed with the active signing
+/// key.
+pub fn with_kid(codec: &TokenCodec, token: &str, kid: &str) -> String {
+    match codec.config().format {
+        Format::Paseto => PasetoParts {
+            body: PasetoParts::of(token).body,
+            footer: serde_json::json!({ "kid": kid }).to_string().into_bytes(),
+        }
+        .token(),
+        Format::Jwt => {
+            let (mut header, claims) = jwt_json(token);
+            header["kid"] = Value::from(kid);
+            sign_jwt(codec, "sign-a", &header, &claims)
+        }
+    }
+}
+
 /// Encrypts `payload` under the local key `key_id` of `codec`, with the real
 /// footer and implicit assertion: a token that differs from a genuine one
 /// only by its payload. It uses the independent v4.local implementation, so
@@ -383,11 +304,7 @@ pub fn sign_jwt<T: serde::Serialize>(
     claims: &T,
 ) -> String {
     let ring = codec.keys().load();
-    let key = ring
-        .signing_keys()
-        .iter()
-        .find(|k| k.id == key_id)
-        .expect("a signing key of that id");
+    let key = key_by_id(ring.signing_keys(), key_id);
     let mut header: jsonwebtoken::Header =
         serde_json::from_value(header.clone()).expect("a header jsonwebtoken can write");
     if header.kid.is_none() {
@@ -401,11 +318,7 @@ pub fn sign_jwt<T: serde::Serialize>(
 /// `jti`, `abs` and `ckid` of `claims` as the format requires.
 pub fn seal_cart_claim(codec: &TokenCodec, key_id: &str, claims: &Value, packed: &[u8]) -> String {
     let ring = codec.keys().load();
-    let key = ring
-        .local_keys()
-        .iter()
-        .find(|k| k.id == key_id)
-        .expect("a local key of that id");
+    let key = key_by_id(ring.local_keys(), key_id);
     let nonce: [u8; 24] = rand::random();
     let ad = jwt::Binding {
         audience: &codec.config().audience,
@@ -445,6 +358,36 @@ pub fn resigned_jwt(
         .id
         .clone();
     sign_jwt(codec, &id, &header, &claims)
+}
+
+/// A token of `cart` from `codec` whose claims `edit` changed, sealed
+/// (PASETO) or signed (JWT) under the active keys: a token that only the
+/// claim checks after authentication can refuse.
+pub fn with_claims(codec: &TokenCodec, cart: &Cart, edit: impl FnOnce(&mut Value)) -> String {
+    match codec.config().format {
+        Format::Paseto => {
+            let mut claims = paseto_claims(codec, cart, NOW);
+            edit(&mut claims);
+            let id = codec.keys().load().active_local().id.clone();
+            forge_paseto(codec, &id, claims.to_string().as_bytes())
+        }
+        Format::Jwt => resigned_jwt(codec, cart, |_, claims| edit(claims)),
+    }
+}
+
+/// [`with_claims`] of a 2-line cart, with the claim `name` set to `value`.
+pub fn with_claim(codec: &TokenCodec, name: &str, value: Value) -> String {
+    with_claims(codec, &cart(2), |claims| claims[name] = value)
+}
+
+/// [`with_claims`] of a 2-line cart, without the claim `name`.
+pub fn without_claim(codec: &TokenCodec, name: &str) -> String {
+    with_claims(codec, &cart(2), |claims| {
+        claims
+            .as_object_mut()
+            .expect("claims are an object")
+            .remove(name);
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -511,6 +454,7 @@ pub fn seal_jwt_fixed(codec: &TokenCodec, input: &SealInput<'_>, nonce: [u8; 24]
 
 /// One row of a refusal table: a token, the error it must get, and whether
 /// opening it may reach decryption or verification at all.
+#[derive(Clone)]
 pub struct Case {
     /// What is wrong with the token, as the failure message.
     pub what: String,
@@ -537,6 +481,43 @@ impl Case {
             expect,
             crypto,
         }
+    }
+}
+
+/// What refuses a group of rows of a refusal table: the error
+/// `Invalid(reason)`, and whether it comes from (or after) the crypto step.
+pub struct Refused {
+    reason: InvalidReason,
+    crypto: bool,
+}
+
+/// Rows refused for `reason` before any decryption or verification.
+pub fn before_crypto(reason: InvalidReason) -> Refused {
+    Refused {
+        reason,
+        crypto: false,
+    }
+}
+
+/// Rows refused for `reason` by the crypto step or a check after it.
+pub fn after_crypto(reason: InvalidReason) -> Refused {
+    Refused {
+        reason,
+        crypto: true,
+    }
+}
+
+impl Refused {
+    /// One case a `(what, token)` row, so that a table reads one line a
+    /// case, grouped by what refuses it.
+    pub fn rows<W: Into<String>, T: Into<String>>(
+        &self,
+        rows: impl IntoIterator<Item = (W, T)>,
+    ) -> Vec<Case> {
+        let expect = OpenError::Invalid(self.reason);
+        rows.into_iter()
+            .map(|(what, token)| Case::new(what, token, expect, self.crypto))
+            .collect()
     }
 }
 

@@ -15,12 +15,13 @@ use pasetors::paserk::FormatAsPaserk;
 use pasetors::version4::V4;
 use serde_json::{Value, json};
 
-use super::super::{Format, JwtAlgorithm, TokenCodec, TokenConfig, paseto};
+use super::super::{Format, JwtAlgorithm, Opened, SealInput, TokenCodec, TokenConfig, paseto};
 use super::support::{
-    NOW, PasetoParts, Ring, cart, hex, jwt_json, open, seal, seal_input, seal_jwt_fixed, unhex,
+    PasetoParts, cart, hex, jwt_json, open, seal, seal_input, seal_jwt_fixed, unhex,
 };
 use super::v4local;
 use crate::cart::{Cart, Limits};
+use crate::fixture::{NOW, Ring};
 use crate::keys::{KeyState, Purpose};
 
 const REGEN_ENV: &str = "CARTSEAL_REGEN_VECTORS";
@@ -95,12 +96,77 @@ fn check_or_regenerate(file: &str, computed: &Value) {
     );
 }
 
+/// One of cartseal's own vector files: its file name, and the name and
+/// note it opens with.
+struct VectorFile {
+    file: &'static str,
+    name: &'static str,
+    note: &'static str,
+}
+
+impl VectorFile {
+    /// Compares the computed vectors `tests` with the file (or rewrites it,
+    /// see [`check_or_regenerate`]) and returns the vectors it holds.
+    fn check(&self, tests: Vec<Value>) -> Vec<Value> {
+        let computed = json!({ "name": self.name, "note": self.note, "tests": tests });
+        check_or_regenerate(self.file, &computed);
+        match read_vectors(self.file)["tests"].take() {
+            Value::Array(tests) => tests,
+            other => panic!("{}: tests is not an array: {other}", self.file),
+        }
+    }
+}
+
+/// A vector of either format: its own `fields`, and what it records of
+/// the seal `input` (audience, jti, revision, lifetimes and cart).
+fn vector(input: &SealInput<'_>, mut fields: Value) -> Value {
+    let t = input.lifetimes;
+    let common = json!({
+        "audience": AUDIENCE,
+        "jti": input.jti,
+        "revision": input.revision,
+        "iat": t.issued_at,
+        "nbf": t.not_before,
+        "exp": t.expires_at,
+        "abs": t.absolute_expiry,
+        "cart": serde_json::from_slice::<Value>(&input.cart.to_compact_json()).expect("JSON"),
+    });
+    let Value::Object(common) = common else {
+        unreachable!("an object literal")
+    };
+    fields.as_object_mut().expect("an object").extend(common);
+    fields
+}
+
 fn as_i64(v: &Value) -> i64 {
     v.as_i64().expect("an integer")
 }
 
 fn as_str(v: &Value) -> &str {
     v.as_str().expect("a string")
+}
+
+/// Checks what the token of the vector `case` opened to: its cart,
+/// revision, jti, `exp` and `abs`.
+fn assert_opened_as(name: &str, opened: &Opened, case: &Value) {
+    let cart_json = serde_json::to_vec(&case["cart"]).expect("JSON");
+    assert_eq!(
+        *opened.cart,
+        Cart::from_compact_json(&cart_json, &Limits::default()).expect("a valid cart"),
+        "{name}: cart"
+    );
+    assert_eq!(
+        opened.revision,
+        case["revision"].as_u64().expect("u64"),
+        "{name}"
+    );
+    assert_eq!(opened.jti, as_str(&case["jti"]), "{name}");
+    assert_eq!(opened.lifetimes.expires_at, as_i64(&case["exp"]), "{name}");
+    assert_eq!(
+        opened.lifetimes.absolute_expiry,
+        as_i64(&case["abs"]),
+        "{name}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -156,7 +222,16 @@ const PASETO_CASES: [(&str, usize, u64, &str, u8); 3] = [
     ),
 ];
 
-fn paseto_vectors() -> Value {
+/// cartseal's PASETO vector file.
+const PASETO_FILE: VectorFile = VectorFile {
+    file: "paseto-v4-local.json",
+    name: "cartseal paseto format (PASETO v4.local) known-answer vectors",
+    note: "payload is the exact claims JSON that is encrypted; the implicit assertion is \
+             cartseal:v1:<audience>; cz holds raw deflate (flate2/zlib-rs, level 1 below 2048 bytes of cart JSON, else level 6). \
+             Regenerate with CARTSEAL_REGEN_VECTORS=1 cargo test --lib vectors.",
+};
+
+fn paseto_vectors() -> Vec<Value> {
     let mut ring = Ring::new(JwtAlgorithm::EdDSA);
     let kid = ring.add_local_bytes("vector-key", KeyState::Active, &local_key());
     let config = TokenConfig {
@@ -180,41 +255,26 @@ fn paseto_vectors() -> Value {
             footer.as_bytes(),
             assertion,
         );
-        let t = input.lifetimes;
-        tests.push(json!({
-            "name": name,
-            "key": hex(&local_key()),
-            "kid": kid,
-            "nonce": hex(&nonce),
-            "audience": AUDIENCE,
-            "implicit-assertion": String::from_utf8(assertion.to_vec()).expect("UTF-8"),
-            "jti": jti,
-            "revision": revision,
-            "iat": t.issued_at,
-            "nbf": t.not_before,
-            "exp": t.expires_at,
-            "abs": t.absolute_expiry,
-            "cart": serde_json::from_slice::<Value>(&cart.to_compact_json()).expect("JSON"),
-            "payload": claims,
-            "footer": footer,
-            "token": token,
-        }));
+        tests.push(vector(
+            &input,
+            json!({
+                "name": name,
+                "key": hex(&local_key()),
+                "kid": kid,
+                "nonce": hex(&nonce),
+                "implicit-assertion": String::from_utf8(assertion.to_vec()).expect("UTF-8"),
+                "payload": claims,
+                "footer": footer,
+                "token": token,
+            }),
+        ));
     }
-    json!({
-        "name": "cartseal paseto format (PASETO v4.local) known-answer vectors",
-        "note": "payload is the exact claims JSON that is encrypted; the implicit assertion is \
-                 cartseal:v1:<audience>; cz holds raw deflate (flate2/zlib-rs, level 1 below 2048 bytes of cart JSON, else level 6). \
-                 Regenerate with CARTSEAL_REGEN_VECTORS=1 cargo test --lib vectors.",
-        "tests": tests,
-    })
+    tests
 }
 
 #[test]
 fn paseto_vectors_match_and_open() {
-    check_or_regenerate("paseto-v4-local.json", &paseto_vectors());
-
-    let vectors = read_vectors("paseto-v4-local.json");
-    let tests = vectors["tests"].as_array().expect("tests");
+    let tests = PASETO_FILE.check(paseto_vectors());
     let forms: Vec<bool> = tests
         .iter()
         .map(|t| as_str(&t["payload"]).contains("\"cz\":"))
@@ -223,7 +283,7 @@ fn paseto_vectors_match_and_open() {
         forms.contains(&true) && forms.contains(&false),
         "the vectors cover both the c and the cz cart claim"
     );
-    for case in tests {
+    for case in &tests {
         let name = as_str(&case["name"]);
         let key = unhex(as_str(&case["key"]));
         let token = as_str(&case["token"]);
@@ -255,26 +315,9 @@ fn paseto_vectors_match_and_open() {
         let opened = codec
             .open(token, as_i64(&case["iat"]))
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        let cart_json = serde_json::to_vec(&case["cart"]).expect("JSON");
-        assert_eq!(
-            *opened.cart,
-            Cart::from_compact_json(&cart_json, &Limits::default()).expect("a valid cart"),
-            "{name}: cart"
-        );
-        assert_eq!(
-            opened.revision,
-            case["revision"].as_u64().expect("u64"),
-            "{name}"
-        );
-        assert_eq!(opened.jti, as_str(&case["jti"]), "{name}");
+        assert_opened_as(name, &opened, case);
         assert_eq!(opened.lifetimes.issued_at, as_i64(&case["iat"]), "{name}");
         assert_eq!(opened.lifetimes.not_before, as_i64(&case["nbf"]), "{name}");
-        assert_eq!(opened.lifetimes.expires_at, as_i64(&case["exp"]), "{name}");
-        assert_eq!(
-            opened.lifetimes.absolute_expiry,
-            as_i64(&case["abs"]),
-            "{name}"
-        );
     }
 }
 
@@ -401,7 +444,19 @@ const JWT_CASES: [(&str, JwtAlgorithm, usize, u64, &str); 3] = [
     ),
 ];
 
-fn jwt_vectors() -> Value {
+/// cartseal's JWT vector file.
+const JWT_FILE: VectorFile = VectorFile {
+    file: "jwt.json",
+    name: "cartseal jwt format known-answer vectors",
+    note: "signing-key is the Ed25519 seed (EdDSA) or the HS256 secret; ct is \
+             base64url(cart-nonce || XChaCha20-Poly1305(raw deflate of cart)) under a BLAKE2b \
+             subkey of local-key, with associated data PAE(\"cartseal:jwt-cart\", v, aud, iss, jti, \
+             abs, ckid) (PASETO's pre-authentication encoding; numbers in decimal). \
+             The header's typ is cart+jwt. \
+             Regenerate with CARTSEAL_REGEN_VECTORS=1 cargo test --lib vectors.",
+};
+
+fn jwt_vectors() -> Vec<Value> {
     let nonce: [u8; 24] = std::array::from_fn(|i| 0x10 + i as u8);
     let mut tests = Vec::new();
     for (name, alg, lines, revision, jti) in JWT_CASES {
@@ -422,53 +477,35 @@ fn jwt_vectors() -> Value {
         input.revision = revision;
         let token = seal_jwt_fixed(&codec, &input, nonce);
         let (header, claims) = jwt_json(&token);
-        let t = input.lifetimes;
         let signing_key = ring.active_signing().expect("a signing key");
         let public = match &signing_key.material {
             crate::keys::SigningMaterial::Ed25519 { public, .. } => Value::String(hex(public)),
             crate::keys::SigningMaterial::Hs256 { .. } => Value::Null,
         };
-        tests.push(json!({
-            "name": name,
-            "alg": format!("{alg:?}"),
-            "local-key": hex(&local_key()),
-            "local-kid": ring.active_local().material.kid(),
-            "signing-key": hex(&signing),
-            "signing-public-key": public,
-            "signing-kid": signing_key.material.kid(),
-            "cart-nonce": hex(&nonce),
-            "audience": AUDIENCE,
-            "issuer": codec.config().issuer,
-            "jti": jti,
-            "revision": revision,
-            "iat": t.issued_at,
-            "nbf": t.not_before,
-            "exp": t.expires_at,
-            "abs": t.absolute_expiry,
-            "cart": serde_json::from_slice::<Value>(&cart.to_compact_json()).expect("JSON"),
-            "header": header,
-            "claims": claims,
-            "token": token,
-        }));
+        tests.push(vector(
+            &input,
+            json!({
+                "name": name,
+                "alg": format!("{alg:?}"),
+                "local-key": hex(&local_key()),
+                "local-kid": ring.active_local().material.kid(),
+                "signing-key": hex(&signing),
+                "signing-public-key": public,
+                "signing-kid": signing_key.material.kid(),
+                "cart-nonce": hex(&nonce),
+                "issuer": codec.config().issuer,
+                "header": header,
+                "claims": claims,
+                "token": token,
+            }),
+        ));
     }
-    json!({
-        "name": "cartseal jwt format known-answer vectors",
-        "note": "signing-key is the Ed25519 seed (EdDSA) or the HS256 secret; ct is \
-                 base64url(cart-nonce || XChaCha20-Poly1305(raw deflate of cart)) under a BLAKE2b \
-                 subkey of local-key, with associated data PAE(\"cartseal:jwt-cart\", v, aud, iss, jti, \
-                 abs, ckid) (PASETO's pre-authentication encoding; numbers in decimal). \
-                 The header's typ is cart+jwt. \
-                 Regenerate with CARTSEAL_REGEN_VECTORS=1 cargo test --lib vectors.",
-        "tests": tests,
-    })
+    tests
 }
 
 #[test]
 fn jwt_vectors_match_and_open() {
-    check_or_regenerate("jwt.json", &jwt_vectors());
-
-    let vectors = read_vectors("jwt.json");
-    for case in vectors["tests"].as_array().expect("tests") {
+    for case in &JWT_FILE.check(jwt_vectors()) {
         let name = as_str(&case["name"]);
         let alg = match as_str(&case["alg"]) {
             "EdDSA" => JwtAlgorithm::EdDSA,
@@ -485,24 +522,7 @@ fn jwt_vectors_match_and_open() {
         let opened = codec
             .open(as_str(&case["token"]), as_i64(&case["iat"]))
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        let cart_json = serde_json::to_vec(&case["cart"]).expect("JSON");
-        assert_eq!(
-            *opened.cart,
-            Cart::from_compact_json(&cart_json, &Limits::default()).expect("a valid cart"),
-            "{name}: cart"
-        );
-        assert_eq!(
-            opened.revision,
-            case["revision"].as_u64().expect("u64"),
-            "{name}"
-        );
-        assert_eq!(opened.jti, as_str(&case["jti"]), "{name}");
-        assert_eq!(opened.lifetimes.expires_at, as_i64(&case["exp"]), "{name}");
-        assert_eq!(
-            opened.lifetimes.absolute_expiry,
-            as_i64(&case["abs"]),
-            "{name}"
-        );
+        assert_opened_as(name, &opened, case);
         assert_eq!(
             case["header"]["alg"], case["alg"],
             "{name}: alg in the header"
