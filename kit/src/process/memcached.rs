@@ -1,21 +1,21 @@
 //! A private `memcached`, or the Memcached that `MEMCACHED_URL` names.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::io::BufRead;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use super::ChildGuard;
-use super::daemon::{Daemon, Launch, Private, Target};
+use super::daemon::{Kind, Server, Target, ask};
+
+/// memcached as a [`Kind`] of private server: TCP on loopback, `tcp://`
+/// URLs, `MEMCACHED_URL`.
+pub enum MemcachedKind {}
 
 /// A private `memcached` on a free port of 127.0.0.1 (TCP only), killed on
 /// drop. Memcached keeps nothing on disk: a restart starts empty. Its port,
-/// signals, kill and restart are [`Daemon`]'s.
-pub struct MemcachedServer {
-    daemon: Daemon,
-}
+/// signals, kill and restart are [`super::Daemon`]'s.
+pub type MemcachedServer = Server<MemcachedKind>;
 
 impl MemcachedServer {
     /// Starts one on a free port, with 64 MB of memory. Fails loudly when
@@ -39,56 +39,50 @@ impl MemcachedServer {
         log: Option<&Path>,
     ) -> Result<Self, String> {
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        let launch: Launch = Box::new(move |mut cmd, port, log| {
-            // TCP on loopback only: no UDP port (-U 0), nothing reachable
-            // from other machines.
-            cmd.args(["-p", &port.to_string(), "-U", "0", "-l", "127.0.0.1"])
-                .args(&args);
-            if running_as_root() {
-                // memcached refuses to run as root unless told which user to be.
-                cmd.args(["-u", "root"]);
-            }
-            let mut proc = ChildGuard::start("memcached", cmd, log, |_| {})?;
-            let pid = proc.pid();
-            proc.wait_until(Daemon::PATIENCE, "answered on its port", || {
-                serves(port, pid)
-            })?;
-            Ok(proc)
-        });
-        let daemon = Daemon::start(
-            "memcached",
-            Box::new(program),
-            "-V",
-            "apt-get install memcached (scripts/test installs it), or set MEMCACHED_URL",
-            launch,
+        let root = running_as_root();
+        Self::launch(
+            program,
+            move |cmd, port| {
+                // TCP on loopback only: no UDP port (-U 0), nothing reachable
+                // from other machines.
+                cmd.args(["-p", &port.to_string(), "-U", "0", "-l", "127.0.0.1"])
+                    .args(&args);
+                if root {
+                    // memcached refuses to run as root unless told which user to be.
+                    cmd.args(["-u", "root"]);
+                }
+            },
             log,
-        )?;
-        Ok(Self { daemon })
-    }
-
-    /// `tcp://127.0.0.1:PORT`, the form `memcached.url` takes.
-    pub fn url(&self) -> String {
-        format!("tcp://127.0.0.1:{}", self.daemon.port())
+        )
     }
 }
 
-impl std::ops::Deref for MemcachedServer {
-    type Target = Daemon;
-    fn deref(&self) -> &Daemon {
-        &self.daemon
-    }
-}
-
-impl std::ops::DerefMut for MemcachedServer {
-    fn deref_mut(&mut self) -> &mut Daemon {
-        &mut self.daemon
-    }
-}
-
-impl Private for MemcachedServer {
+impl Kind for MemcachedKind {
+    const NAME: &'static str = "memcached";
     const ENV: &'static str = "MEMCACHED_URL";
-    fn url(&self) -> String {
-        MemcachedServer::url(self)
+    const SCHEME: &'static str = "tcp";
+
+    /// Asks `stats` for the `pid` line.
+    fn serves(port: u16, pid: u32) -> bool {
+        let Some(answer) = ask(port, b"stats\r\n") else {
+            return false;
+        };
+        let expected = format!("STAT pid {pid}");
+        for line in answer.lines() {
+            match line {
+                Ok(line) if line.trim_end() == expected => return true,
+                Ok(line) if line.starts_with("END") => return false,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    /// The socket address of `tcp://host:port`.
+    fn addr(url: &str) -> Option<SocketAddr> {
+        let host_port = url.strip_prefix("tcp://")?;
+        host_port.to_socket_addrs().ok()?.find(SocketAddr::is_ipv4)
     }
 }
 
@@ -98,39 +92,6 @@ fn running_as_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
-/// True when the Memcached that answers on `port` is process `pid`. Not
-/// just any Memcached: another test's may have taken the port between
-/// [`super::free_port`] and this one's bind, and then answer in its place
-/// while this one exits (a test once paused "its" server that way, and the
-/// other went on answering).
-fn serves(port: u16, pid: u32) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    if stream.write_all(b"stats\r\n").is_err() {
-        return false;
-    }
-    let expected = format!("STAT pid {pid}");
-    for line in BufReader::new(stream).lines() {
-        match line {
-            Ok(line) if line.trim_end() == expected => return true,
-            Ok(line) if line.starts_with("END") => return false,
-            Ok(_) => {}
-            Err(_) => return false,
-        }
-    }
-    false
-}
-
 /// The Memcached a run uses: the one `MEMCACHED_URL` names when it is set,
 /// else a private server.
 pub type Memcached = Target<MemcachedServer>;
-
-impl Memcached {
-    /// The socket address of `tcp://host:port`.
-    pub fn addr(&self) -> Option<SocketAddr> {
-        let host_port = self.url().strip_prefix("tcp://")?;
-        host_port.to_socket_addrs().ok()?.find(SocketAddr::is_ipv4)
-    }
-}

@@ -18,11 +18,11 @@ mod service;
 
 pub use child::ChildGuard;
 pub use chromedriver::{CHROMIUM, Chromedriver};
-pub use daemon::{Daemon, Private, Program, Target};
-pub use memcached::{Memcached, MemcachedServer};
+pub use daemon::{Daemon, Kind, Private, Program, Server, Target};
+pub use memcached::{Memcached, MemcachedKind, MemcachedServer};
 pub use nginx::{Nginx, Routing, Tuning};
 pub use redis_cluster::{RedisCluster, redis_cli};
-pub use redis_server::{Redis, RedisServer};
+pub use redis_server::{Redis, RedisKind, RedisServer};
 pub use service::Service;
 
 /// A local port nothing listens on: bound on port 0, then released. Another

@@ -89,19 +89,8 @@ impl Nginx {
                 nginx_conf(dir.path(), port, upstreams, routing, tuning),
             )
             .map_err(|e| format!("write nginx.conf: {e}"))?;
-            let mut cmd = Command::new(NGINX);
-            cmd.arg("-p")
-                .arg(dir.path())
-                .arg("-c")
-                .arg(&conf)
-                .arg("-e")
-                .arg(dir.path().join("error.log"));
-            let mut proc = ChildGuard::start("nginx", cmd, None, |_| {})?;
-            let listening = proc.wait_until(Self::PATIENCE, "listened", || {
-                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            });
-            match listening {
-                Ok(()) => {
+            match Self::run(dir.path(), &conf, port) {
+                Ok(proc) => {
                     return Ok(Self {
                         proc,
                         url: format!("http://127.0.0.1:{port}"),
@@ -109,18 +98,39 @@ impl Nginx {
                         dir,
                     });
                 }
-                Err(why) => {
-                    last = format!(
-                        "{why}\n{}",
-                        std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
-                    );
-                }
+                Err(why) => last = why,
             }
             if !last.contains("Address already in use") {
                 break;
             }
         }
         Err(format!("nginx did not start:\n{last}"))
+    }
+
+    /// Runs nginx on the config file `conf` that listens on `port`, with
+    /// `dir` as its prefix and its error log in `dir/error.log`, and waits
+    /// until it listens. For a config written elsewhere (the shipped
+    /// example); the error carries nginx's error log.
+    pub fn run(dir: &Path, conf: &Path, port: u16) -> Result<ChildGuard, String> {
+        let error_log = dir.join("error.log");
+        let mut cmd = Command::new(NGINX);
+        cmd.arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(conf)
+            .arg("-e")
+            .arg(&error_log);
+        let mut proc = ChildGuard::start("nginx", cmd, None, |_| {})?;
+        proc.wait_until(Self::PATIENCE, "listened", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })
+        .map_err(|why| {
+            format!(
+                "{why}\n{}",
+                std::fs::read_to_string(&error_log).unwrap_or_default()
+            )
+        })?;
+        Ok(proc)
     }
 
     /// Its process id (one process: `master_process off`).
