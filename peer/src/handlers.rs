@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::backend::WorkerRedis;
 use super::cart::{Line, parse_properties, parse_quantity, parse_sku};
-use super::request::{check_csrf, check_header_sizes, read_json};
+use super::request::{check_header_sizes, check_write, read_write};
 use super::response::{ApiError, respond};
 use super::session::{current_cookie_length, load, save};
 use super::{MAX_LINES, MAX_QUANTITY, Peer};
@@ -52,9 +52,7 @@ pub async fn add(
     session: Session,
     peer: web::Data<Peer>,
 ) -> Result<HttpResponse, ApiError> {
-    check_header_sizes(&req)?;
-    check_csrf(&req, true)?;
-    let body: AddItem = read_json(&req, payload).await?;
+    let body: AddItem = read_write(&req, payload).await?;
     let line = Line::new(
         parse_sku(body.sku)?,
         parse_quantity(body.quantity)?,
@@ -93,9 +91,7 @@ pub async fn set_quantity(
     session: Session,
     peer: web::Data<Peer>,
 ) -> Result<HttpResponse, ApiError> {
-    check_header_sizes(&req)?;
-    check_csrf(&req, true)?;
-    let body: SetQuantity = read_json(&req, payload).await?;
+    let body: SetQuantity = read_write(&req, payload).await?;
     let mut cart = load(&session)?.ok_or(ApiError::LineNotFound)?;
     let i = cart.position(&path).ok_or(ApiError::LineNotFound)?;
     if body.quantity == 0 {
@@ -114,8 +110,7 @@ pub async fn remove(
     session: Session,
     peer: web::Data<Peer>,
 ) -> Result<HttpResponse, ApiError> {
-    check_header_sizes(&req)?;
-    check_csrf(&req, false)?;
+    check_write(&req, false)?;
     let mut cart = load(&session)?.ok_or(ApiError::LineNotFound)?;
     let i = cart.position(&path).ok_or(ApiError::LineNotFound)?;
     cart.lines.remove(i);
@@ -130,8 +125,7 @@ pub async fn clear(
     session: Session,
     peer: web::Data<Peer>,
 ) -> Result<HttpResponse, ApiError> {
-    check_header_sizes(&req)?;
-    check_csrf(&req, false)?;
+    check_write(&req, false)?;
     let mut cart = load(&session)?.unwrap_or_default();
     cart.lines.clear();
     save(&req, &session, &peer, &mut cart)?;

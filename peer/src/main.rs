@@ -59,7 +59,7 @@ use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensi
 use actix_session::storage::{CookieSessionStore, RedisSessionStore};
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Key, SameSite};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, Resource, Route, web};
 
 use backend::{Backend, WorkerRedis};
 use handlers::{add, clear, get_cart, healthz, readyz, remove, set_quantity};
@@ -221,35 +221,29 @@ struct Peer {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    let not_allowed = || web::to(|| async { Err::<HttpResponse, _>(ApiError::MethodNotAllowed) });
-    cfg.service(
-        web::resource("/cart")
-            .route(web::get().to(get_cart))
-            .route(web::delete().to(clear))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/cart/items")
-            .route(web::post().to(add))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/cart/items/{line}")
-            .route(web::patch().to(set_quantity))
-            .route(web::delete().to(remove))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/healthz")
-            .route(web::get().to(healthz))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/readyz")
-            .route(web::get().to(readyz))
-            .default_service(not_allowed()),
-    )
+    cfg.service(resource(
+        "/cart",
+        [web::get().to(get_cart), web::delete().to(clear)],
+    ))
+    .service(resource("/cart/items", [web::post().to(add)]))
+    .service(resource(
+        "/cart/items/{line}",
+        [web::patch().to(set_quantity), web::delete().to(remove)],
+    ))
+    .service(resource("/healthz", [web::get().to(healthz)]))
+    .service(resource("/readyz", [web::get().to(readyz)]))
     .default_service(web::to(|| async {
         Err::<HttpResponse, _>(ApiError::NotFound)
     }));
+}
+
+/// The endpoint `path` with its `routes`; any other method answers 405
+/// `method_not_allowed`, as cartseal's endpoints do.
+fn resource<const N: usize>(path: &str, routes: [Route; N]) -> Resource {
+    routes
+        .into_iter()
+        .fold(web::resource(path), Resource::route)
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ApiError::MethodNotAllowed)
+        }))
 }

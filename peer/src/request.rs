@@ -1,93 +1,62 @@
 //! What is checked before a request's body or session is used: header
-//! sizes, the cookie-mode CSRF rule, and the JSON body.
+//! sizes and the cookie-mode CSRF rule (cartseal's own functions, with the
+//! benchmark's configuration), and the JSON body.
 
-use actix_web::HttpRequest;
-use actix_web::http::{Method, header};
+use actix_web::http::header::{ContentLength, Header};
 use actix_web::web::{self, Bytes};
+use actix_web::{HttpMessage, HttpRequest};
+use cartseal::config::CorsConfig;
+use cartseal::http::{csrf, transport};
+use cartseal::limits::Limits;
 use serde::de::DeserializeOwned;
 
 use super::response::ApiError;
 use super::{BODY_MAX_BYTES, HEADER_MAX_BYTES};
 
 /// Cookie and Authorization headers over cartseal's `limits.header_max_bytes`
-/// are refused before anything in them is used.
+/// are refused before anything in them is used (cartseal's
+/// `check_header_sizes`, src/http/transport.rs).
 pub fn check_header_sizes(req: &HttpRequest) -> Result<(), ApiError> {
-    let cookie_bytes: usize = req.headers().get_all(header::COOKIE).map(|v| v.len()).sum();
-    let authorization_bytes = req
-        .headers()
-        .get_all(header::AUTHORIZATION)
-        .map(|v| v.len())
-        .max()
-        .unwrap_or(0);
-    if cookie_bytes > HEADER_MAX_BYTES || authorization_bytes > HEADER_MAX_BYTES {
-        return Err(ApiError::HeaderTooLarge);
-    }
-    Ok(())
+    let limits = Limits {
+        header_max_bytes: HEADER_MAX_BYTES,
+        ..Limits::default()
+    };
+    Ok(transport::check_header_sizes(req, &limits)?)
 }
 
-/// cartseal's cookie-mode CSRF rule (src/http/csrf.rs),
-/// with its benchmark configuration: no CORS origins allowed.
-pub fn check_csrf(req: &HttpRequest, has_body: bool) -> Result<(), ApiError> {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return Ok(());
-    }
-    if has_body && !is_json(req) {
+/// The checks of a write: header sizes, then cartseal's cookie-mode CSRF
+/// rule (src/http/csrf.rs) with its benchmark configuration, no CORS origins
+/// allowed. A write with a body must also say it is JSON.
+pub fn check_write(req: &HttpRequest, has_body: bool) -> Result<(), ApiError> {
+    check_header_sizes(req)?;
+    if has_body && !csrf::is_safe(req.method()) && !is_json(req) {
         return Err(ApiError::CsrfRejected(
             "Cookie-authenticated writes must send Content-Type: application/json.",
         ));
     }
-    if let Some(site) = req.headers().get("sec-fetch-site") {
-        return match site.as_bytes() {
-            b"same-origin" | b"none" => Ok(()),
-            _ => Err(ApiError::CsrfRejected(
-                "Cross-site requests cannot change a cookie cart.",
-            )),
-        };
-    }
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok());
-    match origin {
-        None => Ok(()),
-        Some(origin) => {
-            let host = req
-                .headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok());
-            let origin_host = origin
-                .strip_prefix("https://")
-                .or_else(|| origin.strip_prefix("http://"));
-            if origin_host.is_some() && origin_host == host {
-                Ok(())
-            } else {
-                Err(ApiError::CsrfRejected(
-                    "Requests from another origin cannot change a cookie cart.",
-                ))
-            }
-        }
-    }
+    Ok(csrf::check(req, &CorsConfig::default())?)
 }
 
-fn is_json(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
-}
-
-/// Reads a JSON object body under the 16 KiB limit (cartseal's `JsonBody`, src/http/json_body.rs).
-pub async fn read_json<T: DeserializeOwned>(
+/// A write's checks ([`check_write`]), then its JSON body ([`read_json`]).
+pub async fn read_write<T: DeserializeOwned>(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<T, ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_MAX_BYTES as u64) {
+    check_write(req, true)?;
+    read_json(req, payload).await
+}
+
+/// True when the request says its body is JSON (whatever parameters follow).
+fn is_json(req: &HttpRequest) -> bool {
+    req.content_type().eq_ignore_ascii_case("application/json")
+}
+
+/// Reads a JSON object body under the 16 KiB limit (cartseal's `JsonBody`, src/http/json_body.rs).
+async fn read_json<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<T, ApiError> {
+    if ContentLength::parse(req).is_ok_and(|declared| declared.into_inner() > BODY_MAX_BYTES) {
         return Err(ApiError::PayloadTooLarge);
     }
     let body: Bytes = match payload.to_bytes_limited(BODY_MAX_BYTES).await {

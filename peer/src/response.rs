@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use super::cart::Cart;
-use super::{BODY_MAX_BYTES, HEADER_MAX_BYTES, TOKEN_BUDGET};
+use super::{BODY_MAX_BYTES, TOKEN_BUDGET};
 
 #[derive(Serialize)]
 struct ItemView<'a> {
@@ -103,8 +103,16 @@ pub enum ApiError {
     },
     /// 422 `cart_invalid`.
     CartInvalid(String),
-    /// 431 `header_too_large`.
-    HeaderTooLarge,
+    /// An error of a check the peer takes from cartseal itself (431
+    /// `header_too_large`, 403 `csrf_rejected`), answered as cartseal
+    /// answers it.
+    Service(cartseal::http::error::ApiError),
+}
+
+impl From<cartseal::http::error::ApiError> for ApiError {
+    fn from(error: cartseal::http::error::ApiError) -> Self {
+        Self::Service(error)
+    }
 }
 
 impl std::fmt::Display for ApiError {
@@ -141,7 +149,7 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::CartTooLarge { .. } => "cart_too_large",
             Self::CartInvalid(_) => "cart_invalid",
-            Self::HeaderTooLarge => "header_too_large",
+            Self::Service(e) => e.code(),
         }
     }
 
@@ -156,7 +164,7 @@ impl ApiError {
             Self::PayloadTooLarge => "The request body is too large",
             Self::CartTooLarge { .. } => "The cart would be too large",
             Self::CartInvalid(_) => "The cart change is not valid",
-            Self::HeaderTooLarge => "A request header is too large",
+            Self::Service(_) => unreachable!("cartseal's errors answer as cartseal does"),
         }
     }
 
@@ -175,9 +183,7 @@ impl ApiError {
             Self::PayloadTooLarge => {
                 format!("Request bodies are limited to {BODY_MAX_BYTES} bytes.")
             }
-            Self::HeaderTooLarge => {
-                format!("Cookie and Authorization headers are limited to {HEADER_MAX_BYTES} bytes.")
-            }
+            Self::Service(_) => unreachable!("cartseal's errors answer as cartseal does"),
         }
     }
 }
@@ -192,11 +198,14 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge | Self::CartTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::CartInvalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::HeaderTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::Service(e) => e.status_code(),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let Self::Service(e) = self {
+            return e.error_response();
+        }
         let status = self.status_code();
         let detail = self.detail();
         let (token_length, token_budget, room_left) = match self {
