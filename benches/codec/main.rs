@@ -30,16 +30,14 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cartseal::cart::{Cart, Limits, Line, Properties, Quantity, Sku};
-use cartseal::keys::{
-    KeyConfig, KeyState, Keyring, KeyringHandle, Purpose, generate_ed25519_paserk, generate_local,
-};
-use cartseal::token::{Format, JwtAlgorithm, TokenCodec, TokenConfig};
+use cartseal::keys::{KeyState, Purpose, generate_ed25519_paserk, generate_local};
+use cartseal::token::{Format, JwtAlgorithm, TokenCodec};
+use cartseal_kit::fixture::{self, Ring};
 use criterion::Criterion;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -60,38 +58,23 @@ use report::{print_lengths, summary};
 
 const SIZES: [usize; 3] = [1, 20, 100];
 const FORMATS: [&str; 3] = ["paseto", "jwt-eddsa", "jwt-hs256"];
-/// The primitives each format's seal and open are made of.
-fn parts_of(format: &str) -> &'static [&'static str] {
+/// The primitives each format's seal and open are made of: the JSON and
+/// compression steps every format shares, then its own encryption (PASETO
+/// v4.local; a JWT's encrypted payload) and signature.
+fn parts_of(format: &str) -> Vec<&'static str> {
+    let mut parts = vec!["json_serialize", "json_parse", "deflate", "inflate"];
     match format {
-        "paseto" => &[
-            "json_serialize",
-            "json_parse",
-            "deflate",
-            "inflate",
-            "v4_local_encrypt",
-            "v4_local_decrypt",
-        ],
-        "jwt-eddsa" => &[
-            "json_serialize",
-            "json_parse",
-            "deflate",
-            "inflate",
-            "xchacha20poly1305_seal",
-            "xchacha20poly1305_open",
-            "ed25519_sign",
-            "ed25519_verify",
-        ],
-        _ => &[
-            "json_serialize",
-            "json_parse",
-            "deflate",
-            "inflate",
-            "xchacha20poly1305_seal",
-            "xchacha20poly1305_open",
-            "hs256_sign",
-            "hs256_verify",
-        ],
+        "paseto" => parts.extend(["v4_local_encrypt", "v4_local_decrypt"]),
+        jwt => {
+            parts.extend(["xchacha20poly1305_seal", "xchacha20poly1305_open"]);
+            parts.extend(if jwt == "jwt-eddsa" {
+                ["ed25519_sign", "ed25519_verify"]
+            } else {
+                ["hs256_sign", "hs256_verify"]
+            });
+        }
     }
+    parts
 }
 
 /// A cart of `n` lines with realistic skus and two properties each.
@@ -127,10 +110,9 @@ fn cart(n: usize) -> Cart {
     cart
 }
 
-/// Keys written to a temp dir, as `cartseal keygen` would, and a codec of
-/// every format over them.
+/// Keys as `cartseal keygen` would write them, loaded by the keyring
+/// fixture, and a codec of every format over them.
 struct Setup {
-    _dir: tempfile::TempDir,
     local_paserk: String,
     ed25519_paserk: String,
     hs256_paserk: String,
@@ -140,52 +122,27 @@ struct Setup {
 
 impl Setup {
     fn new() -> Self {
-        let dir = tempfile::tempdir().expect("a temp dir");
         let local = generate_local().to_paserk().to_string();
         let ed = generate_ed25519_paserk().to_string();
         let hs = generate_local().to_paserk().to_string();
-        for (name, text) in [("local", &local), ("ed", &ed), ("hs", &hs)] {
-            let path = dir.path().join(format!("{name}.paserk"));
-            std::fs::write(&path, text).expect("write a key");
-            // The keyring refuses key files others can read.
-            let private = std::os::unix::fs::PermissionsExt::from_mode(0o600);
-            std::fs::set_permissions(&path, private).expect("chmod a key");
-        }
-        let key = |id: &str, purpose, file: &str| KeyConfig {
-            id: id.into(),
-            purpose,
-            file: PathBuf::from(file),
-            state: KeyState::Active,
-            kid: None,
-        };
         let mut codecs = Vec::new();
         for name in FORMATS {
-            let (format, alg, signing_file) = match name {
-                "paseto" => (Format::Paseto, JwtAlgorithm::EdDSA, "ed.paserk"),
-                "jwt-eddsa" => (Format::Jwt, JwtAlgorithm::EdDSA, "ed.paserk"),
-                _ => (Format::Jwt, JwtAlgorithm::HS256, "hs.paserk"),
+            let (format, alg, signing) = match name {
+                "paseto" => (Format::Paseto, JwtAlgorithm::EdDSA, &ed),
+                "jwt-eddsa" => (Format::Jwt, JwtAlgorithm::EdDSA, &ed),
+                _ => (Format::Jwt, JwtAlgorithm::HS256, &hs),
             };
-            let configs = [
-                key("local", Purpose::Local, "local.paserk"),
-                key("signing", Purpose::Signing, signing_file),
-            ];
-            let (ring, _) =
-                Keyring::load(&configs, dir.path(), alg.into(), true).expect("a keyring");
-            let config = TokenConfig {
-                format,
-                jwt_algorithm: alg,
-                ..TokenConfig::default()
-            };
-            let codec = TokenCodec::new(config, Limits::default(), KeyringHandle::new(ring));
-            codecs.push((name, codec));
+            let mut ring = Ring::new(alg);
+            ring.add_paserk("local", Purpose::Local, KeyState::Active, &local);
+            ring.add_paserk("signing", Purpose::Signing, KeyState::Active, signing);
+            codecs.push((name, ring.codec(format)));
         }
         Self {
-            _dir: dir,
             local_paserk: local,
             ed25519_paserk: ed,
             hs256_paserk: hs,
             codecs,
-            now: chrono::Utc::now().timestamp(),
+            now: fixture::now(),
         }
     }
 

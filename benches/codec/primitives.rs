@@ -22,6 +22,22 @@ pub(super) fn inflate_with(decompress: &mut Decompress, input: &[u8], expect: us
     out
 }
 
+/// The workload `detail/cart_from_{name}_json`: `parse`, the validated
+/// parse of `json` into a cart.
+fn cart_parse<E: std::fmt::Debug>(
+    name: &str,
+    json: &[u8],
+    parse: impl Fn(&[u8], &Limits) -> Result<Cart, E> + 'static,
+) -> Workload<'static> {
+    let json = json.to_vec();
+    (
+        format!("detail/cart_from_{name}_json"),
+        Box::new(move || {
+            black_box(parse(black_box(&json), &Limits::default()).expect("a cart"));
+        }),
+    )
+}
+
 /// The primitives alone, on the 20-line cart and its real tokens.
 pub(super) fn primitive_workloads(setup: &Setup) -> Vec<Workload<'_>> {
     let cart = cart(20);
@@ -54,32 +70,12 @@ pub(super) fn primitive_workloads(setup: &Setup) -> Vec<Workload<'_>> {
             }),
         ));
     }
-    {
-        // Not a primitive: the validated parse, with line keys (for the
-        // breakdown only; the glue ratio does not use it).
-        let json = json.clone();
-        out.push((
-            "detail/cart_from_compact_json".into(),
-            Box::new(move || {
-                black_box(
-                    Cart::from_compact_json(black_box(&json), &Limits::default()).expect("a cart"),
-                );
-            }),
-        ));
-    }
-    {
-        // The same parse through serde_json alone, as it was before the
-        // direct scan of the canonical spelling.
-        let json = json.clone();
-        out.push((
-            "detail/cart_from_any_json".into(),
-            Box::new(move || {
-                black_box(
-                    Cart::from_any_json(black_box(&json), &Limits::default()).expect("a cart"),
-                );
-            }),
-        ));
-    }
+    // Not primitives (for the breakdown only; the glue ratio does not use
+    // them): the validated parse, with line keys, by the direct scan of the
+    // canonical spelling, and through serde_json alone, as it was before
+    // that scan.
+    out.push(cart_parse("compact", &json, Cart::from_compact_json));
+    out.push(cart_parse("any", &json, Cart::from_any_json));
     {
         let json = json.clone();
         out.push((

@@ -73,6 +73,48 @@ fn failed_row(m: &ModeReport, cols: usize) -> String {
     row
 }
 
+/// The server's CPU per request of a phase, and which store's CPU it
+/// includes when it includes one.
+fn server_cpu(m: &ModeReport, p: &PhaseReport) -> String {
+    let incl = if p.redis_cpu_us_per_req.is_some() {
+        format!(" (incl. {})", store_process(&m.mode))
+    } else {
+        String::new()
+    };
+    format!(
+        "{}{incl}",
+        f_opt(p.server_side_cpu_us_per_req, |v| format!("{v:.1}"))
+    )
+}
+
+/// A table of one phase (closed or open loop) of every mode: `heading`, a
+/// header row of the mode and `columns` (numbers right-aligned, the last,
+/// the errors, left), then a row for each mode, of the `cells` of its phase
+/// when it ran, else of its status.
+fn phase_table<'a>(
+    md: &mut String,
+    heading: &str,
+    columns: &[&str],
+    modes: &'a [ModeReport],
+    phase: impl Fn(&'a ModeReport) -> Option<&'a PhaseReport>,
+    cells: impl Fn(&ModeReport, &PhaseReport) -> Vec<String>,
+) {
+    let _ = writeln!(md, "{heading}\n");
+    let _ = writeln!(md, "| mode | {} |", columns.join(" | "));
+    let _ = writeln!(md, "|---|{}---|", "---:|".repeat(columns.len() - 1));
+    for m in modes {
+        match (phase(m), m.status.as_str()) {
+            (Some(p), "ok") => {
+                let _ = writeln!(md, "| {} | {} |", m.mode, cells(m, p).join(" | "));
+            }
+            _ => {
+                let _ = writeln!(md, "{}", failed_row(m, columns.len()));
+            }
+        }
+    }
+    let _ = writeln!(md);
+}
+
 /// The Markdown section (without the markers).
 pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> String {
     let mut md = String::new();
@@ -141,102 +183,85 @@ pub fn markdown(r: &RunReport, chart_rel: Option<&str>, json_rel: &str) -> Strin
             md,
             "- `{mode}`: the server reaches {store} through a TCP delay proxy in the load generator that delays every chunk {} ms in each direction (order kept, pipelining not serialized; the hold is calibrated so that an idle round trip gains 2 × that). Measured PING round trip: {} µs direct, {} µs through the proxy (hold {} µs per chunk and direction).",
             s.rtt_ms,
-            f_opt(m.redis_ping_direct_us, |v| format!("{v:.0}")),
-            f_opt(m.redis_ping_via_proxy_us, |v| format!("{v:.0}")),
-            f_opt(m.proxy_hold_us, |v| format!("{v:.0}"))
+            f_opt(m.store_rtt.redis_ping_direct_us, |v| format!("{v:.0}")),
+            f_opt(m.store_rtt.redis_ping_via_proxy_us, |v| format!("{v:.0}")),
+            f_opt(m.store_rtt.proxy_hold_us, |v| format!("{v:.0}"))
         );
     }
     let _ = writeln!(md);
 
     // Table 1: closed loop.
-    let _ = writeln!(
-        md,
-        "### Peak throughput (closed loop, {} VUs)\n",
-        s.concurrency
+    phase_table(
+        &mut md,
+        &format!("### Peak throughput (closed loop, {} VUs)", s.concurrency),
+        &[
+            "req/s",
+            "vs token-paseto",
+            "p50 ms",
+            "p99 ms",
+            "p99.9 ms",
+            "server CPU µs/req",
+            "request B/req",
+            "response B/req",
+            "errors",
+        ],
+        &r.modes,
+        |m| m.closed.as_ref(),
+        |m, c| {
+            vec![
+                format!("{}{}", f_int(c.throughput_rps), disturbed(c)),
+                f_ratio(m.vs_token_paseto.as_ref().and_then(|r| r.closed_rps)),
+                f_ms(c.latency.p50_ms),
+                f_ms(c.latency.p99_ms),
+                f_ms(c.latency.p999_ms),
+                server_cpu(m, c),
+                f_int(c.request_bytes_per_req),
+                f_int(c.response_bytes_per_req),
+                f_errors(c),
+            ]
+        },
     );
-    let _ = writeln!(
-        md,
-        "| mode | req/s | vs token-paseto | p50 ms | p99 ms | p99.9 ms | server CPU µs/req | request B/req | response B/req | errors |"
-    );
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-    for m in &r.modes {
-        match (&m.closed, m.status.as_str()) {
-            (Some(c), "ok") => {
-                let _ = writeln!(
-                    md,
-                    "| {} | {}{} | {} | {} | {} | {} | {}{} | {} | {} | {} |",
-                    m.mode,
-                    f_int(c.throughput_rps),
-                    disturbed(c),
-                    f_ratio(m.vs_token_paseto.as_ref().and_then(|r| r.closed_rps)),
-                    f_ms(c.latency.p50_ms),
-                    f_ms(c.latency.p99_ms),
-                    f_ms(c.latency.p999_ms),
-                    f_opt(c.server_side_cpu_us_per_req, |v| format!("{v:.1}")),
-                    if c.redis_cpu_us_per_req.is_some() {
-                        format!(" (incl. {})", store_process(&m.mode))
-                    } else {
-                        String::new()
-                    },
-                    f_int(c.request_bytes_per_req),
-                    f_int(c.response_bytes_per_req),
-                    f_errors(c)
-                );
-            }
-            _ => {
-                let _ = writeln!(md, "{}", failed_row(m, 9));
-            }
-        }
-    }
-    let _ = writeln!(md);
 
     // Table 2: open loop.
-    let _ = writeln!(
-        md,
-        "### Latency at a fixed offered rate of {} req/s (open loop, pool of {} VUs)\n",
-        s.rate.map(f_int).unwrap_or_else(|| "n/a".into()),
-        s.pool
+    phase_table(
+        &mut md,
+        &format!(
+            "### Latency at a fixed offered rate of {} req/s (open loop, pool of {} VUs)",
+            s.rate.map(f_int).unwrap_or_else(|| "n/a".into()),
+            s.pool
+        ),
+        &[
+            "achieved req/s",
+            "p50 ms",
+            "p99 ms",
+            "p99.9 ms",
+            "max ms",
+            "p99 vs token-paseto",
+            "server CPU µs/req",
+            "server cores busy",
+            "errors",
+        ],
+        &r.modes,
+        |m| m.open.as_ref(),
+        |m, o| {
+            let cores = match (o.server_cpu_cores, o.redis_cpu_cores) {
+                (Some(a), Some(b)) => format!("{a:.2} + {} {b:.2}", store_process(&m.mode)),
+                (Some(a), None) => format!("{a:.2}"),
+                _ => "n/a".into(),
+            };
+            vec![
+                f_int(o.throughput_rps),
+                f_ms(o.latency.p50_ms),
+                format!("{}{}", f_ms(o.latency.p99_ms), disturbed(o)),
+                f_ms(o.latency.p999_ms),
+                f_ms(o.latency.max_ms),
+                f_ratio(m.vs_token_paseto.as_ref().and_then(|r| r.open_p99)),
+                server_cpu(m, o),
+                cores,
+                f_errors(o),
+            ]
+        },
     );
-    let _ = writeln!(
-        md,
-        "| mode | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | p99 vs token-paseto | server CPU µs/req | server cores busy | errors |"
-    );
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-    for m in &r.modes {
-        match (&m.open, m.status.as_str()) {
-            (Some(o), "ok") => {
-                let cores = match (o.server_cpu_cores, o.redis_cpu_cores) {
-                    (Some(a), Some(b)) => format!("{a:.2} + {} {b:.2}", store_process(&m.mode)),
-                    (Some(a), None) => format!("{a:.2}"),
-                    _ => "n/a".into(),
-                };
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {}{} | {} | {} | {} | {}{} | {} | {} |",
-                    m.mode,
-                    f_int(o.throughput_rps),
-                    f_ms(o.latency.p50_ms),
-                    f_ms(o.latency.p99_ms),
-                    disturbed(o),
-                    f_ms(o.latency.p999_ms),
-                    f_ms(o.latency.max_ms),
-                    f_ratio(m.vs_token_paseto.as_ref().and_then(|r| r.open_p99)),
-                    f_opt(o.server_side_cpu_us_per_req, |v| format!("{v:.1}")),
-                    if o.redis_cpu_us_per_req.is_some() {
-                        format!(" (incl. {})", store_process(&m.mode))
-                    } else {
-                        String::new()
-                    },
-                    cores,
-                    f_errors(o)
-                );
-            }
-            _ => {
-                let _ = writeln!(md, "{}", failed_row(m, 9));
-            }
-        }
-    }
-    let _ = writeln!(md);
 
     if r.modes.iter().any(|m| {
         [&m.closed, &m.open]

@@ -95,9 +95,7 @@ pub async fn run_mode(ctx: &mut Ctx, mode: &str, replicas: usize, full: bool) ->
     };
     rep.env = stack.env.clone();
     rep.notes.append(&mut stack.notes);
-    rep.redis_ping_direct_us = stack.redis_ping_direct_us;
-    rep.redis_ping_via_proxy_us = stack.redis_ping_via_proxy_us;
-    rep.proxy_hold_us = stack.proxy_hold_us;
+    rep.store_rtt = stack.store_rtt;
 
     let result = workload(ctx, mode, &mut rep, stack.target(), stack.pids(), full).await;
     match result {

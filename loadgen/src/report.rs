@@ -222,7 +222,7 @@ pub struct Ratios {
     pub request_bytes: Option<f64>,
 }
 
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, Default)]
 pub struct ModeReport {
     pub mode: String,
     /// "ok", "failed to start", "failed" (started, but the workload could
@@ -244,6 +244,16 @@ pub struct ModeReport {
     pub open: Option<PhaseReport>,
     pub sizes: Vec<SizeRow>,
     pub vs_token_paseto: Option<Ratios>,
+    /// The round trip to the central store, as the mode's stack measured it
+    /// (its fields stand in the JSON beside the others).
+    #[serde(flatten)]
+    pub store_rtt: StoreRtt,
+}
+
+/// The round trip to a mode's central store (Redis, Memcached), measured
+/// by the stack that starts it and reported with the mode.
+#[derive(Serialize, Clone, Copy, Default)]
+pub struct StoreRtt {
     pub redis_ping_direct_us: Option<f64>,
     pub redis_ping_via_proxy_us: Option<f64>,
     /// `redis+rtt`: the hold per chunk and direction after calibration.
@@ -251,24 +261,14 @@ pub struct ModeReport {
 }
 
 impl ModeReport {
+    /// A mode's report before its run: `ok` until something fails.
     pub fn new(mode: &str, lines: usize, replicas: usize) -> ModeReport {
         ModeReport {
             mode: mode.to_string(),
             status: "ok".into(),
             lines,
             replicas,
-            routing: String::new(),
-            credential_bytes: None,
-            failure: None,
-            notes: Vec::new(),
-            env: Vec::new(),
-            closed: None,
-            open: None,
-            sizes: Vec::new(),
-            vs_token_paseto: None,
-            redis_ping_direct_us: None,
-            redis_ping_via_proxy_us: None,
-            proxy_hold_us: None,
+            ..ModeReport::default()
         }
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::mode::Ctx;
+use crate::report::StoreRtt;
 use crate::stats::CpuPids;
 use crate::vu::Target;
 use crate::workload::known;
@@ -97,15 +98,14 @@ pub fn mode_env(mode: &str, store_url: Option<&str>, lines: usize) -> Vec<(Strin
 }
 
 /// Everything one mode runs, killed when dropped.
+#[derive(Default)]
 pub struct Stack {
     pub servers: Vec<process::Service>,
     pub log_paths: Vec<PathBuf>,
     /// The servers' environment (cartseal), or the peer's arguments.
     pub env: Vec<(String, String)>,
     pub notes: Vec<String>,
-    pub redis_ping_direct_us: Option<f64>,
-    pub redis_ping_via_proxy_us: Option<f64>,
-    pub proxy_hold_us: Option<f64>,
+    pub store_rtt: StoreRtt,
     // Dropped in this order: nginx, servers (above), proxy, the store.
     nginx: Option<process::Nginx>,
     proxy: Option<proxy::DelayProxy>,
@@ -129,29 +129,33 @@ impl Stack {
     /// Starts a mode with `replicas` servers (behind nginx when more than
     /// one); `tag` names its log files.
     pub async fn start(ctx: &Ctx, mode: &str, replicas: usize, tag: &str) -> Result<Stack, String> {
-        let mut stack = Stack {
-            servers: Vec::new(),
-            log_paths: Vec::new(),
-            env: Vec::new(),
-            notes: Vec::new(),
-            redis_ping_direct_us: None,
-            redis_ping_via_proxy_us: None,
-            proxy_hold_us: None,
-            nginx: None,
-            proxy: None,
-            redis: None,
-            cluster: None,
-            memcached: None,
-        };
+        let mut stack = Stack::default();
         let mut store_url = None;
         if mode == "redis-cluster" {
             let cluster = crate::cluster::start(ctx, &mut stack.notes).await?;
             store_url = Some(cluster.urls().join(","));
             stack.cluster = Some(cluster);
         } else if needs_redis(mode) {
-            store_url = Some(stack.start_redis(ctx, mode).await?);
+            let (redis, url) = stack
+                .start_store(ctx, mode, "Redis", |program, log| {
+                    process::RedisServer::start_with(program, Some(log))
+                })
+                .await?;
+            stack.redis = Some(redis);
+            store_url = Some(url);
         } else if needs_memcached(mode) {
-            store_url = Some(stack.start_memcached(ctx, mode).await?);
+            let (memcached, url) = stack
+                .start_store(ctx, mode, "Memcached", |program, log| {
+                    process::MemcachedServer::start_with(program, &[], Some(log))
+                })
+                .await?;
+            if memcached.server().is_some() {
+                stack.notes.push(
+                    "the private memcached's CPU is reported where redis-server's would be (`redis_cpu_*` in the JSON)".into(),
+                );
+            }
+            stack.memcached = Some(memcached);
+            store_url = Some(url);
         }
         let tag = tag.replace('+', "-");
         for i in 0..replicas.max(1) {
@@ -278,93 +282,59 @@ impl Stack {
         None
     }
 
-    /// A private Redis (or `REDIS_URL`'s), and for `redis+rtt` the delay
-    /// proxy in front of it; returns the URL the servers use.
-    async fn start_redis(&mut self, ctx: &Ctx, mode: &str) -> Result<String, String> {
+    /// A mode's central store, `label` (Redis, Memcached): a private server
+    /// of kind `K` that `start` starts on the server's CPU, its output in
+    /// the log dir's `<label>.log` (not `<mode>-server.log`: that is the
+    /// mode's server log), or the one `K::ENV` names, whose CPU is not
+    /// counted. For a `+rtt` mode, also the delay proxy in front of it
+    /// ([`Stack::delay_store`]). Returns the store and the URL the servers
+    /// use.
+    async fn start_store<K: process::Kind>(
+        &mut self,
+        ctx: &Ctx,
+        mode: &str,
+        label: &str,
+        start: fn(process::Program, &Path) -> Result<process::Server<K>, String>,
+    ) -> Result<(process::Target<process::Server<K>>, String), String> {
         let cpu = ctx.server_cpu;
-        // Not `redis-server.log`: the redis mode's server log has that name.
-        let log = ctx.log_dir.join("redis.log");
-        let r = tokio::task::spawn_blocking(move || {
-            process::Redis::from_env_or(|| {
-                process::RedisServer::start_with(
-                    move || procs::pinned_command(Path::new("redis-server"), cpu),
-                    Some(&log),
+        let log = ctx.log_dir.join(format!("{}.log", label.to_lowercase()));
+        let store = tokio::task::spawn_blocking(move || {
+            process::Target::from_env_or(|| {
+                start(
+                    Box::new(move || procs::pinned_command(Path::new(K::NAME), cpu)),
+                    &log,
                 )
             })
         })
         .await
-        .map_err(|e| format!("the redis-server start panicked: {e}"))??;
-        match r.server() {
+        .map_err(|e| format!("the {} start panicked: {e}", K::NAME))??;
+        match store.server() {
             Some(server) => println!(
-                "  private redis-server pid {} at {}{}",
+                "  private {} pid {} at {}{}",
+                K::NAME,
                 server.pid(),
-                r.url(),
+                store.url(),
                 cpu.map(|c| format!(", pinned to CPU {c}"))
                     .unwrap_or_default()
             ),
             None => {
-                println!("  using REDIS_URL {} (its CPU is not measured)", r.url());
+                println!(
+                    "  using {} {} (its CPU is not measured)",
+                    K::ENV,
+                    store.url()
+                );
                 self.notes.push(format!(
-                    "external Redis from REDIS_URL ({}): its CPU is not counted",
-                    r.url()
+                    "external {label} from {} ({}): its CPU is not counted",
+                    K::ENV,
+                    store.url()
                 ));
             }
         }
-        let url = r.url().to_owned();
-        let addr = r
+        let addr = store
             .addr()
-            .ok_or_else(|| format!("cannot parse the Redis URL {:?}", r.url()))?;
-        self.redis = Some(r);
-        self.delay_store(ctx, mode, "redis", url, addr)
-    }
-
-    /// A private memcached (or `MEMCACHED_URL`'s), and for `memcached+rtt`
-    /// the delay proxy in front of it; returns the URL the servers use.
-    async fn start_memcached(&mut self, ctx: &Ctx, mode: &str) -> Result<String, String> {
-        let cpu = ctx.server_cpu;
-        // Not `memcached-server.log`: the memcached mode's server log.
-        let log = ctx.log_dir.join("memcached.log");
-        let m = tokio::task::spawn_blocking(move || {
-            process::Memcached::from_env_or(|| {
-                process::MemcachedServer::start_with(
-                    move || procs::pinned_command(Path::new("memcached"), cpu),
-                    &[],
-                    Some(&log),
-                )
-            })
-        })
-        .await
-        .map_err(|e| format!("the memcached start panicked: {e}"))??;
-        match m.server() {
-            Some(server) => {
-                println!(
-                    "  private memcached pid {} at {}{}",
-                    server.pid(),
-                    m.url(),
-                    cpu.map(|c| format!(", pinned to CPU {c}"))
-                        .unwrap_or_default()
-                );
-                self.notes.push(
-                    "the private memcached's CPU is reported where redis-server's would be (`redis_cpu_*` in the JSON)".into(),
-                );
-            }
-            None => {
-                println!(
-                    "  using MEMCACHED_URL {} (its CPU is not measured)",
-                    m.url()
-                );
-                self.notes.push(format!(
-                    "external Memcached from MEMCACHED_URL ({}): its CPU is not counted",
-                    m.url()
-                ));
-            }
-        }
-        let url = m.url().to_owned();
-        let addr = m
-            .addr()
-            .ok_or_else(|| format!("cannot parse the Memcached URL {:?}", m.url()))?;
-        self.memcached = Some(m);
-        self.delay_store(ctx, mode, "tcp", url, addr)
+            .ok_or_else(|| format!("cannot parse the {label} URL {:?}", store.url()))?;
+        let url = self.delay_store(ctx, mode, K::SCHEME, store.url().to_owned(), addr)?;
+        Ok((store, url))
     }
 
     /// Measures the store's round trip and, for a `+rtt` mode, puts the
@@ -380,7 +350,7 @@ impl Stack {
     ) -> Result<String, String> {
         // Memcached answers the probe's `PING` line with one `ERROR` line:
         // the same one-line round trip.
-        self.redis_ping_direct_us = proxy::redis_ping_median_us(addr, 200);
+        self.store_rtt.redis_ping_direct_us = proxy::redis_ping_median_us(addr, 200);
         if !mode.ends_with("+rtt") {
             return Ok(url);
         }
@@ -388,9 +358,11 @@ impl Stack {
         let p = proxy::DelayProxy::start(addr, delay)
             .map_err(|e| format!("cannot start the delay proxy: {e}"))?;
         let (direct, via) = p.calibrate(addr, delay);
-        self.redis_ping_direct_us = direct;
-        self.redis_ping_via_proxy_us = via;
-        self.proxy_hold_us = Some(p.hold().as_secs_f64() * 1e6);
+        self.store_rtt = StoreRtt {
+            redis_ping_direct_us: direct,
+            redis_ping_via_proxy_us: via,
+            proxy_hold_us: Some(p.hold().as_secs_f64() * 1e6),
+        };
         println!(
             "  delay proxy 127.0.0.1:{} -> {} for {} ms each way (hold calibrated to {:.0} µs per chunk); PING median {} µs direct, {} µs via proxy",
             p.addr.port(),

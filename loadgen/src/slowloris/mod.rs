@@ -158,10 +158,10 @@ pub async fn run(ctx: &mut Ctx, mode: &str, machine: &Machine, pinning: &[String
     drop(stack);
 
     let a = &ctx.args;
-    let rep = SlowReport::new(
-        mode,
+    let rep = SlowReport {
+        mode: mode.to_string(),
         rate,
-        a.slow_conns,
+        slow_conns: a.slow_conns,
         timeouts,
         baseline,
         under_attack,
@@ -169,7 +169,7 @@ pub async fn run(ctx: &mut Ctx, mode: &str, machine: &Machine, pinning: &[String
         slow,
         probes,
         exited,
-    );
+    };
     let verdicts = rep.verdicts();
     let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     let section = report::markdown(&rep, &verdicts, &date, &a.command, machine, pinning);

@@ -56,6 +56,8 @@ pub struct Probes {
     pub stalled_body: Vec<Ended>,
 }
 
+/// The slow-client run's figures, as its JSON file holds them and its
+/// verdicts and Markdown section read them.
 #[derive(Serialize)]
 pub struct SlowReport {
     pub mode: String,
@@ -90,33 +92,6 @@ impl Verdict {
 }
 
 impl SlowReport {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        mode: &str,
-        rate: f64,
-        slow_conns: usize,
-        timeouts: Timeouts,
-        baseline: PhaseReport,
-        under_attack: PhaseReport,
-        during_stalls: PhaseReport,
-        slow: SlowStats,
-        probes: Probes,
-        exited: Option<String>,
-    ) -> SlowReport {
-        SlowReport {
-            mode: mode.to_string(),
-            rate,
-            slow_conns,
-            timeouts,
-            baseline,
-            under_attack,
-            during_stalls,
-            slow,
-            probes,
-            exited,
-        }
-    }
-
     pub fn p99_ratio(&self) -> Option<f64> {
         let base = self.baseline.latency.p99_ms;
         (base > 0.0).then(|| self.under_attack.latency.p99_ms / base)
