@@ -345,16 +345,3 @@ pub fn build_request(
     }
     r
 }
-
-/// Percent-encodes a path segment (RFC 3986 unreserved characters stay).
-pub fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}

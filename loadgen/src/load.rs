@@ -103,7 +103,7 @@ impl Window {
     /// is answered. Only requests *started* inside the measured window count.
     pub async fn closed_loop(self, vus: Vec<Vu>) -> (Vec<Vu>, PhaseRaw) {
         let stats = shared_stats();
-        let connects_before: u64 = vus.iter().map(|v| v.connects).sum();
+        let connects_before: u64 = vus.iter().map(Vu::connects).sum();
         let measure_start = Instant::now() + self.warmup;
         let end = measure_start + self.duration;
         let handles: Vec<_> = vus
@@ -132,32 +132,17 @@ impl Window {
                 })
             })
             .collect();
-        tokio::time::sleep_until(measure_start.into()).await;
-        let cpu_before = self.pids.sample();
-        let cache_before = crate::metrics::scrape(&self.pids.admins).await;
-        tokio::time::sleep_until(end.into()).await;
-        let cpu_after = self.pids.sample();
-        let cache_after = crate::metrics::scrape(&self.pids.admins).await;
-        let vus = join_vus(handles, end + REQUEST_TIMEOUT * 2).await;
-        let connects = vus
-            .iter()
-            .map(|v| v.connects)
-            .sum::<u64>()
-            .saturating_sub(connects_before);
-        (
-            vus,
-            PhaseRaw {
-                stats: take_stats(stats),
-                wall: self.duration,
-                cpu_before,
-                cpu_after,
-                scheduled: 0,
-                unfinished: 0,
-                connects,
-                cache_before,
-                cache_after,
-            },
-        )
+        let (vus, sampled) = self
+            .sample(
+                measure_start,
+                end,
+                handles,
+                end + REQUEST_TIMEOUT * 2,
+                connects_before,
+            )
+            .await;
+        let phase = sampled.phase(take_stats(stats), self.duration, 0, 0);
+        (vus, phase)
     }
 
     /// Open loop: requests are scheduled at fixed intervals by a dedicated
@@ -167,7 +152,7 @@ impl Window {
     /// (no coordinated omission, as in wrk2).
     pub async fn open_loop(self, vus: Vec<Vu>, rate: f64) -> (Vec<Vu>, PhaseRaw) {
         let stats = shared_stats();
-        let connects_before: u64 = vus.iter().map(|v| v.connects).sum();
+        let connects_before: u64 = vus.iter().map(Vu::connects).sum();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, bool)>();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let start = Instant::now() + Duration::from_millis(20);
@@ -235,37 +220,86 @@ impl Window {
             })
             .collect();
 
+        let (vus, sampled) = self
+            .sample(
+                measure_start,
+                end,
+                handles,
+                drain_deadline + REQUEST_TIMEOUT,
+                connects_before,
+            )
+            .await;
+        let scheduled = tokio::task::spawn_blocking(move || dispatcher.join().unwrap_or(0))
+            .await
+            .unwrap_or(0);
+        let stats = take_stats(stats);
+        let recorded = stats.per_op_count.iter().sum::<u64>();
+        let unfinished = scheduled.saturating_sub(recorded);
+        let phase = sampled.phase(stats, self.duration, scheduled, unfinished);
+        (vus, phase)
+    }
+}
+
+/// What a phase samples around its measured window.
+struct Sampled {
+    cpu_before: crate::stats::CpuSample,
+    cpu_after: crate::stats::CpuSample,
+    cache_before: Option<crate::metrics::CacheCounters>,
+    cache_after: Option<crate::metrics::CacheCounters>,
+    /// TCP connections the VUs opened during the phase.
+    connects: u64,
+}
+
+impl Sampled {
+    /// The phase's raw figures: these samples, with its `stats`, `wall`
+    /// time, and (open loop) the requests `scheduled` and left `unfinished`.
+    fn phase(self, stats: Stats, wall: Duration, scheduled: u64, unfinished: u64) -> PhaseRaw {
+        PhaseRaw {
+            stats,
+            wall,
+            cpu_before: self.cpu_before,
+            cpu_after: self.cpu_after,
+            scheduled,
+            unfinished,
+            connects: self.connects,
+            cache_before: self.cache_before,
+            cache_after: self.cache_after,
+        }
+    }
+}
+
+impl Window {
+    /// Samples CPU and the servers' metrics at the start and the end of the
+    /// measured window, then waits for the VUs (up to `deadline`) and counts
+    /// the connections they opened beyond `connects_before`.
+    async fn sample(
+        &self,
+        measure_start: Instant,
+        end: Instant,
+        handles: Vec<tokio::task::JoinHandle<Vu>>,
+        deadline: Instant,
+        connects_before: u64,
+    ) -> (Vec<Vu>, Sampled) {
         tokio::time::sleep_until(measure_start.into()).await;
         let cpu_before = self.pids.sample();
         let cache_before = crate::metrics::scrape(&self.pids.admins).await;
         tokio::time::sleep_until(end.into()).await;
         let cpu_after = self.pids.sample();
         let cache_after = crate::metrics::scrape(&self.pids.admins).await;
-        let vus = join_vus(handles, drain_deadline + REQUEST_TIMEOUT).await;
+        let vus = join_vus(handles, deadline).await;
         let connects = vus
             .iter()
-            .map(|v| v.connects)
+            .map(Vu::connects)
             .sum::<u64>()
             .saturating_sub(connects_before);
-        let scheduled = tokio::task::spawn_blocking(move || dispatcher.join().unwrap_or(0))
-            .await
-            .unwrap_or(0);
-        let stats = take_stats(stats);
-        let recorded = stats.per_op_count.iter().sum::<u64>();
-        (
-            vus,
-            PhaseRaw {
-                unfinished: scheduled.saturating_sub(recorded),
-                connects,
-                stats,
-                wall: self.duration,
-                cpu_before,
-                cpu_after,
-                scheduled,
-                cache_before,
-                cache_after,
-            },
-        )
+        let sampled = Sampled {
+            cpu_before,
+            cpu_after,
+            cache_before,
+            cache_after,
+            connects,
+        };
+        (vus, sampled)
     }
 }
 

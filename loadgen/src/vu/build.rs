@@ -1,5 +1,7 @@
 //! Building a virtual user's cart before a phase, and reading it back.
 
+use cartseal_kit::shopper::{Item, items};
+
 use super::*;
 
 impl Vu {
@@ -12,75 +14,54 @@ impl Vu {
     /// Adds lines until `n` or the first refusal; returns how many succeeded
     /// and, on a refusal, why.
     pub async fn build_upto(&mut self, n: usize) -> Result<usize, String> {
-        for i in self.lines.len()..n {
+        for i in self.shopper.cart.lines().len()..n {
             // Two properties a line, each value six random alphanumeric
             // characters: text that deflate cannot guess, as engraving or
             // gift notes are (docs/benchmarks.md, "The shape").
-            let (color, size) = (self.word(), self.word());
-            let line = LineState {
-                sku: format!("SKU-{}-{}", self.id, i),
-                props: format!(r#"{{"color":"{color}","size":"{size}"}}"#),
-                line: None,
-                qty: 1,
-                present: true,
+            let (color, size) = (self.mix.word(), self.mix.word());
+            let add = Op::Add {
+                sku: format!("SKU-{}-{i}", self.id),
+                quantity: 1,
+                properties: Some(format!(r#"{{"color":"{color}","size":"{size}"}}"#)),
             };
-            let body = line.add_body(1);
-            let (res, _) = self.send("POST", "/cart/items", Some(&body)).await;
-            match res {
-                Ok(r) if (200..300).contains(&r.status) => {
+            match self.send(&add).await {
+                Ok(sent) if (200..300).contains(&sent.status()) => {
                     // Line keys: from this response if the server echoes
                     // the cart (it does), so that even a store-less mode
                     // knows them.
-                    let mut line = line;
-                    if let Some(items) = parse_items(&r.body) {
-                        line.line = items
-                            .into_iter()
-                            .find(|it| it.sku == line.sku)
-                            .map(|it| it.line);
-                    }
-                    self.lines.push(line);
+                    self.shopper.cart.apply(&add);
+                    self.shopper.cart.learn_keys(&sent.items());
                 }
-                Ok(r) => {
+                Ok(sent) => {
                     return Err(format!(
                         "POST /cart/items (line {}) -> {}",
                         i + 1,
-                        describe_error(r.status, &r.body)
+                        describe_error(sent.status(), sent.body())
                     ));
                 }
-                Err(e) => return Err(format!("POST /cart/items (line {}) -> {e}", i + 1)),
+                Err(e) => return Err(format!("POST /cart/items (line {}) -> {}", i + 1, e.class)),
             }
         }
-        Ok(self.lines.len())
+        Ok(self.shopper.cart.lines().len())
     }
 
     pub(super) async fn read_cart(&mut self) -> Result<Vec<u8>, String> {
-        let (res, _) = self.send("GET", "/cart", None).await;
-        match res {
-            Ok(r) if r.status == 200 => Ok(r.body),
-            Ok(r) => Err(format!(
+        match self.send(&Op::Get).await {
+            Ok(sent) if sent.status() == 200 => Ok(sent.response.body),
+            Ok(sent) => Err(format!(
                 "GET /cart -> {}",
-                describe_error(r.status, &r.body)
+                describe_error(sent.status(), sent.body())
             )),
-            Err(e) => Err(format!("GET /cart -> {e}")),
+            Err(e) => Err(format!("GET /cart -> {}", e.class)),
         }
     }
 
-    pub(super) fn apply_view(&mut self, body: &[u8]) -> usize {
-        let Some(items) = parse_items(body) else {
-            return 0;
-        };
-        for l in &mut self.lines {
-            l.present = false;
+    /// The server's cart view: the lines it shows are held, the others
+    /// count as removed (to add again).
+    pub(super) fn apply_view(&mut self, body: &[u8]) {
+        if let Some(shown) = items(body) {
+            self.shopper.cart.sync(&shown);
         }
-        for it in &items {
-            if let Some(l) = self.lines.iter_mut().find(|l| l.sku == it.sku) {
-                l.line = Some(it.line.clone());
-                l.qty = it.quantity;
-                l.present = true;
-            }
-        }
-        self.pending_readd = self.lines.iter().position(|l| !l.present);
-        items.len()
     }
 
     /// After the build: reads the cart back. If the server kept none of
@@ -90,32 +71,26 @@ impl Vu {
     /// keeps its own model and expects 404 for line operations.
     pub async fn sync_after_build(&mut self) -> Result<(), String> {
         let body = self.read_cart().await?;
-        let items = parse_items(&body).unwrap_or_default();
-        let mine = items
-            .iter()
-            .any(|it| self.lines.iter().any(|l| l.sku == it.sku));
-        if mine || self.lines.is_empty() {
+        let shown = items(&body).unwrap_or_default();
+        let cart = &mut self.shopper.cart;
+        let mine = shown.iter().any(|it| cart.get(&it.sku).is_some());
+        if mine || cart.lines().is_empty() {
             self.apply_view(&body);
             return Ok(());
         }
         self.stateless = true;
-        self.pending_readd = None;
         self.resync = false;
-        if items.is_empty() {
-            for l in &mut self.lines {
-                l.present = true;
-            }
-        } else {
-            self.lines = items
-                .into_iter()
-                .map(|it| LineState {
-                    sku: it.sku,
-                    props: it.props,
-                    line: Some(it.line),
-                    qty: it.quantity,
-                    present: true,
-                })
-                .collect();
+        if !shown.is_empty() {
+            // Added again as they are: with their properties, `{}` for none.
+            cart.replace(
+                shown
+                    .into_iter()
+                    .map(|it| Item {
+                        properties: Some(it.properties.unwrap_or_else(|| "{}".into())),
+                        ..it
+                    })
+                    .collect(),
+            );
         }
         Ok(())
     }
