@@ -44,6 +44,7 @@ mod support;
 
 use std::time::Duration;
 
+use cartseal_kit::shopper::Request;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -419,13 +420,7 @@ async fn unrelated_cookies_do_not_hide_the_cart(store: Store) {
     ] {
         // The header is sent as is: this client adds no cookie of its own.
         let reply = Shopper::holding(&rig, Via::Cookie, None)
-            .request(
-                Method::GET,
-                "/cart",
-                &[("cookie", header.as_str())],
-                None,
-                None,
-            )
+            .request(Request::read().header("cookie", &header))
             .await;
         reply.assert_lines(&[("TEE-100", 2)], &format!("GET with {what}"));
     }
@@ -458,34 +453,17 @@ async fn ambiguous_credentials_are_refused(store: Store) {
     let cookie = format!("{}={}", rig.cookie_name, one.credential());
     let bearer = format!("Bearer {}", two.credential());
     let mut neither = Shopper::holding(&rig, Via::Cookie, None);
-    let reply = neither
-        .request(
-            Method::GET,
-            "/cart",
-            &[
-                ("cookie", cookie.as_str()),
-                ("authorization", bearer.as_str()),
-            ],
-            None,
-            None,
-        )
-        .await;
+    let both = |authorization: &str| {
+        Request::read()
+            .header("cookie", &cookie)
+            .header("authorization", authorization)
+    };
+    let reply = neither.request(both(&bearer)).await;
     reply.assert_problem(400, "credentials_ambiguous");
     reply.assert_no_new_credential();
     // The same credential both ways is not ambiguous.
     let same = format!("Bearer {}", one.credential());
-    let reply = neither
-        .request(
-            Method::GET,
-            "/cart",
-            &[
-                ("cookie", cookie.as_str()),
-                ("authorization", same.as_str()),
-            ],
-            None,
-            None,
-        )
-        .await;
+    let reply = neither.request(both(&same)).await;
     reply.assert_lines(&[("TEE-100", 1)], "the same credential in both");
 }
 

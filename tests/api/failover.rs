@@ -69,6 +69,33 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// users on 2 cores.
 pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Restarts the store, empty (off the runtime: it blocks until the store
+/// answers); then how long until a new client gets a cart and how many
+/// attempts failed until then, and what the users' carts read as: every one
+/// must be lost (401 `token_expired`).
+async fn restarted_empty<S: Send + 'static>(
+    rig: &Cluster,
+    users: &[users::User],
+    mut store: S,
+    restart: impl FnOnce(&mut S) + Send + 'static,
+    what: &str,
+) -> (S, Duration, usize, cluster::Lost) {
+    let (store, restarted_at) = tokio::task::spawn_blocking(move || {
+        restart(&mut store);
+        (store, Instant::now())
+    })
+    .await
+    .unwrap();
+    let (recovery, failed) = rig.first_new_cart(restarted_at).await;
+    let outcome = rig.after_the_store_lost_everything(users).await;
+    assert_eq!(
+        outcome.expired, VUS,
+        "{what}: every cart is lost (401 token_expired); got {:?}",
+        outcome.others
+    );
+    (store, recovery, failed, outcome)
+}
+
 // ---------------------------------------------------------------------------
 // The designs
 // ---------------------------------------------------------------------------
@@ -166,25 +193,15 @@ async fn failover_redis_survives_a_replica_not_its_own_restart() {
     });
 
     // 3. Redis restarts without persistence: every cart is gone.
-    let restarted_at = {
-        let mut moved = redis;
-        let (back, at) = tokio::task::spawn_blocking(move || {
-            moved.restart();
-            let at = Instant::now();
-            (moved, at)
-        })
-        .await
-        .unwrap();
-        redis = back;
-        at
-    };
-    let (recovery, failed) = rig.first_new_cart(restarted_at).await;
-    let outcome = rig.after_the_store_lost_everything(&run.users).await;
-    assert_eq!(
-        outcome.expired, VUS,
-        "redis restarted without persistence: every cart is lost (401 token_expired); got {:?}",
-        outcome.others
-    );
+    let (back, recovery, failed, outcome) = restarted_empty(
+        &rig,
+        &run.users,
+        redis,
+        |redis| redis.restart(),
+        "redis restarted without persistence",
+    )
+    .await;
+    redis = back;
     rows.push(Row {
         mode: "redis",
         event: "Redis restarted without persistence".into(),
@@ -233,25 +250,15 @@ async fn failover_memcached_survives_a_replica_not_its_own_restart() {
     assert_eq!(down.ready_status, 503, "memcached killed: /readyz fails");
 
     // 3. Memcached restarts, empty: every cart is gone.
-    let restarted_at = {
-        let mut moved = memcached;
-        let (back, at) = tokio::task::spawn_blocking(move || {
-            moved.restart();
-            let at = Instant::now();
-            (moved, at)
-        })
-        .await
-        .unwrap();
-        memcached = back;
-        at
-    };
-    let (recovery, failed) = rig.first_new_cart(restarted_at).await;
-    let outcome = rig.after_the_store_lost_everything(&run.users).await;
-    assert_eq!(
-        outcome.expired, VUS,
-        "memcached restarted: every cart is lost (401 token_expired); got {:?}",
-        outcome.others
-    );
+    let (back, recovery, failed, outcome) = restarted_empty(
+        &rig,
+        &run.users,
+        memcached,
+        |memcached| memcached.restart(),
+        "memcached restarted",
+    )
+    .await;
+    memcached = back;
     rows.push(Row {
         mode: "memcached",
         event: "Memcached SIGKILLed, then restarted (it keeps nothing on disk)".into(),

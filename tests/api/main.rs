@@ -16,6 +16,7 @@ mod example;
 mod expiry;
 mod failover;
 mod helpers;
+mod kit;
 mod limits;
 mod logging;
 mod memcached_store;

@@ -2,19 +2,19 @@
 //! moves of each scenario (a replica killed mid-run, the store down, the
 //! store emptied) with what the users saw.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
+use cartseal_kit::cluster;
+use cartseal_kit::shopper::Request;
 use serde_json::json;
 
 use super::report::{Check, Run};
 use super::users::{Fate, Stats, User};
 use super::{LINES, MEMCACHED_TIMEOUT_MS, REDIS_TIMEOUT_MS, REPLICAS, REQUEST_TIMEOUT, VUS};
 use crate::helpers::{Auth, BinaryServer, Client, ConfigDir};
-use crate::process::{Nginx, Routing};
+use crate::process::Routing;
 
 /// What [`Cluster::route_affinity`] found.
 #[derive(Debug, Default)]
@@ -29,9 +29,8 @@ pub struct Affinity {
 }
 
 pub struct Cluster {
-    replicas: Vec<BinaryServer>,
-    ports: Vec<u16>,
-    nginx: Nginx,
+    /// The replicas behind nginx.
+    fleet: cluster::Cluster<BinaryServer>,
     /// A client of nginx.
     client: Client,
     _config: ConfigDir,
@@ -63,33 +62,18 @@ impl Cluster {
             };
             env.push((var, url.as_str()));
         }
-        let replicas: Vec<BinaryServer> = (0..REPLICAS)
-            .map(|_| BinaryServer::spawn(&config, &env))
-            .collect();
-        let ports: Vec<u16> = replicas.iter().map(|r| r.port).collect();
-        let nginx = Nginx::start(&ports, routing);
-        let client = Client::new(nginx.url.clone()).with_timeout(REQUEST_TIMEOUT);
+        let fleet =
+            cluster::Cluster::start(REPLICAS, routing, |_| BinaryServer::spawn(&config, &env));
+        let client = Client::new(fleet.url()).with_timeout(REQUEST_TIMEOUT);
         Self {
-            replicas,
-            ports,
-            nginx,
+            fleet,
             client,
             _config: config,
         }
     }
 
     fn users(&self) -> Vec<User> {
-        (0..VUS)
-            .map(|id| User {
-                id,
-                client: self.client.clone(),
-                cart: None,
-                lb: None,
-                route: None,
-                record: BTreeMap::new(),
-                fate: Fate::Building,
-            })
-            .collect()
+        (0..VUS).map(|id| User::new(id, &self.client)).collect()
     }
 
     /// Every user builds half its cart; all wait for the slowest.
@@ -153,9 +137,9 @@ impl Cluster {
         let in_flight = stats.in_flight.load(Ordering::SeqCst);
         let done_before = stats.completed.load(Ordering::SeqCst);
         let killed_at = Instant::now();
-        self.replicas[victim].signal("KILL");
+        let gone = self.fleet.kill(victim);
         *stats.killed_at.lock().unwrap() = Some(killed_at);
-        self.wait_gone(victim).await;
+        gone.await;
         for task in tasks {
             users.push(task.await.expect("a user's second half"));
         }
@@ -182,25 +166,8 @@ impl Cluster {
     /// access log: a key must reach one replica only, and move at most
     /// once, off the replica `victim` that was killed.
     pub fn route_affinity(&self, victim: usize) -> Affinity {
-        let victim = format!("127.0.0.1:{}", self.ports[victim]);
-        let mut answered: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for line in self.nginx.access_log().lines() {
-            let Some((head, route)) = line.rsplit_once(" route=") else {
-                continue;
-            };
-            if route.is_empty() || route == "-" {
-                continue;
-            }
-            // `$upstream_addr` lists every replica tried; the last answered.
-            let Some(tried) = head.rsplit_once(" upstream=").map(|(_, u)| u) else {
-                continue;
-            };
-            let last = tried.rsplit(',').next().unwrap_or(tried).trim();
-            answered
-                .entry(route.to_owned())
-                .or_default()
-                .push(last.to_owned());
-        }
+        let victim = format!("127.0.0.1:{}", self.fleet.ports()[victim]);
+        let answered = self.fleet.routes();
         let mut affinity = Affinity {
             keys: answered.len(),
             ..Affinity::default()
@@ -216,29 +183,14 @@ impl Cluster {
         affinity
     }
 
-    /// Waits until the killed replica's port refuses connections.
-    async fn wait_gone(&self, victim: usize) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.ports[victim]))
-            .await
-            .is_ok()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "replica {victim} still answers after SIGKILL"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
     /// Which replica holds each user's cart (memory store): the one that
     /// opens it when asked directly.
     pub async fn owners(&self, users: &[User]) -> Vec<usize> {
         let mut owners = Vec::new();
         for user in users {
-            let cart = Auth::Cookie(user.cart.clone().expect("a cart"));
+            let cart = Auth::Cookie(user.shopper.jar.token.clone().expect("a cart"));
             let mut holders = Vec::new();
-            for (r, replica) in self.replicas.iter().enumerate() {
+            for (r, replica) in self.fleet.replicas().iter().enumerate() {
                 let reply = self.client.at(replica.url.clone()).get("/cart").auth(&cart);
                 if reply.send().await.status == 200 {
                     holders.push(r);
@@ -273,18 +225,11 @@ impl Cluster {
                 let mut user = user.clone();
                 tokio::spawn(async move {
                     let sku = user.sku(0);
-                    let quantity = user.record[&sku];
+                    let quantity = user.holds(&sku) as i64;
                     let mut answers = Vec::new();
-                    for (method, path, body) in [
-                        (Method::GET, "/cart".to_owned(), None),
-                        (
-                            Method::PATCH,
-                            format!("/cart/items/{sku}"),
-                            Some(json!({ "quantity": quantity })),
-                        ),
-                    ] {
+                    for request in [Request::read(), Request::set(&sku, quantity)] {
                         let started = Instant::now();
-                        let answer = user.call(method, &path, body).await;
+                        let answer = user.call(&request).await;
                         answers.push((answer, started.elapsed()));
                     }
                     answers
@@ -316,7 +261,7 @@ impl Cluster {
         let mut user = user.clone();
         let deadline = since + Duration::from_secs(20);
         loop {
-            if let Ok(reply) = user.call(Method::GET, "/cart", None).await
+            if let Ok(reply) = user.call(&Request::read()).await
                 && reply.status == 200
             {
                 return since.elapsed();
@@ -357,7 +302,7 @@ impl Cluster {
             let mut user = user.clone();
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
-                match user.call(Method::GET, "/cart", None).await {
+                match user.call(&Request::read()).await {
                     Ok(reply) if reply.status == 401 && reply.code() == "token_expired" => {
                         lost.expired += 1;
                         break;

@@ -7,22 +7,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
-use serde_json::{Value, json};
+pub use cartseal_kit::shopper::Outcome;
+use cartseal_kit::shopper::{Answer, Jar, Op, Request, Shopper, Via, quantities};
 
 use super::LINES;
 use crate::helpers::{Client, Reply};
-
-/// One step of a user's plan.
-#[derive(Debug, Clone)]
-pub enum Op {
-    /// Add a new line: the sku is not in the cart yet.
-    Add(String, u64),
-    /// Set a line's quantity.
-    Set(String, u64),
-    /// Read the cart, which must match the record.
-    Get,
-}
 
 /// Where a user's cart stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,24 +25,28 @@ pub enum Fate {
     Diverged(String),
 }
 
-/// A client with its own cookies (sent back by hand) and its own record of
-/// what its cart must hold.
+/// A client with its own cookies and its own record of what its cart must
+/// hold: the kit's shopper over the tests' client, keeping the load
+/// balancer's affinity cookie and cartseal's routing key, and never
+/// dropping the cart cookie, so that a lost cart can be shown to stay lost.
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: usize,
-    /// A client of nginx.
-    pub client: Client,
-    /// The `cart` cookie.
-    pub cart: Option<String>,
-    /// The load balancer's affinity cookie, when it sets one.
-    pub lb: Option<String>,
-    /// cartseal's routing key cookie (`cart_route`), once issued.
-    pub route: Option<String>,
-    pub record: BTreeMap<String, u64>,
+    pub shopper: Shopper<Client>,
     pub fate: Fate,
 }
 
 impl User {
+    /// User `id`, a client of nginx.
+    pub fn new(id: usize, client: &Client) -> Self {
+        let jar = Jar::new(Via::Cookie, "cart").keeping(&["lb", "cart_route"]);
+        Self {
+            id,
+            shopper: Shopper::new(jar, client.clone()),
+            fate: Fate::Building,
+        }
+    }
+
     pub fn sku(&self, line: usize) -> String {
         format!("FO-{:02}-{line}", self.id)
     }
@@ -62,17 +55,29 @@ impl User {
         1 + ((self.id + line) % 4) as u64
     }
 
+    /// The quantity the record holds of `sku`.
+    pub fn holds(&self, sku: &str) -> u64 {
+        self.shopper.cart.get(sku).map_or(0, |l| l.quantity)
+    }
+
     /// Adds (and reads back) the lines in `lines`; the second half ends
     /// with a change of line 1 to a quantity no add gives (5).
     pub fn plan(&self, lines: std::ops::Range<usize>) -> Vec<Op> {
         let last = lines.end == LINES;
         let mut plan = Vec::new();
         for line in lines {
-            plan.push(Op::Add(self.sku(line), self.quantity(line)));
+            plan.push(Op::Add {
+                sku: self.sku(line),
+                quantity: self.quantity(line),
+                properties: None,
+            });
             plan.push(Op::Get);
         }
         if last {
-            plan.push(Op::Set(self.sku(1), 5));
+            plan.push(Op::Set {
+                sku: self.sku(1),
+                quantity: 5,
+            });
             plan.push(Op::Get);
         }
         plan
@@ -93,26 +98,13 @@ impl User {
         }
     }
 
-    /// The record with `op` applied.
-    fn after(&self, op: &Op) -> BTreeMap<String, u64> {
-        let mut record = self.record.clone();
-        match op {
-            Op::Add(sku, q) => *record.entry(sku.clone()).or_default() += q,
-            Op::Set(sku, q) => {
-                record.insert(sku.clone(), *q);
-            }
-            Op::Get => {}
-        }
-        record
-    }
-
     /// Performs `op` until it is known to be applied. A failure (no answer,
     /// or a 5xx) leaves the outcome unknown: the cart is read to find out,
     /// and the op is retried only if it was not applied.
     async fn apply(&mut self, op: &Op, stats: &Stats) {
-        let wanted = self.after(op);
+        let wanted = self.shopper.cart.after(op);
         for _ in 0..10 {
-            let answer = stats.track(self.send(op)).await;
+            let answer = stats.track(self.shopper.perform(op)).await;
             match answer {
                 Ok(reply) if reply.status == 200 => {
                     stats.succeeded(self.id);
@@ -136,16 +128,16 @@ impl User {
                     // What did the failed write do?
                     match self.read_until_answered(stats).await {
                         Ok(reply) if reply.status == 200 => {
-                            let held = lines(&reply);
-                            if held == wanted {
+                            let held = Answer::items(&reply);
+                            if quantities(&held) == wanted {
                                 stats.succeeded(self.id);
-                                self.record = wanted;
+                                self.shopper.cart.replace(held);
                                 return;
                             }
-                            if held != self.record {
+                            let record = self.shopper.cart.quantities();
+                            if quantities(&held) != record {
                                 self.fate = Fate::Diverged(format!(
-                                    "after a failed {op:?} the cart is {held:?}, neither {:?} nor {wanted:?}",
-                                    self.record
+                                    "after a failed {op:?} the cart is {held:?}, neither {record:?} nor {wanted:?}"
                                 ));
                                 return;
                             }
@@ -170,9 +162,9 @@ impl User {
 
     /// A 200 must show the record the user expects.
     fn settle(&mut self, reply: &Reply, wanted: &BTreeMap<String, u64>) {
-        let held = lines(reply);
-        if held == *wanted {
-            self.record = held;
+        let held = Answer::items(reply);
+        if quantities(&held) == *wanted {
+            self.shopper.cart.replace(held);
         } else {
             self.fate = Fate::Diverged(format!("expected {wanted:?}, the service shows {held:?}"));
         }
@@ -182,7 +174,7 @@ impl User {
     async fn read_until_answered(&mut self, stats: &Stats) -> Result<Reply, String> {
         let mut last = String::new();
         for _ in 0..10 {
-            let answer = stats.track(self.call(Method::GET, "/cart", None)).await;
+            let answer = stats.track(self.call(&Request::read())).await;
             match &answer {
                 Ok(reply) if reply.status < 500 => return answer,
                 Ok(reply) => last = format!("{} {}", reply.status, reply.text),
@@ -194,91 +186,29 @@ impl User {
         Err(last)
     }
 
-    async fn send(&mut self, op: &Op) -> Result<Reply, String> {
-        match op {
-            Op::Add(sku, q) => {
-                let body = json!({ "sku": sku, "quantity": q });
-                self.call(Method::POST, "/cart/items", Some(body)).await
-            }
-            Op::Set(sku, q) => {
-                let body = json!({ "quantity": q });
-                let path = format!("/cart/items/{sku}");
-                self.call(Method::PATCH, &path, Some(body)).await
-            }
-            Op::Get => self.call(Method::GET, "/cart", None).await,
-        }
-    }
-
     /// One request through nginx with this user's cookies; keeps the
-    /// cookies the response sets (never dropping the cart credential, so
-    /// that a lost cart can be shown to stay lost).
-    pub async fn call(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Reply, String> {
-        let mut call = self.client.request(method, path);
-        if let Some(cart) = &self.cart {
-            call = call.cookie("cart", cart);
-        }
-        if let Some(lb) = &self.lb {
-            call = call.cookie("lb", lb);
-        }
-        if let Some(route) = &self.route {
-            call = call.cookie("cart_route", route);
-        }
-        if let Some(body) = body {
-            call = call.json(&body);
-        }
-        let reply = call.try_send().await?;
-        if let Some(cart) = reply.cookie_value("cart").filter(|v| !v.is_empty()) {
-            self.cart = Some(cart);
-        }
-        if let Some(lb) = reply.cookie_value("lb").filter(|v| !v.is_empty()) {
-            self.lb = Some(lb);
-        }
-        if let Some(route) = reply.cookie_value("cart_route").filter(|v| !v.is_empty()) {
-            self.route = Some(route);
-        }
-        Ok(reply)
+    /// cookies the response sets.
+    pub async fn call(&mut self, request: &Request) -> Result<Reply, String> {
+        self.shopper.call(request).await
     }
 
-    /// The final check of this user's cart.
+    /// The final check of this user's cart: exactly the record, every line
+    /// of the plan in it.
     pub async fn verify(&mut self) -> Outcome {
         if let Fate::Diverged(why) = &self.fate {
             return Outcome::Diverged(why.clone());
         }
         let stats = Stats::default();
-        match self.read_until_answered(&stats).await {
-            Ok(reply) if reply.status == 200 => {
-                let held = lines(&reply);
-                if held == self.record && held.len() == LINES {
-                    Outcome::Exact
-                } else {
-                    Outcome::Diverged(format!("record {:?}, service {held:?}", self.record))
-                }
-            }
-            Ok(reply) if reply.status == 401 => Outcome::Refused(reply.code().to_owned()),
-            Ok(reply) => Outcome::Diverged(format!("{} {}", reply.status, reply.text)),
-            Err(e) => Outcome::Diverged(e),
+        let answer = self.read_until_answered(&stats).await;
+        match self.shopper.cart.check(&answer) {
+            Outcome::Exact if self.shopper.cart.len() != LINES => Outcome::Diverged(format!(
+                "{} lines, not {LINES}: {:?}",
+                self.shopper.cart.len(),
+                self.shopper.cart.quantities()
+            )),
+            outcome => outcome,
         }
     }
-}
-
-fn lines(reply: &Reply) -> BTreeMap<String, u64> {
-    reply.lines().into_iter().collect()
-}
-
-/// What one user's cart read as at the end.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Exactly the client's record.
-    Exact,
-    /// 401 with this code.
-    Refused(String),
-    /// Anything else.
-    Diverged(String),
 }
 
 /// Counters shared by the users of one run.

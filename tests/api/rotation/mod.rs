@@ -11,10 +11,50 @@ mod watch;
 
 pub(crate) use rolling::metrics::count;
 
-use crate::helpers::{Auth, ConfigDir, TestApp, dev_local_kid, footer_kid, spawn_app_in, unique};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{
+    Auth, Client, ConfigDir, TestApp, dev_local_kid, footer_kid, spawn_app_in, unique,
+};
 
 const OLD: &str = "dev-local-1";
 const SIGNING: &str = "dev-signing-1";
+
+/// Polls `done` every `every` until it holds; after `patience` (a hang
+/// guard, not a timing assertion) the test fails with `what`.
+async fn wait_until(
+    patience: Duration,
+    every: Duration,
+    mut done: impl AsyncFnMut() -> bool,
+    what: impl Fn() -> String,
+) {
+    let deadline = Instant::now() + patience;
+    while !done().await {
+        assert!(Instant::now() < deadline, "{}", what());
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// A replica's running keys, `(id, state)` sorted, from `GET /keys` on its
+/// admin listener `admin`.
+async fn running_keys(admin: &str) -> Vec<(String, String)> {
+    let reply = Client::new(admin).get("/keys").send().await;
+    let mut keys: Vec<(String, String)> = reply.body["keys"]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .map(|k| {
+                    (
+                        k["id"].as_str().unwrap_or_default().to_owned(),
+                        k["state"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
 
 /// Writes the keyring: the old dev key in `old`, a new key in `new`.
 fn stage(config: &ConfigDir, old: &str, new_id: &str, new: &str) {

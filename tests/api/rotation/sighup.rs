@@ -5,12 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
-use serde_json::json;
+use cartseal_kit::shopper::{Jar, Request, Shopper, Via};
 use tokio::sync::Mutex;
 
-use super::{OLD, SIGNING};
-use crate::helpers::{Auth, BinaryServer, Client, ConfigDir, dev_local_kid, footer_kid, unique};
+use super::{OLD, SIGNING, wait_until};
+use crate::helpers::{BinaryServer, Client, ConfigDir, dev_local_kid, footer_kid, unique};
 
 /// What the load loop saw.
 #[derive(Default)]
@@ -19,97 +18,66 @@ struct Load {
     failures: Mutex<Vec<String>>,
 }
 
-/// One virtual user: create, add, read, change, over and over, until `stop`.
+/// One virtual user, an app with a bearer token: create, add, read,
+/// change, over and over, until `stop`.
 async fn virtual_user(client: Client, load: Arc<Load>, stop: Arc<AtomicBool>) {
-    let fail = |what: String| {
-        let load = load.clone();
-        async move { load.failures.lock().await.push(what) }
-    };
     while !stop.load(Ordering::Relaxed) {
-        let token = match client.post("/cart").try_send().await {
-            Ok(r) if r.status == 201 => r.cart_token(),
-            Ok(r) => {
-                fail(format!("POST /cart: {}", r.status)).await;
-                continue;
-            }
-            Err(e) => {
-                fail(format!("POST /cart: {e}")).await;
-                continue;
-            }
-        };
-        let Some(mut token) = token else {
-            fail("POST /cart: no Cart-Token".into()).await;
-            continue;
-        };
+        let mut shopper = Shopper::new(Jar::new(Via::Bearer, "cart"), client.clone());
         let steps = [
-            (
-                Method::POST,
-                "/cart/items",
-                Some(json!({ "sku": "TEE-100", "quantity": 2 })),
-            ),
-            (Method::GET, "/cart", None),
-            (
-                Method::PATCH,
-                "/cart/items/TEE-100",
-                Some(json!({ "quantity": 3 })),
-            ),
+            (Request::create(), 201),
+            (Request::add("TEE-100", 2, None), 200),
+            (Request::read(), 200),
+            (Request::set("TEE-100", 3), 200),
         ];
-        for (method, path, body) in steps {
-            let mut call = client
-                .request(method.clone(), path)
-                .auth(&Auth::Bearer(token.clone()));
-            if let Some(body) = body {
-                call = call.json(&body);
+        for (request, status) in steps {
+            let what = format!("{} {}", request.method, request.path);
+            let failure = match shopper.call(&request).await {
+                Ok(r) if r.status != status => Some(format!("{what}: {} {}", r.status, r.text)),
+                Ok(_) if shopper.jar.token.is_none() => Some(format!("{what}: no Cart-Token")),
+                Ok(_) => None,
+                Err(e) => Some(format!("{what}: {e}")),
+            };
+            if let Some(failure) = failure {
+                load.failures.lock().await.push(failure);
+                break;
             }
-            match call.try_send().await {
-                Ok(r) if r.status == 200 => {
-                    if let Some(new) = r.cart_token() {
-                        token = new;
-                    }
-                }
-                Ok(r) => {
-                    fail(format!("{method} {path}: {} {}", r.status, r.text)).await;
-                    break;
-                }
-                Err(e) => {
-                    fail(format!("{method} {path}: {e}")).await;
-                    break;
-                }
+            // The cart's creation is not one of the steps counted.
+            if status == 200 {
+                load.completed.fetch_add(1, Ordering::Relaxed);
             }
-            load.completed.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
 
 /// Polls until a fresh cart's token carries `kid` (SIGHUP is asynchronous).
 async fn wait_for_kid(client: &Client, server: &BinaryServer, kid: &str) {
-    let deadline = Instant::now() + BinaryServer::PATIENCE;
-    loop {
-        let reply = client.post("/cart").send().await;
-        let token = reply.cart_token().expect("POST /cart issues a Cart-Token");
-        if footer_kid(&token) == kid {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the reload to {kid} never took effect; output:\n{}",
-            server.output()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(
+        BinaryServer::PATIENCE,
+        Duration::from_millis(20),
+        async || {
+            let reply = client.post("/cart").send().await;
+            let token = reply.cart_token().expect("POST /cart issues a Cart-Token");
+            footer_kid(&token) == kid
+        },
+        || {
+            format!(
+                "the reload to {kid} never took effect; output:\n{}",
+                server.output()
+            )
+        },
+    )
+    .await;
 }
 
 /// Waits until `count` lines of the server's output contain `needle`.
 async fn wait_for_output(server: &BinaryServer, needle: &str, count: usize) {
-    let deadline = Instant::now() + BinaryServer::PATIENCE;
-    while server.output().matches(needle).count() < count {
-        assert!(
-            Instant::now() < deadline,
-            "no {needle:?} in the output:\n{}",
-            server.output()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(
+        BinaryServer::PATIENCE,
+        Duration::from_millis(20),
+        async || server.output().matches(needle).count() >= count,
+        || format!("no {needle:?} in the output:\n{}", server.output()),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,38 +122,47 @@ async fn sighup_rotates_keys_under_load_without_failing_a_request_and_sigterm_ex
     };
     more_progress().await;
 
+    // Each change: the edit, SIGHUP, then the key fresh carts carry, and
+    // more load.
+    let reload = async |keys: &[(&str, &str, &str)], kid: &str| {
+        config.set_keys(keys);
+        server.signal("HUP");
+        wait_for_kid(&client, &server, kid).await;
+        more_progress().await;
+    };
     // Step 2 to the second key, under load.
-    config.set_keys(&[
-        (OLD, "local", "decrypt-only"),
-        (&second, "local", "active"),
-        (&third, "local", "pending"),
-        (SIGNING, "signing", "active"),
-    ]);
-    server.signal("HUP");
-    wait_for_kid(&client, &server, &second_kid).await;
-    more_progress().await;
-
+    reload(
+        &[
+            (OLD, "local", "decrypt-only"),
+            (&second, "local", "active"),
+            (&third, "local", "pending"),
+            (SIGNING, "signing", "active"),
+        ],
+        &second_kid,
+    )
+    .await;
     // A broken config: refused, the running keys stay.
-    config.set_keys(&[
-        (OLD, "local", "active"),
-        (&second, "local", "active"),
-        (SIGNING, "signing", "active"),
-    ]);
-    server.signal("HUP");
+    reload(
+        &[
+            (OLD, "local", "active"),
+            (&second, "local", "active"),
+            (SIGNING, "signing", "active"),
+        ],
+        &second_kid,
+    )
+    .await;
     wait_for_output(&server, "reload refused", 1).await;
-    wait_for_kid(&client, &server, &second_kid).await;
-    more_progress().await;
-
     // Then on to the third key.
-    config.set_keys(&[
-        (OLD, "local", "decrypt-only"),
-        (&second, "local", "decrypt-only"),
-        (&third, "local", "active"),
-        (SIGNING, "signing", "active"),
-    ]);
-    server.signal("HUP");
-    wait_for_kid(&client, &server, &third_kid).await;
-    more_progress().await;
+    reload(
+        &[
+            (OLD, "local", "decrypt-only"),
+            (&second, "local", "decrypt-only"),
+            (&third, "local", "active"),
+            (SIGNING, "signing", "active"),
+        ],
+        &third_kid,
+    )
+    .await;
 
     stop.store(true, Ordering::Relaxed);
     for user in users {

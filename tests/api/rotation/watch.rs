@@ -5,12 +5,12 @@
 //! are refused while the running keys keep serving.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::rolling::metrics::count;
-use super::{OLD, SIGNING};
+use super::{OLD, SIGNING, wait_until};
 use crate::helpers::{BinaryServer, Client, ConfigDir, dev_local_kid, footer_kid, unique};
 
 /// How long a change may take to be applied before the test gives up: the
@@ -48,43 +48,41 @@ async fn states(server: &BinaryServer) -> Vec<(String, String)> {
 
 /// Waits until the replica runs `want` (id, state), or gives up.
 async fn wait_for_states(server: &BinaryServer, want: &[(&str, &str)]) {
-    let want: Vec<(String, String)> = want
+    let mut wanted: Vec<(String, String)> = want
         .iter()
         .map(|(id, state)| ((*id).to_owned(), (*state).to_owned()))
         .collect();
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let mut have = states(server).await;
-        have.sort();
-        let mut wanted = want.clone();
-        wanted.sort();
-        if have == wanted {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the replica never ran {wanted:?}; it runs {have:?}; output:\n{}",
-            server.output()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wanted.sort();
+    wait_until(
+        PATIENCE,
+        Duration::from_millis(50),
+        async || {
+            let mut have = states(server).await;
+            have.sort();
+            have == wanted
+        },
+        || {
+            format!(
+                "the replica never ran {wanted:?}; output:\n{}",
+                server.output()
+            )
+        },
+    )
+    .await;
 }
 
 /// Waits until `cartseal_reloads_total{result}` reaches `n`.
 async fn wait_for_reloads(server: &BinaryServer, result: &str, n: u64) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let metrics = server.metrics().await;
-        if count(&metrics, "cartseal_reloads_total", "result", result) >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {n} {result} reloads; output:\n{}",
-            server.output()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        PATIENCE,
+        Duration::from_millis(50),
+        async || {
+            let metrics = server.metrics().await;
+            count(&metrics, "cartseal_reloads_total", "result", result) >= n
+        },
+        || format!("no {n} {result} reloads; output:\n{}", server.output()),
+    )
+    .await;
 }
 
 /// The kid a fresh cart from this replica is sealed under.
@@ -108,26 +106,15 @@ async fn an_edited_config_reloads_the_keys_without_a_signal_and_says_what_change
         );
     }
 
-    config.set_keys(&[
-        (OLD, "local", "active"),
-        (&new, "local", "pending"),
-        (SIGNING, "signing", "active"),
-    ]);
-    wait_for_states(
-        &server,
-        &[(OLD, "active"), (&new, "pending"), (SIGNING, "active")],
-    )
-    .await;
-    config.set_keys(&[
-        (OLD, "local", "decrypt-only"),
-        (&new, "local", "active"),
-        (SIGNING, "signing", "active"),
-    ]);
-    wait_for_states(
-        &server,
-        &[(OLD, "decrypt-only"), (&new, "active"), (SIGNING, "active")],
-    )
-    .await;
+    // Step 1, then step 2 of the runbook: each edit alone is applied.
+    for (old, fresh) in [("active", "pending"), ("decrypt-only", "active")] {
+        config.set_keys(&[
+            (OLD, "local", old),
+            (&new, "local", fresh),
+            (SIGNING, "signing", "active"),
+        ]);
+        wait_for_states(&server, &[(OLD, old), (&new, fresh), (SIGNING, "active")]).await;
+    }
     assert_eq!(sealing_kid(&server).await, new_kid);
     let output = server.output();
     assert!(

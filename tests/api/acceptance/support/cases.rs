@@ -1,5 +1,6 @@
 //! Request tables: one row per request, with the answer it must get.
 
+use cartseal_kit::shopper::Request;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -63,15 +64,13 @@ impl Case {
 impl Shopper {
     /// Sends a table row with this shopper's credential.
     pub async fn attempt(&mut self, case: &Case) -> Reply {
-        let headers: Vec<(&str, &str)> =
-            case.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        self.request(
-            case.method.clone(),
-            case.path,
-            &headers,
-            case.content_type,
-            case.body.clone(),
-        )
-        .await
+        let mut request = Request::new(case.method.as_str(), case.path);
+        for (name, value) in &case.headers {
+            request = request.header(name, value);
+        }
+        if let (Some(content_type), Some(body)) = (case.content_type, &case.body) {
+            request = request.body(content_type, body.clone());
+        }
+        self.request(request).await
     }
 }

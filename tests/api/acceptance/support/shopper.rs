@@ -1,28 +1,17 @@
-//! A client of the cart API that holds one credential, and the checks the
-//! scenarios share.
+//! A client of the cart API that holds one credential (the kit's virtual
+//! shopper over the tests' client), and the checks the scenarios share.
 
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
-use serde_json::{Value, json};
+pub use cartseal_kit::shopper::Via;
+use cartseal_kit::shopper::{self, Jar, Request};
 
-use crate::helpers::{Auth, Client, Reply, TestApp};
-
-/// How a shopper carries its credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    Cookie,
-    Bearer,
-}
+use crate::helpers::{Client, Reply, TestApp};
 
 /// One client: the credential it holds, sent back the way it came, replaced
 /// by every new one a response issues (as a browser or an app would).
 #[derive(Debug, Clone)]
-pub struct Shopper {
-    client: Client,
-    via: Via,
-    credential: Option<String>,
-}
+pub struct Shopper(shopper::Shopper<Client>);
 
 impl Shopper {
     /// A browser with no cookie yet.
@@ -38,9 +27,9 @@ impl Shopper {
     /// This client as an app: it gets a fresh token from `POST /cart`, which
     /// sets no cookie, and sends it as a bearer token from then on.
     pub async fn into_bearer(mut self) -> Self {
-        self.via = Via::Bearer;
-        self.credential = None;
-        let created = self.send(Method::POST, "/cart", None).await;
+        self.0.jar.via = Via::Bearer;
+        self.0.jar.token = None;
+        let created = self.request(Request::create()).await;
         assert_eq!(created.status, 201, "POST /cart: {}", created.text);
         assert!(
             created.header("set-cookie").is_none(),
@@ -48,99 +37,61 @@ impl Shopper {
         );
         let token = created.body["token"].as_str().expect("a token").to_owned();
         assert_eq!(created.cart_token().as_deref(), Some(token.as_str()));
-        self.credential = Some(token);
+        self.0.jar.token = Some(token);
         self
     }
 
     /// A client holding `credential`, sent by `via`.
     pub fn holding(app: &TestApp, via: Via, credential: Option<String>) -> Self {
-        Self {
-            client: app.client.clone(),
-            via,
-            credential,
-        }
+        let jar = Jar::new(via, app.client.cookie_name).holding(credential);
+        Self(shopper::Shopper::new(jar, app.client.clone()))
     }
 
     /// The same client, talking to another instance.
     pub fn at(&self, app: &TestApp) -> Self {
-        Self {
-            client: self.client.at(app.address.clone()),
-            ..self.clone()
-        }
+        let mut other = self.clone();
+        other.0.transport = self.0.transport.at(app.address.clone());
+        other
     }
 
     pub fn credential(&self) -> String {
-        self.credential
+        self.0
+            .jar
+            .token
             .clone()
             .expect("the shopper holds a credential")
     }
 
-    pub async fn send(&mut self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        let content_type = body.as_ref().map(|_| "application/json");
-        let body = body.map(|b| b.to_string());
-        self.request(method, path, &[], content_type, body).await
-    }
-
-    /// Any request, with the shopper's credential and extra headers.
-    pub async fn request(
-        &mut self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        content_type: Option<&str>,
-        body: Option<String>,
-    ) -> Reply {
-        let auth = match (&self.credential, self.via) {
-            (None, _) => Auth::None,
-            (Some(c), Via::Cookie) => Auth::Cookie(c.clone()),
-            (Some(c), Via::Bearer) => Auth::Bearer(c.clone()),
-        };
-        let mut call = self.client.request(method, path).auth(&auth);
-        call = call.headers(headers);
-        if let Some(content_type) = content_type {
-            call = call.header("content-type", content_type);
-        }
-        if let Some(body) = body {
-            call = call.body(body);
-        }
-        let reply = call.send().await;
-        let issued = match self.via {
-            Via::Cookie => reply.cookie_value(self.client.cookie_name),
-            Via::Bearer => reply.cart_token(),
-        };
-        if let Some(new) = issued.filter(|c| !c.is_empty()) {
-            self.credential = Some(new);
-        }
-        reply
+    /// Any request, with the shopper's credential.
+    pub async fn request(&mut self, request: Request) -> Reply {
+        self.0
+            .call(&request)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub async fn get(&mut self) -> Reply {
-        self.send(Method::GET, "/cart", None).await
+        self.request(Request::read()).await
     }
 
     pub async fn add(&mut self, sku: &str, quantity: i64) -> Reply {
-        let body = json!({ "sku": sku, "quantity": quantity });
-        self.send(Method::POST, "/cart/items", Some(body)).await
+        self.request(Request::add(sku, quantity, None)).await
     }
 
     pub async fn set(&mut self, line: &str, quantity: i64) -> Reply {
-        let body = json!({ "quantity": quantity });
-        let path = format!("/cart/items/{line}");
-        self.send(Method::PATCH, &path, Some(body)).await
+        self.request(Request::set(line, quantity)).await
     }
 
     pub async fn remove(&mut self, line: &str) -> Reply {
-        let path = format!("/cart/items/{line}");
-        self.send(Method::DELETE, &path, None).await
+        self.request(Request::remove(line)).await
     }
 
     pub async fn clear(&mut self) -> Reply {
-        self.send(Method::DELETE, "/cart", None).await
+        self.request(Request::clear()).await
     }
 
     pub async fn merge(&mut self, token: &str) -> Reply {
-        let body = json!({ "token": token });
-        self.send(Method::POST, "/cart/merge", Some(body)).await
+        self.request(Request::merge(token)).await
     }
 
     /// `GET /cart`, again while the store answers 503 (Redis reconnecting

@@ -6,10 +6,14 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use cartseal_kit::cluster;
+use cartseal_kit::process::Service;
+
+use super::super::{running_keys, wait_until};
 use super::REPLICAS;
 use super::metrics::{Opens, count, token_kids};
 use crate::helpers::{BinaryServer, Client, ConfigDir, unique};
-use crate::process::{Nginx, Routing};
+use crate::process::Routing;
 
 /// The token format under rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,9 +179,15 @@ pub struct Replica {
     pub stage: Stage,
 }
 
+impl cluster::Replica for Replica {
+    fn service(&self) -> &Service {
+        &self.server
+    }
+}
+
 pub struct Cluster {
-    pub replicas: Vec<Replica>,
-    _nginx: Nginx,
+    /// The replicas behind nginx, round robin.
+    fleet: cluster::Cluster<Replica>,
     /// A client of nginx.
     pub client: Client,
     pub rotation: Rotation,
@@ -243,25 +253,20 @@ impl Cluster {
                 },
             ),
         ];
-        let replicas: Vec<Replica> = (0..REPLICAS)
-            .map(|_| {
-                let config = ConfigDir::new();
-                let entries = rotation.entries(Stage::Before);
-                config.set_keys(&borrowed(&entries));
-                Replica {
-                    server: BinaryServer::spawn(&config, &env),
-                    config,
-                    reloads: 0,
-                    stage: Stage::Before,
-                }
-            })
-            .collect();
-        let ports: Vec<u16> = replicas.iter().map(|r| r.server.port).collect();
-        let nginx = Nginx::start(&ports, Routing::RoundRobin);
+        let fleet = cluster::Cluster::start(REPLICAS, Routing::RoundRobin, |_| {
+            let config = ConfigDir::new();
+            let entries = rotation.entries(Stage::Before);
+            config.set_keys(&borrowed(&entries));
+            Replica {
+                server: BinaryServer::spawn(&config, &env),
+                config,
+                reloads: 0,
+                stage: Stage::Before,
+            }
+        });
         Self {
-            client: Client::new(nginx.url.clone()),
-            replicas,
-            _nginx: nginx,
+            client: Client::new(fleet.url()),
+            fleet,
             rotation,
             keysmith,
             env,
@@ -271,7 +276,7 @@ impl Cluster {
 
     /// A client of replica `r` alone, past the load balancer.
     pub fn direct(&self, r: usize) -> Client {
-        self.client.at(self.replicas[r].server.url.clone())
+        self.client.at(self.fleet.replica(r).server.url.clone())
     }
 
     /// Moves replica `r` to `stage` as the runbook says: copies the new key
@@ -282,7 +287,7 @@ impl Cluster {
     pub async fn move_to(&mut self, r: usize, stage: Stage) -> Duration {
         let started = Instant::now();
         let entries = self.rotation.entries(stage);
-        let replica = &mut self.replicas[r];
+        let replica = self.fleet.replica_mut(r);
         for (id, _, _) in &entries {
             let have = replica
                 .config
@@ -338,7 +343,7 @@ impl Cluster {
     /// Every replica's `/metrics`.
     pub async fn metrics(&self) -> Vec<String> {
         let mut all = Vec::new();
-        for replica in &self.replicas {
+        for replica in self.fleet.replicas() {
             all.push(replica.server.metrics().await);
         }
         all
@@ -354,30 +359,38 @@ impl Cluster {
     }
 }
 
+/// Replica `r`'s `/metrics`, once it is sure that it refused no reload on
+/// the way to `stage`.
+async fn refusing_none(r: usize, replica: &Replica, stage: Stage) -> String {
+    let metrics = replica.server.metrics().await;
+    let refused = count(&metrics, "cartseal_reloads_total", "result", "refused");
+    assert_eq!(
+        refused,
+        0,
+        "replica {r} refused the change to {stage:?}; output:\n{}",
+        replica.server.proc.tail(20)
+    );
+    metrics
+}
+
 /// Waits until replica `r`'s `cartseal_reloads_total{result="ok"}` counts
 /// every reload asked of it, and none was refused.
 async fn wait_for_reloads(r: usize, replica: &Replica, stage: Stage) {
-    let deadline = Instant::now() + Cluster::PATIENCE;
-    loop {
-        let metrics = replica.server.metrics().await;
-        let ok = count(&metrics, "cartseal_reloads_total", "result", "ok");
-        let refused = count(&metrics, "cartseal_reloads_total", "result", "refused");
-        assert_eq!(
-            refused,
-            0,
-            "replica {r} refused a reload to {stage:?}; output:\n{}",
-            replica.server.proc.tail(20)
-        );
-        if ok >= replica.reloads {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "replica {r} did not reload to {stage:?}; output:\n{}",
-            replica.server.proc.tail(20)
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(
+        Cluster::PATIENCE,
+        Duration::from_millis(10),
+        async || {
+            let metrics = refusing_none(r, replica, stage).await;
+            count(&metrics, "cartseal_reloads_total", "result", "ok") >= replica.reloads
+        },
+        || {
+            format!(
+                "replica {r} did not reload to {stage:?}; output:\n{}",
+                replica.server.proc.tail(20)
+            )
+        },
+    )
+    .await;
 }
 
 /// Waits until replica `r`'s admin listener (`GET /keys`) shows the keys
@@ -388,42 +401,22 @@ async fn wait_for_keys(r: usize, replica: &Replica, entries: &[Entry], stage: St
         .map(|(id, _, state)| (id.clone(), (*state).to_owned()))
         .collect();
     want.sort();
-    let admin = Client::new(replica.server.admin_url.clone().expect("an admin listener"));
-    let deadline = Instant::now() + Cluster::PATIENCE;
-    loop {
-        let metrics = replica.server.metrics().await;
-        let refused = count(&metrics, "cartseal_reloads_total", "result", "refused");
-        assert_eq!(
-            refused,
-            0,
-            "replica {r} refused the edit to {stage:?}; output:\n{}",
-            replica.server.proc.tail(20)
-        );
-        let keys = admin.get("/keys").send().await;
-        let mut have: Vec<(String, String)> = keys.body["keys"]
-            .as_array()
-            .map(|keys| {
-                keys.iter()
-                    .map(|k| {
-                        (
-                            k["id"].as_str().unwrap_or_default().to_owned(),
-                            k["state"].as_str().unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        have.sort();
-        if have == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "replica {r} never ran {want:?} after the edit to {stage:?}; it runs {have:?}; output:\n{}",
-            replica.server.proc.tail(20)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let admin = replica.server.admin_url.clone().expect("an admin listener");
+    wait_until(
+        Cluster::PATIENCE,
+        Duration::from_millis(20),
+        async || {
+            refusing_none(r, replica, stage).await;
+            running_keys(&admin).await == want
+        },
+        || {
+            format!(
+                "replica {r} never ran {want:?} after the edit to {stage:?}; output:\n{}",
+                replica.server.proc.tail(20)
+            )
+        },
+    )
+    .await;
 }
 
 fn borrowed(entries: &[Entry]) -> Vec<(&str, &'static str, &'static str)> {

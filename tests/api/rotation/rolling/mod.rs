@@ -53,6 +53,8 @@ use metrics::{Opens, count, token_kids};
 use shoppers::{Load, Outcome, Shopper};
 use tokio::task::JoinHandle;
 
+use crate::helpers::Client;
+
 const REPLICAS: usize = 3;
 /// Virtual shoppers; even ids use the cookie, odd ids a bearer token.
 const VUS: usize = 60;
@@ -92,23 +94,42 @@ struct Shopping {
 }
 
 impl Shopping {
-    fn start(cluster: &Cluster) -> Self {
-        let load = Arc::new(Load::new(VUS));
-        let tasks = (0..VUS)
-            .map(|id| tokio::spawn(Shopper::new(id, &cluster.client).run(load.clone())))
+    /// `count` shoppers of the load balancer `client`.
+    fn start(client: &Client, count: usize) -> Self {
+        let load = Arc::new(Load::new(count));
+        let tasks = (0..count)
+            .map(|id| tokio::spawn(Shopper::new(id, client).run(load.clone())))
             .collect();
         Self { load, tasks }
     }
 
-    /// Stops the shoppers and hands them back.
-    async fn stop(self) -> Vec<Shopper> {
+    /// Stops the shoppers, then reads every cart: the shoppers, and what
+    /// each cart read as.
+    async fn stop_and_verify(self) -> (Vec<Shopper>, Vec<Outcome>) {
         self.load.stop();
         let mut shoppers = Vec::new();
         for task in self.tasks {
             shoppers.push(task.await.expect("a shopper panicked"));
         }
-        shoppers
+        let mut outcomes = Vec::new();
+        for shopper in &mut shoppers {
+            outcomes.push(shopper.verify().await);
+        }
+        (shoppers, outcomes)
     }
+}
+
+/// The shoppers of the cluster at work, once they warmed it up under the
+/// old keys alone.
+async fn warm_up(cluster: &Cluster) -> (Shopping, Arc<Load>, Stages) {
+    let shopping = Shopping::start(&cluster.client, VUS);
+    let load = shopping.load.clone();
+    let mut stages = Stages::new(cluster).await;
+    load.progress(VUS * 5, Cluster::PATIENCE).await;
+    stages
+        .stage("warm-up (old keys only)", cluster, &load)
+        .await;
+    (shopping, load, stages)
 }
 
 /// What each replica counted during each stage.
@@ -212,13 +233,7 @@ async fn walk(format: Format, reload: Reload) {
     let idle = cluster.direct(0).post("/cart").send().await;
     let idle = idle.cart_token().expect("POST /cart issues a Cart-Token");
 
-    let shopping = Shopping::start(&cluster);
-    let load = shopping.load.clone();
-    let mut stages = Stages::new(&cluster).await;
-    load.progress(VUS * 5, patience).await;
-    stages
-        .stage("warm-up (old keys only)", &cluster, &load)
-        .await;
+    let (shopping, load, mut stages) = warm_up(&cluster).await;
 
     let mut reloads = Vec::new();
     for r in 0..REPLICAS {
@@ -306,11 +321,7 @@ async fn walk(format: Format, reload: Reload) {
         );
     }
 
-    let mut shoppers = shopping.stop().await;
-    let mut outcomes = Vec::new();
-    for shopper in &mut shoppers {
-        outcomes.push(shopper.verify().await);
-    }
+    let (shoppers, outcomes) = shopping.stop_and_verify().await;
     stages
         .stage("stop, then read every cart", &cluster, &load)
         .await;
@@ -318,7 +329,7 @@ async fn walk(format: Format, reload: Reload) {
     let wanted = cluster.rotation.kids_at(Stage::Retired);
     let on_new_keys = shoppers
         .iter()
-        .filter(|s| s.token.as_deref().map(token_kids) == Some(wanted.clone()))
+        .filter(|s| s.token().map(token_kids) == Some(wanted.clone()))
         .count();
     let metrics = cluster.metrics().await;
     let rejected: Vec<u64> = metrics
@@ -381,12 +392,9 @@ async fn walk(format: Format, reload: Reload) {
             Outcome::Exact,
             "shopper {} ({:?}): its cart is its record",
             shopper.id,
-            shopper.transport
+            shopper.via()
         );
-        let token = shopper
-            .token
-            .as_deref()
-            .expect("every shopper holds a token");
+        let token = shopper.token().expect("every shopper holds a token");
         assert_eq!(
             token_kids(token),
             wanted,
@@ -408,13 +416,7 @@ async fn skip_step_one(format: Format) {
     let began = Instant::now();
     let mut cluster = Cluster::start(format, Reload::Signal);
     let patience = Cluster::PATIENCE;
-    let shopping = Shopping::start(&cluster);
-    let load = shopping.load.clone();
-    let mut stages = Stages::new(&cluster).await;
-    load.progress(VUS * 5, patience).await;
-    stages
-        .stage("warm-up (old keys only)", &cluster, &load)
-        .await;
+    let (shopping, load, mut stages) = warm_up(&cluster).await;
     assert_eq!(
         load.failed(),
         0,
@@ -441,12 +443,9 @@ async fn skip_step_one(format: Format) {
     stages
         .stage("replica 0 active alone (no step 1)", &cluster, &load)
         .await;
-    let mut shoppers = shopping.stop().await;
+    // The final reads go past the load's counters.
+    let (_, outcomes) = shopping.stop_and_verify().await;
     let requests = load.requests() - requests_before;
-    let mut outcomes = Vec::new();
-    for shopper in &mut shoppers {
-        outcomes.push(shopper.verify().await);
-    }
     let exact = outcomes.iter().filter(|o| **o == Outcome::Exact).count();
     let refused_at_end = outcomes
         .iter()

@@ -23,13 +23,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cartseal_kit::cluster::Cluster;
+
+use super::super::running_keys;
+use super::Shopping;
 use super::metrics::{Opens, token_kids};
-use super::shoppers::{Load, Outcome, Shopper};
+use super::shoppers::Outcome;
 use crate::helpers::{BinaryServer, Client, ConfigDir, repo};
-use crate::process::{Nginx, Routing};
+use crate::process::Routing;
 
 /// Shoppers: a small load.
 const SHOPPERS: usize = 10;
@@ -84,7 +87,7 @@ fn section<'a>(all: &'a [Block], starts: &str) -> Vec<&'a Block> {
 
 struct Rig {
     config: ConfigDir,
-    replicas: Vec<BinaryServer>,
+    replicas: Cluster<BinaryServer>,
     path: String,
 }
 
@@ -104,6 +107,7 @@ impl Rig {
     fn run(&self, block: &Block) {
         let admins: Vec<Option<String>> = if block.text.contains("$ADMIN") {
             self.replicas
+                .replicas()
                 .iter()
                 .map(|r| Some(r.admin_url.clone().expect("an admin listener")))
                 .collect()
@@ -148,25 +152,20 @@ impl Rig {
         std::fs::write(&path, text).unwrap();
     }
 
+    /// Follows section `starts` (`"1. "`), then checks that every replica
+    /// runs `want` (id, state) among its keys.
+    async fn walk(&self, all: &[Block], starts: &str, want: &[(&str, &str)]) {
+        self.follow(&section(all, starts));
+        let step = format!("section {}", starts.trim_end_matches(". "));
+        self.expect(&step, want).await;
+    }
+
     /// Every replica's keys, `id → state`.
     async fn states(&self) -> Vec<BTreeMap<String, String>> {
         let mut all = Vec::new();
-        for replica in &self.replicas {
-            let admin = Client::new(replica.admin_url.clone().expect("an admin listener"));
-            let keys = admin.get("/keys").send().await;
-            all.push(
-                keys.body["keys"]
-                    .as_array()
-                    .expect("keys")
-                    .iter()
-                    .map(|k| {
-                        (
-                            k["id"].as_str().unwrap_or_default().to_owned(),
-                            k["state"].as_str().unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .collect(),
-            );
+        for replica in self.replicas.replicas() {
+            let admin = replica.admin_url.as_deref().expect("an admin listener");
+            all.push(running_keys(admin).await.into_iter().collect());
         }
         all
     }
@@ -186,7 +185,7 @@ impl Rig {
 
     async fn opens(&self) -> Vec<Opens> {
         let mut all = Vec::new();
-        for replica in &self.replicas {
+        for replica in self.replicas.replicas() {
             all.push(Opens::parse(&replica.metrics().await));
         }
         all
@@ -194,7 +193,7 @@ impl Rig {
 
     /// The kid of key `id`, from the first replica's `GET /keys`.
     async fn kid(&self, id: &str) -> String {
-        let admin = Client::new(self.replicas[0].admin_url.clone().expect("admin"));
+        let admin = Client::new(self.replicas.replica(0).admin_url.clone().expect("admin"));
         let keys = admin.get("/keys").send().await;
         keys.body["keys"]
             .as_array()
@@ -270,9 +269,10 @@ async fn the_runbook_replayed_from_its_own_text_rotates_two_replicas_under_load_
         .display()
         .to_string();
     let env = [("CARTSEAL__CATALOG__FILE", "")];
-    let replicas: Vec<BinaryServer> = (0..2).map(|_| BinaryServer::spawn(&config, &env)).collect();
-    let ports: Vec<u16> = replicas.iter().map(|r| r.port).collect();
-    let nginx = Nginx::start(&ports, Routing::RoundRobin);
+    let replicas = Cluster::start(2, Routing::RoundRobin, |_| {
+        BinaryServer::spawn(&config, &env)
+    });
+    let client = Client::new(replicas.url());
     let rig = Rig {
         config,
         replicas,
@@ -280,9 +280,9 @@ async fn the_runbook_replayed_from_its_own_text_rotates_two_replicas_under_load_
     };
 
     // 0. From the development keys to your own, before users come.
-    rig.follow(&section(&all, "0. "));
-    rig.expect(
-        "section 0",
+    rig.walk(
+        &all,
+        "0. ",
         &[
             ("shop-local-2026-12", "active"),
             ("shop-signing-2026-12", "active"),
@@ -293,17 +293,14 @@ async fn the_runbook_replayed_from_its_own_text_rotates_two_replicas_under_load_
     .await;
     let old_kid = rig.kid("shop-local-2026-12").await;
 
-    let client = Client::new(nginx.url.clone());
-    let load = Arc::new(Load::new(SHOPPERS));
-    let tasks: Vec<_> = (0..SHOPPERS)
-        .map(|id| tokio::spawn(Shopper::new(id, &client).run(load.clone())))
-        .collect();
+    let shopping = Shopping::start(&client, SHOPPERS);
+    let load = shopping.load.clone();
     load.progress(SHOPPERS * 5, PATIENCE).await;
 
     // 1. The next key, pending everywhere.
-    rig.follow(&section(&all, "1. "));
-    rig.expect(
-        "section 1",
+    rig.walk(
+        &all,
+        "1. ",
         &[
             ("shop-local-2026-12", "active"),
             ("shop-local-2027-01", "pending"),
@@ -314,9 +311,9 @@ async fn the_runbook_replayed_from_its_own_text_rotates_two_replicas_under_load_
     load.progress(SHOPPERS * 5, PATIENCE).await;
 
     // 2. Active, the old key decrypt-only.
-    rig.follow(&section(&all, "2. "));
-    rig.expect(
-        "section 2",
+    rig.walk(
+        &all,
+        "2. ",
         &[
             ("shop-local-2026-12", "decrypt-only"),
             ("shop-local-2027-01", "active"),
@@ -347,9 +344,9 @@ async fn the_runbook_replayed_from_its_own_text_rotates_two_replicas_under_load_
         }
         assert!(Instant::now() < deadline, "the old key still opens tokens");
     }
-    rig.follow(&section(&all, "3. "));
-    rig.expect(
-        "section 3",
+    rig.walk(
+        &all,
+        "3. ",
         &[
             ("shop-local-2026-12", "retired"),
             ("shop-local-2027-01", "active"),
@@ -358,15 +355,7 @@ async fn the_runbook_replayed_from_its_own_text_rotates_two_replicas_under_load_
     .await;
     load.progress(SHOPPERS * 3, PATIENCE).await;
 
-    load.stop();
-    let mut shoppers = Vec::new();
-    for task in tasks {
-        shoppers.push(task.await.expect("a shopper panicked"));
-    }
-    let mut outcomes = Vec::new();
-    for shopper in &mut shoppers {
-        outcomes.push(shopper.verify().await);
-    }
+    let (shoppers, outcomes) = shopping.stop_and_verify().await;
     eprintln!(
         "\n== the runbook replayed: 2 replicas on one host, {SHOPPERS} shoppers ==\n\
          requests {}, failed {}, diverged {}; old key {old_kid}, new key {new_kid}",
@@ -378,7 +367,7 @@ async fn the_runbook_replayed_from_its_own_text_rotates_two_replicas_under_load_
     assert_eq!(load.diverged(), 0, "no cart diverges: {}", load.describe());
     for (shopper, outcome) in shoppers.iter().zip(&outcomes) {
         assert_eq!(*outcome, Outcome::Exact, "shopper {}", shopper.id);
-        let token = shopper.token.as_deref().expect("a token");
+        let token = shopper.token().expect("a token");
         assert_eq!(
             token_kids(token),
             vec![new_kid.clone()],

@@ -13,25 +13,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
-use serde_json::{Value, json};
+pub use cartseal_kit::shopper::Outcome;
+use cartseal_kit::shopper::{self, Answer, Cart, Churn, Jar, Op, Via, quantities};
 
-use crate::helpers::{Client, Reply};
+use crate::helpers::Client;
 
 /// A request that takes longer than this has hung: it fails, and counts.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most lines a shopper's cart holds: further adds change existing lines.
 const MAX_LINES: usize = 6;
-
-/// How a shopper carries its credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    /// The `cart` cookie, as a browser does: writes say `Sec-Fetch-Site:
-    /// same-origin`.
-    Cookie,
-    /// `Authorization: Bearer`, answered with `Cart-Token`.
-    Bearer,
-}
 
 /// What the shoppers of one run did, shared by all of them.
 pub struct Load {
@@ -169,191 +159,75 @@ impl Load {
     }
 }
 
-/// One step a shopper takes.
-#[derive(Debug, Clone)]
-enum Op {
-    /// `POST /cart`: a fresh, empty cart (bearer only).
-    Create,
-    /// `POST /cart/items` of a sku the cart does not hold, some with
-    /// properties (whose line key is not the sku).
-    AddNew {
-        sku: String,
-        quantity: u64,
-        size: Option<&'static str>,
-    },
-    /// `POST /cart/items` of a line the cart holds: raises its quantity.
-    AddMore { sku: String, quantity: u64 },
-    /// `PATCH /cart/items/{line}`; 0 removes the line.
-    Set { sku: String, quantity: u64 },
-    /// `DELETE /cart/items/{line}`.
-    Remove { sku: String },
-    /// `DELETE /cart`.
-    Clear,
-    /// `GET /cart`.
-    Get,
-}
-
-impl Op {
-    fn kind(&self) -> &'static str {
-        match self {
-            Self::Create => "new cart",
-            Self::AddNew { .. } => "add",
-            Self::AddMore { .. } => "add to a line",
-            Self::Set { quantity: 0, .. } | Self::Remove { .. } | Self::Clear => "remove",
-            Self::Set { .. } => "quantity change",
-            Self::Get => "read",
-        }
-    }
-}
-
-/// A line of the record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Held {
-    /// The line key the service gave it.
-    line: String,
-    quantity: u64,
-    size: Option<&'static str>,
-}
-
-/// A client with its own credential and its own record of its cart.
+/// A client with its own credential and its own record of its cart: the
+/// kit's shopper over the tests' client, drawing from the churn mix.
 pub struct Shopper {
     pub id: usize,
-    pub transport: Transport,
-    client: Client,
-    /// The token it holds, whichever way it travels.
-    pub token: Option<String>,
-    /// sku → line: what the cart must hold.
-    record: BTreeMap<String, Held>,
-    rng: u64,
-    /// Numbers the skus of new lines, so that none repeats.
-    made: usize,
+    shopper: shopper::Shopper<Client>,
+    mix: Churn,
 }
 
 impl Shopper {
     /// Shopper `id` of the load balancer `client`: even ids use the cookie,
     /// odd ids a bearer token.
     pub fn new(id: usize, client: &Client) -> Self {
+        let via = if id.is_multiple_of(2) {
+            Via::Cookie
+        } else {
+            Via::Bearer
+        };
+        let jar = Jar::new(via, "cart")
+            .forgetting_cleared()
+            .same_origin_writes();
+        let client = client.clone().with_timeout(REQUEST_TIMEOUT);
         Self {
             id,
-            transport: if id.is_multiple_of(2) {
-                Transport::Cookie
-            } else {
-                Transport::Bearer
-            },
-            client: client.clone().with_timeout(REQUEST_TIMEOUT),
-            token: None,
-            record: BTreeMap::new(),
-            rng: (id as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
-            made: 0,
+            shopper: shopper::Shopper::new(jar, client),
+            mix: Churn::new(id, MAX_LINES),
         }
+    }
+
+    /// How it carries its credential.
+    pub fn via(&self) -> Via {
+        self.shopper.jar.via
+    }
+
+    /// The token it holds, whichever way it travels.
+    pub fn token(&self) -> Option<&str> {
+        self.shopper.jar.token.as_deref()
     }
 
     /// Shops until the load stops; then hands itself back for the final
     /// check.
     pub async fn run(mut self, load: Arc<Load>) -> Self {
         while !load.stop.load(Ordering::SeqCst) {
-            let op = self.choose();
+            let jar = &self.shopper.jar;
+            let holds_token = jar.token.is_some();
+            let must_create = !holds_token && jar.via == Via::Bearer;
+            let op = self
+                .mix
+                .choose(&self.shopper.cart, holds_token, must_create);
             self.step(&op, &load).await;
-            // 10 to 29 ms of thought between clicks, so that the shoppers
-            // spread over time and leave the 2 cores some room.
-            let think = 10 + self.random(20);
-            tokio::time::sleep(Duration::from_millis(think)).await;
+            // Thought between clicks, so that the shoppers spread over time
+            // and leave the 2 cores some room.
+            tokio::time::sleep(self.mix.think()).await;
         }
         self
     }
 
-    fn random(&mut self, below: u64) -> u64 {
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        self.rng % below
-    }
-
-    /// A held sku, chosen at random.
-    fn some_line(&mut self) -> Option<String> {
-        if self.record.is_empty() {
-            return None;
-        }
-        let i = self.random(self.record.len() as u64) as usize;
-        self.record.keys().nth(i).cloned()
-    }
-
-    fn choose(&mut self) -> Op {
-        if self.token.is_none() && self.transport == Transport::Bearer {
-            return Op::Create;
-        }
-        let roll = self.random(100);
-        let held = self.some_line();
-        let add_new = |s: &mut Self| {
-            s.made += 1;
-            let quantity = 1 + s.random(3);
-            Op::AddNew {
-                sku: format!("RR-{}-{}", s.id, s.made),
-                quantity,
-                size: s
-                    .made
-                    .is_multiple_of(3)
-                    .then_some(["S", "M", "L"][s.made % 9 / 3]),
-            }
-        };
-        match (roll, held) {
-            (_, None) if self.token.is_none() => add_new(self),
-            (0..30, _) => Op::Get,
-            (30..50, _) if self.record.len() < MAX_LINES => add_new(self),
-            (30..50, None) => add_new(self),
-            (50..60, Some(sku)) if self.record[&sku].quantity < 900 => Op::AddMore {
-                sku,
-                quantity: 1 + self.random(3),
-            },
-            (30..75, Some(sku)) => Op::Set {
-                sku,
-                quantity: 1 + self.random(20),
-            },
-            (75..82, Some(sku)) => Op::Set { sku, quantity: 0 },
-            (82..92, Some(sku)) => Op::Remove { sku },
-            (92..95, _) => Op::Clear,
-            (_, None) if roll < 92 => add_new(self),
-            _ => Op::Get,
-        }
-    }
-
-    /// The record once `op` is applied.
-    fn after(&self, op: &Op) -> BTreeMap<String, u64> {
-        let mut lines: BTreeMap<String, u64> = self
-            .record
-            .iter()
-            .map(|(sku, held)| (sku.clone(), held.quantity))
-            .collect();
-        match op {
-            Op::Create | Op::Clear => lines.clear(),
-            Op::AddNew { sku, quantity, .. } | Op::AddMore { sku, quantity } => {
-                *lines.entry(sku.clone()).or_default() += quantity
-            }
-            Op::Set { sku, quantity: 0 } | Op::Remove { sku } => {
-                lines.remove(sku);
-            }
-            Op::Set { sku, quantity } => {
-                lines.insert(sku.clone(), *quantity);
-            }
-            Op::Get => {}
-        }
-        lines
-    }
-
     /// Performs `op` once and settles the record with the answer.
     async fn step(&mut self, op: &Op, load: &Load) {
-        let wanted = self.after(op);
+        let cart = &self.shopper.cart;
+        let wanted = cart.after(op);
+        let kind = op.kind(cart);
         let started = load.now();
-        let answer = self.send(op).await;
+        let answer = self.shopper.perform(op).await;
         load.requests.fetch_add(1, Ordering::SeqCst);
-        *load.steps.lock().unwrap().entry(op.kind()).or_default() += 1;
+        *load.steps.lock().unwrap().entry(kind).or_default() += 1;
         match answer {
             Ok(reply) if reply.status == 200 || reply.status == 201 => {
-                let held = items(&reply);
-                let shown: BTreeMap<String, u64> = held
-                    .iter()
-                    .map(|(sku, h)| (sku.clone(), h.quantity))
-                    .collect();
+                let held = Answer::items(&reply);
+                let shown = quantities(&held);
                 if shown != wanted {
                     load.diverged.fetch_add(1, Ordering::SeqCst);
                     load.failure(
@@ -365,7 +239,7 @@ impl Shopper {
                         ),
                     );
                 }
-                self.record = held;
+                self.shopper.cart.replace(held);
                 load.settled[self.id].fetch_max(started, Ordering::SeqCst);
             }
             Ok(reply) => {
@@ -375,17 +249,20 @@ impl Shopper {
                     kind.trim().to_owned(),
                     format!(
                         "user {} ({:?}): {op:?} → {} {}",
-                        self.id, self.transport, reply.status, reply.text
+                        self.id,
+                        self.via(),
+                        reply.status,
+                        reply.text
                     ),
                 );
                 if reply.status == 401 {
                     // The cart is gone: the client starts another.
                     load.refused.fetch_add(1, Ordering::SeqCst);
-                    if !self.record.is_empty() {
+                    if !self.shopper.cart.is_empty() {
                         load.lost_lines.fetch_add(1, Ordering::SeqCst);
                     }
-                    self.token = None;
-                    self.record.clear();
+                    self.shopper.jar.token = None;
+                    self.shopper.cart = Cart::default();
                 }
             }
             Err(e) => load.failure(
@@ -396,149 +273,10 @@ impl Shopper {
         }
     }
 
-    async fn send(&mut self, op: &Op) -> Result<Reply, String> {
-        let line = |s: &Self, sku: &str| s.record[sku].line.clone();
-        let (method, path, body) = match op {
-            Op::Create => (Method::POST, "/cart".to_owned(), None),
-            Op::AddNew {
-                sku,
-                quantity,
-                size,
-            } => {
-                let mut body = json!({ "sku": sku, "quantity": quantity });
-                if let Some(size) = size {
-                    body["properties"] = json!({ "size": size });
-                }
-                (Method::POST, "/cart/items".to_owned(), Some(body))
-            }
-            Op::AddMore { sku, quantity } => {
-                let mut body = json!({ "sku": sku, "quantity": quantity });
-                if let Some(size) = self.record[sku].size {
-                    body["properties"] = json!({ "size": size });
-                }
-                (Method::POST, "/cart/items".to_owned(), Some(body))
-            }
-            Op::Set { sku, quantity } => (
-                Method::PATCH,
-                format!("/cart/items/{}", line(self, sku)),
-                Some(json!({ "quantity": quantity })),
-            ),
-            Op::Remove { sku } => (
-                Method::DELETE,
-                format!("/cart/items/{}", line(self, sku)),
-                None,
-            ),
-            Op::Clear => (Method::DELETE, "/cart".to_owned(), None),
-            Op::Get => (Method::GET, "/cart".to_owned(), None),
-        };
-        self.call(method, &path, body).await
-    }
-
-    /// One request through the load balancer with this shopper's credential;
-    /// keeps the credential the answer carries.
-    async fn call(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Reply, String> {
-        let writes = method != Method::GET;
-        let mut call = self.client.request(method, path);
-        match (self.transport, &self.token) {
-            (Transport::Cookie, Some(token)) => call = call.cookie("cart", token),
-            (Transport::Bearer, Some(token)) => {
-                call = call.header("authorization", &format!("Bearer {token}"))
-            }
-            (_, None) => {}
-        }
-        if self.transport == Transport::Cookie && writes {
-            call = call.header("sec-fetch-site", "same-origin");
-        }
-        if let Some(body) = body {
-            call = call.json(&body);
-        }
-        let reply = call.try_send().await?;
-        match self.transport {
-            Transport::Cookie => {
-                if let Some(value) = reply.cookie_value("cart") {
-                    self.token = Some(value).filter(|v| !v.is_empty());
-                }
-            }
-            Transport::Bearer => {
-                if let Some(token) = reply.cart_token() {
-                    self.token = Some(token);
-                }
-            }
-        }
-        Ok(reply)
-    }
-
     /// The final check: the cart read through the load balancer must be
     /// exactly the record. Returns what it found, and keeps any re-sealed
     /// token.
     pub async fn verify(&mut self) -> Outcome {
-        if self.token.is_none() {
-            return Outcome::NoCart;
-        }
-        match self.call(Method::GET, "/cart", None).await {
-            Ok(reply) if reply.status == 200 => {
-                let held = items(&reply);
-                if held == self.record {
-                    Outcome::Exact
-                } else {
-                    Outcome::Diverged(format!("record {:?}, service {held:?}", self.record))
-                }
-            }
-            Ok(reply) if reply.status == 401 => Outcome::Refused(reply.code().to_owned()),
-            Ok(reply) => Outcome::Diverged(format!("{} {}", reply.status, reply.text)),
-            Err(e) => Outcome::Diverged(e),
-        }
+        self.shopper.verify().await
     }
-}
-
-/// The lines of a cart view (`GET`, a write) or of `POST /cart`'s body.
-fn items(reply: &Reply) -> BTreeMap<String, Held> {
-    let view = if reply.body.get("cart").is_some() {
-        &reply.body["cart"]
-    } else {
-        &reply.body
-    };
-    view["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|item| {
-                    let text = |field: &str| item[field].as_str().unwrap_or("").to_owned();
-                    let size = match item["properties"]["size"].as_str() {
-                        Some("S") => Some("S"),
-                        Some("M") => Some("M"),
-                        Some("L") => Some("L"),
-                        _ => None,
-                    };
-                    (
-                        text("sku"),
-                        Held {
-                            line: text("line"),
-                            quantity: item["quantity"].as_u64().unwrap_or(0),
-                            size,
-                        },
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// What one shopper's cart read as at the end.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Exactly the shopper's record.
-    Exact,
-    /// The shopper holds no cart (its last one was refused).
-    NoCart,
-    /// 401 with this code.
-    Refused(String),
-    /// Anything else.
-    Diverged(String),
 }
