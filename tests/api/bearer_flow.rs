@@ -165,13 +165,9 @@ async fn two_writes_on_the_same_token_keep_only_the_second() {
 #[tokio::test]
 async fn another_devices_bearer_cart_merges_in() {
     let app = spawn_app().await;
-    let phone = Auth::Bearer(app.create().await);
-    let phone_reply = app.add(&phone, "SOCK-103", 2).await;
-    let phone = app.next_auth(&phone, &phone_reply);
+    let phone = Auth::Bearer(app.bearer_cart("SOCK-103", 2).await);
 
-    let tablet = Auth::Bearer(app.create().await);
-    let tablet_reply = app.add(&tablet, "SOCK-103", 5).await;
-    let tablet = app.next_auth(&tablet, &tablet_reply);
+    let tablet = Auth::Bearer(app.bearer_cart("SOCK-103", 5).await);
     let tablet_reply = app.add(&tablet, "LAMP-109", 1).await;
     let tablet = app.next_auth(&tablet, &tablet_reply);
 
@@ -187,9 +183,7 @@ async fn another_devices_bearer_cart_merges_in() {
 async fn merged_quantities_stay_within_the_quantity_limit() {
     let app = spawn_app().await;
     let max = i64::from(app.config.settings().limits.max_quantity);
-    let mine = Auth::Bearer(app.create().await);
-    let reply = app.add(&mine, "TEE-100", max - 10).await;
-    let mine = app.next_auth(&mine, &reply);
+    let mine = Auth::Bearer(app.bearer_cart("TEE-100", max - 10).await);
     let guest = guest_cookie_cart(&app, &[("TEE-100", 600)]).await;
 
     let merged = app.merge(&mine, &guest).await;
@@ -204,9 +198,7 @@ async fn merged_quantities_stay_within_the_quantity_limit() {
 #[tokio::test]
 async fn merging_a_token_that_cannot_be_opened_is_422_and_leaves_the_cart_alone() {
     let app = spawn_app().await;
-    let mine = Auth::Bearer(app.create().await);
-    let reply = app.add(&mine, "TEE-100", 2).await;
-    let mine = app.next_auth(&mine, &reply);
+    let mine = Auth::Bearer(app.bearer_cart("TEE-100", 2).await);
     let guest = guest_cookie_cart(&app, &[("MUG-104", 1)]).await;
     let tampered = tamper(&guest);
 

@@ -31,6 +31,24 @@ async fn cart(app: &TestApp, bearer: bool) -> Auth {
     app.next_auth(&auth, &reply)
 }
 
+/// Runs `scenario` on a fresh one-line cart in each transport (bearer,
+/// then cookie), with the time the cart was made; the clock is set back
+/// to that time after each.
+async fn in_each_transport(app: &TestApp, scenario: impl AsyncFn(bool, i64, Auth)) {
+    for bearer in [true, false] {
+        let t0 = app.now();
+        let auth = cart(app, bearer).await;
+        scenario(bearer, t0, auth).await;
+        app.clock.set(t0);
+    }
+}
+
+/// The cart `auth` holds, read with the clock set to `at`.
+async fn read_at(app: &TestApp, auth: &Auth, at: i64) -> Reply {
+    app.clock.set(at);
+    app.get_cart(auth).await
+}
+
 fn assert_expired(reply: &Reply, what: &str) {
     assert_eq!(
         (reply.status, reply.code()),
@@ -45,12 +63,8 @@ fn assert_expired(reply: &Reply, what: &str) {
 #[tokio::test]
 async fn the_idle_expiry_holds_to_the_leeway_and_not_a_second_more() {
     let app = spawn_short_lived().await;
-    for bearer in [true, false] {
-        let t0 = app.now();
-        let auth = cart(&app, bearer).await;
-
-        app.clock.set(t0 + IDLE + LEEWAY);
-        let inside = app.get_cart(&auth).await;
+    in_each_transport(&app, async |bearer, t0, auth| {
+        let inside = read_at(&app, &auth, t0 + IDLE + LEEWAY).await;
         assert_eq!(
             inside.status, 200,
             "exp + leeway (bearer {bearer}): {}",
@@ -58,14 +72,12 @@ async fn the_idle_expiry_holds_to_the_leeway_and_not_a_second_more() {
         );
         assert_eq!(inside.lines(), vec![("TEE-100".to_owned(), 1)]);
 
-        app.clock.set(t0 + IDLE + LEEWAY + 1);
-        let outside = app.get_cart(&auth).await;
+        let outside = read_at(&app, &auth, t0 + IDLE + LEEWAY + 1).await;
         assert_expired(&outside, &format!("exp + leeway + 1 (bearer {bearer})"));
         let write = app.add(&auth, "TEE-100", 1).await;
         assert_expired(&write, &format!("a write after expiry (bearer {bearer})"));
-
-        app.clock.set(t0);
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -94,13 +106,14 @@ async fn writes_slide_the_idle_expiry_but_never_past_the_absolute_one() {
         "nothing to re-seal at exp == abs"
     );
 
-    app.clock.set(t0 + ABSOLUTE + LEEWAY);
-    let inside = app.get_cart(&auth).await;
+    let inside = read_at(&app, &auth, t0 + ABSOLUTE + LEEWAY).await;
     assert_eq!(inside.status, 200, "abs + leeway: {}", inside.text);
     assert_eq!(inside.lines(), vec![("TEE-100".to_owned(), 3)]);
 
-    app.clock.set(t0 + ABSOLUTE + LEEWAY + 1);
-    assert_expired(&app.get_cart(&auth).await, "abs + leeway + 1");
+    assert_expired(
+        &read_at(&app, &auth, t0 + ABSOLUTE + LEEWAY + 1).await,
+        "abs + leeway + 1",
+    );
     assert_expired(&app.add(&auth, "MUG-104", 1).await, "a write after abs");
 }
 
@@ -121,8 +134,7 @@ async fn the_absolute_expiry_ends_a_cookie_cart_too_and_clears_the_cookie() {
         );
         auth = app.next_auth(&auth, &reply);
     }
-    app.clock.set(t0 + ABSOLUTE + LEEWAY + 1);
-    let reply = app.get_cart(&auth).await;
+    let reply = read_at(&app, &auth, t0 + ABSOLUTE + LEEWAY + 1).await;
     assert_expired(&reply, "abs + leeway + 1");
     let cleared = reply.cookie("cart").expect("the cookie is cleared");
     assert_eq!(cleared.max_age(), Some(0));
@@ -131,13 +143,9 @@ async fn the_absolute_expiry_ends_a_cookie_cart_too_and_clears_the_cookie() {
 #[tokio::test]
 async fn a_read_near_the_idle_expiry_is_re_sealed_and_its_expiry_slides() {
     let app = spawn_short_lived().await;
-    for bearer in [true, false] {
-        let t0 = app.now();
-        let auth = cart(&app, bearer).await;
-
+    in_each_transport(&app, async |bearer, t0, auth| {
         // Exactly reseal_within left: not yet.
-        app.clock.set(t0 + IDLE - RESEAL_WITHIN);
-        let early = app.get_cart(&auth).await;
+        let early = read_at(&app, &auth, t0 + IDLE - RESEAL_WITHIN).await;
         assert_eq!(early.status, 200, "{}", early.text);
         assert!(
             app.issued(&auth, &early).is_none(),
@@ -146,8 +154,7 @@ async fn a_read_near_the_idle_expiry_is_re_sealed_and_its_expiry_slides() {
 
         // One second later: re-sealed, in the transport it came by.
         let now = t0 + IDLE - RESEAL_WITHIN + 1;
-        app.clock.set(now);
-        let near = app.get_cart(&auth).await;
+        let near = read_at(&app, &auth, now).await;
         assert_eq!(near.status, 200, "{}", near.text);
         let resealed = app
             .issued(&auth, &near)
@@ -169,14 +176,15 @@ async fn a_read_near_the_idle_expiry_is_re_sealed_and_its_expiry_slides() {
             Auth::Bearer(_) => Auth::Bearer(resealed),
             _ => Auth::Cookie(resealed),
         };
-        app.clock.set(t0 + IDLE + LEEWAY + 1);
-        assert_expired(&app.get_cart(&auth).await, "the old token");
+        assert_expired(
+            &read_at(&app, &auth, t0 + IDLE + LEEWAY + 1).await,
+            "the old token",
+        );
         let later = app.get_cart(&new_auth).await;
         assert_eq!(later.status, 200, "the re-sealed token: {}", later.text);
         assert_eq!(later.lines(), vec![("TEE-100".to_owned(), 1)]);
-
-        app.clock.set(t0);
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -189,8 +197,7 @@ async fn re_seals_slide_the_idle_expiry_up_to_the_absolute_one_and_no_further() 
     let mut exp = t0 + IDLE;
     while exp < abs {
         let now = exp - RESEAL_WITHIN / 2;
-        app.clock.set(now);
-        let read = app.get_cart(&auth).await;
+        let read = read_at(&app, &auth, now).await;
         assert_eq!(read.status, 200, "read at {now}: {}", read.text);
         assert!(read.cart_token().is_some(), "re-sealed at {now}");
         exp = (now + IDLE).min(abs);
@@ -198,13 +205,11 @@ async fn re_seals_slide_the_idle_expiry_up_to_the_absolute_one_and_no_further() 
         auth = app.next_auth(&auth, &read);
     }
 
-    app.clock.set(abs + LEEWAY);
-    let inside = app.get_cart(&auth).await;
+    let inside = read_at(&app, &auth, abs + LEEWAY).await;
     assert_eq!(inside.status, 200, "abs + leeway: {}", inside.text);
     assert!(inside.cart_token().is_none(), "nothing left to slide");
-    app.clock.set(abs + LEEWAY + 1);
     assert_expired(
-        &app.get_cart(&auth).await,
+        &read_at(&app, &auth, abs + LEEWAY + 1).await,
         "re-seals never extend the absolute expiry",
     );
 }

@@ -38,37 +38,29 @@ async fn a_cookie_header_at_the_limit_passes_and_one_byte_over_is_431() {
     let token = added.cookie_value("cart").unwrap();
 
     let at = cookie_header_of(limit, "cart", &token);
-    let reply = app
-        .raw(Method::GET, "/cart", &[("cookie", &at)], None)
-        .await;
-    assert_eq!(reply.status, 200, "{limit} bytes: {}", reply.text);
-    assert_eq!(reply.lines(), vec![("TEE-100".to_owned(), 3)]);
-    let write = app
-        .raw(
-            Method::PATCH,
-            "/cart/items/TEE-100",
-            &[("cookie", &at), ("content-type", "application/json")],
-            Some(r#"{"quantity":4}"#),
-        )
-        .await;
+    let (read, write) = read_and_patch(&app, &at, 4).await;
+    assert_eq!(read.status, 200, "{limit} bytes: {}", read.text);
+    assert_eq!(read.lines(), vec![("TEE-100".to_owned(), 3)]);
     assert_eq!(write.status, 200, "a write at the limit: {}", write.text);
 
     let over = cookie_header_of(limit + 1, "cart", &token);
-    let reply = app
-        .raw(Method::GET, "/cart", &[("cookie", &over)], None)
-        .await;
-    reply.assert_problem(431, "header_too_large");
-    reply.assert_no_new_credential();
+    let (read, write) = read_and_patch(&app, &over, 5).await;
+    for refused in [read, write] {
+        refused.assert_problem(431, "header_too_large");
+        refused.assert_no_new_credential();
+    }
+}
+
+/// `GET /cart`, then a `PATCH` of TEE-100 to `quantity`, each with the
+/// `Cookie` header `cookie` as it is.
+async fn read_and_patch(app: &TestApp, cookie: &str, quantity: u64) -> (Reply, Reply) {
+    let headers = [("cookie", cookie), ("content-type", "application/json")];
+    let read = app.raw(Method::GET, "/cart", &headers[..1], None).await;
+    let body = format!(r#"{{"quantity":{quantity}}}"#);
     let write = app
-        .raw(
-            Method::PATCH,
-            "/cart/items/TEE-100",
-            &[("cookie", &over), ("content-type", "application/json")],
-            Some(r#"{"quantity":5}"#),
-        )
+        .raw(Method::PATCH, "/cart/items/TEE-100", &headers, Some(&body))
         .await;
-    write.assert_problem(431, "header_too_large");
-    write.assert_no_new_credential();
+    (read, write)
 }
 
 #[tokio::test]
@@ -125,17 +117,6 @@ fn add_body_of(len: usize) -> String {
     format!("{body}{}", " ".repeat(len - body.len()))
 }
 
-/// `POST /cart/items` with a raw body string.
-async fn post_add(app: &TestApp, auth: &Auth, body: String) -> Reply {
-    app.client
-        .post("/cart/items")
-        .auth(auth)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-}
-
 #[tokio::test]
 async fn a_body_at_the_limit_passes_and_one_byte_over_is_413() {
     let app = spawn_app().await;
@@ -146,7 +127,9 @@ async fn a_body_at_the_limit_passes_and_one_byte_over_is_413() {
         } else {
             Auth::None
         };
-        let reply = post_add(&app, &auth, add_body_of(limit)).await;
+        let reply = app
+            .send_json_text(Method::POST, "/cart/items", &auth, add_body_of(limit))
+            .await;
         assert_eq!(
             reply.status, 200,
             "{limit} bytes (bearer {bearer}): {}",
@@ -154,7 +137,9 @@ async fn a_body_at_the_limit_passes_and_one_byte_over_is_413() {
         );
         let auth = app.next_auth(&auth, &reply);
 
-        let reply = post_add(&app, &auth, add_body_of(limit + 1)).await;
+        let reply = app
+            .send_json_text(Method::POST, "/cart/items", &auth, add_body_of(limit + 1))
+            .await;
         reply.assert_problem(413, "payload_too_large");
         reply.assert_no_new_credential();
         let read = app.get_cart(&auth).await;

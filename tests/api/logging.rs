@@ -69,28 +69,26 @@ impl Recorder {
         self.send(method, path, &Auth::None, headers, body).await
     }
 
-    async fn bearer(
+    /// A request with a credential and no other header.
+    async fn authed(
         &mut self,
         method: Method,
         path: &str,
-        token: &str,
+        auth: Auth,
         body: Option<Value>,
     ) -> Reply {
-        let auth = Auth::Bearer(token.to_owned());
-        self.send(method, path, &auth, &[], body).await
-    }
-
-    async fn cookie(
-        &mut self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> Reply {
-        let auth = Auth::Cookie(token.to_owned());
         self.send(method, path, &auth, &[], body).await
     }
 }
+
+/// One request of a table: method, path, credential, headers and body.
+type Request = (
+    Method,
+    String,
+    Auth,
+    Vec<(&'static str, String)>,
+    Option<Value>,
+);
 
 /// Drives every kind of request that handles a secret.
 async fn drive(client: &mut Recorder) {
@@ -104,13 +102,15 @@ async fn drive(client: &mut Recorder) {
     assert_eq!(added.status, 200, "{}", added.text);
     let mut cookie = added.cookie_value("cart").unwrap();
     let line_a = added.line_of(SKU_A);
-    let read = client.cookie(Method::GET, "/cart", &cookie, None).await;
+    let read = client
+        .authed(Method::GET, "/cart", Auth::Cookie(cookie.clone()), None)
+        .await;
     assert_eq!(read.status, 200);
     let changed = client
-        .cookie(
+        .authed(
             Method::PATCH,
             &format!("/cart/items/{line_a}"),
-            &cookie,
+            Auth::Cookie(cookie.clone()),
             Some(json!({ "quantity": 3 })),
         )
         .await;
@@ -121,20 +121,20 @@ async fn drive(client: &mut Recorder) {
     let created = client.plain(Method::POST, "/cart", &[], None).await;
     let mut bearer = created.body["token"].as_str().unwrap().to_owned();
     let added = client
-        .bearer(
+        .authed(
             Method::POST,
             "/cart/items",
-            &bearer,
+            Auth::Bearer(bearer.clone()),
             Some(json!({ "sku": SKU_B, "properties": { "engraving": ENGRAVING } })),
         )
         .await;
     assert_eq!(added.status, 200, "{}", added.text);
     bearer = added.cart_token().unwrap();
     let merged = client
-        .bearer(
+        .authed(
             Method::POST,
             "/cart/merge",
-            &bearer,
+            Auth::Bearer(bearer.clone()),
             Some(json!({ "token": cookie })),
         )
         .await;
@@ -142,10 +142,10 @@ async fn drive(client: &mut Recorder) {
     bearer = merged.cart_token().unwrap();
     let line_b = merged.line_of(SKU_B);
     let removed = client
-        .bearer(
+        .authed(
             Method::DELETE,
             &format!("/cart/items/{line_b}"),
-            &bearer,
+            Auth::Bearer(bearer.clone()),
             None,
         )
         .await;
@@ -155,82 +155,97 @@ async fn drive(client: &mut Recorder) {
     // Refusals, each of which handles a secret on its way to the error.
     let tampered = tamper(&bearer);
     client.credentials.push(tampered.clone());
-    let refusals = [
-        client.bearer(Method::GET, "/cart", BAD_BEARER, None).await,
-        client.bearer(Method::GET, "/cart", &tampered, None).await,
-        client.cookie(Method::GET, "/cart", BAD_COOKIE, None).await,
-        client
-            .bearer(
-                Method::POST,
-                "/cart/merge",
-                &bearer,
-                Some(json!({ "token": BAD_MERGE })),
-            )
-            .await,
-        client
-            .bearer(
-                Method::POST,
-                "/cart/merge",
-                &bearer,
-                Some(json!({ "token": tampered })),
-            )
-            .await,
-        client
-            .plain(
-                Method::GET,
-                "/cart",
-                &[
-                    ("cookie", format!("cart={cookie}")),
-                    ("authorization", format!("Bearer {bearer}")),
-                ],
-                None,
-            )
-            .await,
-        client
-            .plain(
-                Method::GET,
-                "/cart",
-                &[("cookie", format!("cart={HUGE_COOKIE}{}", "x".repeat(9000)))],
-                None,
-            )
-            .await,
-        client
-            .plain(
-                Method::POST,
-                "/cart/items",
-                &[
-                    ("cookie", format!("cart={cookie}")),
-                    ("origin", "https://evil.example".into()),
-                ],
-                Some(engraved.clone()),
-            )
-            .await,
-        client
-            .bearer(
-                Method::POST,
-                "/cart/items",
-                &bearer,
-                Some(json!({ "sku": SKU_A, "quantity": ENGRAVING })),
-            )
-            .await,
-        client
-            .bearer(
-                Method::PATCH,
-                &format!("/cart/items/{line_a}-{ENGRAVING}"),
-                &bearer,
-                Some(json!({ "quantity": 1 })),
-            )
-            .await,
-        client
-            .bearer(
-                Method::GET,
-                &format!("/no/{SKU_A}/{ENGRAVING}"),
-                &bearer,
-                None,
-            )
-            .await,
+    let bearer_auth = Auth::Bearer(bearer.clone());
+    let cookie_with = |value: String| vec![("cookie", format!("cart={value}"))];
+    let refusals: Vec<Request> = vec![
+        (
+            Method::GET,
+            "/cart".into(),
+            Auth::Bearer(BAD_BEARER.into()),
+            vec![],
+            None,
+        ),
+        (
+            Method::GET,
+            "/cart".into(),
+            Auth::Bearer(tampered.clone()),
+            vec![],
+            None,
+        ),
+        (
+            Method::GET,
+            "/cart".into(),
+            Auth::Cookie(BAD_COOKIE.into()),
+            vec![],
+            None,
+        ),
+        (
+            Method::POST,
+            "/cart/merge".into(),
+            bearer_auth.clone(),
+            vec![],
+            Some(json!({ "token": BAD_MERGE })),
+        ),
+        (
+            Method::POST,
+            "/cart/merge".into(),
+            bearer_auth.clone(),
+            vec![],
+            Some(json!({ "token": tampered })),
+        ),
+        (
+            Method::GET,
+            "/cart".into(),
+            Auth::None,
+            [
+                cookie_with(cookie.clone()),
+                vec![("authorization", format!("Bearer {bearer}"))],
+            ]
+            .concat(),
+            None,
+        ),
+        (
+            Method::GET,
+            "/cart".into(),
+            Auth::None,
+            cookie_with(format!("{HUGE_COOKIE}{}", "x".repeat(9000))),
+            None,
+        ),
+        (
+            Method::POST,
+            "/cart/items".into(),
+            Auth::None,
+            [
+                cookie_with(cookie.clone()),
+                vec![("origin", "https://evil.example".into())],
+            ]
+            .concat(),
+            Some(engraved.clone()),
+        ),
+        (
+            Method::POST,
+            "/cart/items".into(),
+            bearer_auth.clone(),
+            vec![],
+            Some(json!({ "sku": SKU_A, "quantity": ENGRAVING })),
+        ),
+        (
+            Method::PATCH,
+            format!("/cart/items/{line_a}-{ENGRAVING}"),
+            bearer_auth.clone(),
+            vec![],
+            Some(json!({ "quantity": 1 })),
+        ),
+        (
+            Method::GET,
+            format!("/no/{SKU_A}/{ENGRAVING}"),
+            bearer_auth,
+            vec![],
+            None,
+        ),
     ];
-    for reply in &refusals {
+    for (method, path, auth, headers, body) in refusals {
+        let reply = client.send(method, &path, &auth, &headers, body).await;
         assert!(
             reply.status >= 400,
             "a refusal: {} {}",

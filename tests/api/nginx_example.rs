@@ -4,7 +4,6 @@
 //! clients to the others with their carts.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -12,7 +11,7 @@ use serde_json::json;
 
 use crate::failover::ONE_AT_A_TIME;
 use crate::helpers::{Auth, BinaryServer, Client, ConfigDir, repo};
-use crate::process::{ChildGuard, free_port};
+use crate::process::{ChildGuard, Nginx, free_port};
 
 /// nginx on the example, with its listen port and replicas moved.
 struct ExampleNginx {
@@ -39,24 +38,7 @@ impl ExampleNginx {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cartseal.conf");
         std::fs::write(&path, conf).unwrap();
-        let mut cmd = Command::new("/usr/sbin/nginx");
-        cmd.arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&path)
-            .arg("-e")
-            .arg(dir.path().join("error.log"));
-        let mut proc =
-            ChildGuard::start("nginx", cmd, None, |_| {}).unwrap_or_else(|e| panic!("{e}"));
-        proc.wait_until(Duration::from_secs(30), "listened", || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        })
-        .unwrap_or_else(|e| {
-            panic!(
-                "{e}\n{}",
-                std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
-            )
-        });
+        let proc = Nginx::run(dir.path(), &path, port).unwrap_or_else(|e| panic!("{e}"));
         Self {
             _proc: proc,
             client: Client::new(format!("http://127.0.0.1:{port}")),

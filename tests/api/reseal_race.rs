@@ -85,9 +85,7 @@ async fn a_reseal_answer_arriving_after_a_write_does_not_undo_it() {
 #[tokio::test]
 async fn a_read_outside_the_window_issues_no_token_and_carries_the_revision() {
     let app = spawn_app().await;
-    let created = app.create().await;
-    let first = app.add(&Auth::Bearer(created), "TEE-100", 1).await;
-    let token = first.cart_token().expect("a token");
+    let token = app.bearer_cart("TEE-100", 1).await;
     let read = app.get_cart(&Auth::Bearer(token)).await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert!(read.cart_token().is_none(), "no re-seal outside the window");

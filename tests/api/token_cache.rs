@@ -3,7 +3,7 @@
 //! served from the body the write rendered, and that body never outlives
 //! the catalog it was priced against.
 
-use crate::helpers::{Auth, TestApp, spawn_app};
+use crate::helpers::{Auth, Reply, TestApp, spawn_app};
 
 /// The cache counters of the app's `/metrics`.
 async fn hits_and_misses(app: &TestApp) -> (u64, u64) {
@@ -21,14 +21,21 @@ async fn hits_and_misses(app: &TestApp) -> (u64, u64) {
     )
 }
 
+/// A cookie cart of one TEE-100, then `quantity` of `sku` added to it: the
+/// credential that second write issued, and its answer (the body the cache
+/// keeps).
+async fn second_write(app: &TestApp, sku: &str, quantity: i64) -> (Auth, Reply) {
+    let first = app.add(&Auth::None, "TEE-100", 1).await;
+    let auth = app.next_auth(&Auth::None, &first);
+    let written = app.add(&auth, sku, quantity).await;
+    assert_eq!(written.status, 200, "{}", written.text);
+    (app.next_auth(&auth, &written), written)
+}
+
 #[tokio::test]
 async fn a_read_after_a_write_is_the_write_s_body_from_the_cache() {
     let app = spawn_app().await;
-    let first = app.add(&Auth::None, "TEE-100", 1).await;
-    let auth = app.next_auth(&Auth::None, &first);
-    let written = app.add(&auth, "MUG-104", 2).await;
-    assert_eq!(written.status, 200, "{}", written.text);
-    let auth = app.next_auth(&auth, &written);
+    let (auth, written) = second_write(&app, "MUG-104", 2).await;
 
     let (hits, _) = hits_and_misses(&app).await;
     let read = app.get_cart(&auth).await;
@@ -51,10 +58,7 @@ async fn a_read_after_a_write_is_the_write_s_body_from_the_cache() {
 #[tokio::test]
 async fn a_catalog_reload_is_never_hidden_by_a_kept_body() {
     let app = spawn_app().await;
-    let first = app.add(&Auth::None, "TEE-100", 1).await;
-    let auth = app.next_auth(&Auth::None, &first);
-    let written = app.add(&auth, "TEE-100", 1).await;
-    let auth = app.next_auth(&auth, &written);
+    let (auth, written) = second_write(&app, "TEE-100", 1).await;
     assert_eq!(written.body["items"][0]["unit_price"], 2400);
     let read = app.get_cart(&auth).await;
     assert_eq!(read.body["items"][0]["unit_price"], 2400);

@@ -3,8 +3,7 @@
 
 use fantoccini::Locator;
 
-use super::ONE_BROWSER_AT_A_TIME;
-use super::driver::Browser;
+use super::Turn;
 use super::page::*;
 use crate::helpers::{BinaryServer, repo};
 use crate::process::{Nginx, Routing};
@@ -13,10 +12,8 @@ use crate::process::{Nginx, Routing};
 /// the token sits in an HttpOnly, SameSite=Lax cookie that scripts cannot read.
 #[tokio::test]
 async fn browser_cart_survives_reload_in_an_httponly_cookie() {
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let server = BinaryServer::spawn_shipped(&[]);
-    let browser = Browser::launch().await;
-    let page = &browser.client;
+    let (turn, server) = Turn::with_shop(&[]).await;
+    let page = turn.page();
 
     open_shop(page, &server.url).await;
     assert_eq!(
@@ -123,18 +120,17 @@ async fn browser_cart_survives_reload_in_an_httponly_cookie() {
         eprintln!("screenshot saved to {}", out.display());
     }
 
-    browser.quit().await;
+    turn.end().await;
 }
 
 /// Scenario c: two replicas behind nginx round-robin; killing one loses no cart.
 #[tokio::test]
 async fn browser_cart_survives_a_killed_replica_behind_nginx() {
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let turn = Turn::take().await;
     let mut replica_a = BinaryServer::spawn_shipped(&[]);
     let replica_b = BinaryServer::spawn_shipped(&[]);
     let nginx = Nginx::start(&[replica_a.port, replica_b.port], Routing::RoundRobin);
-    let browser = Browser::launch().await;
-    let page = &browser.client;
+    let page = turn.page();
 
     open_shop(page, &nginx.url).await;
     let catalog = catalog();
@@ -169,15 +165,15 @@ async fn browser_cart_survives_a_killed_replica_behind_nginx() {
     add_product(page, &catalog[5].sku).await;
     assert_no_error(page).await;
     reload(page).await;
-    let mut grown = expected.clone();
-    grown.push((catalog[5].sku.clone(), 1));
-    assert_eq!(
-        cart_lines(page).await,
-        grown,
-        "a write after the failover is kept"
-    );
+    assert_shows_one_more(
+        page,
+        &expected,
+        &catalog[5].sku,
+        "a write after the failover is kept",
+    )
+    .await;
 
-    browser.quit().await;
+    turn.end().await;
     drop(nginx);
     drop(replica_b);
 }
@@ -187,10 +183,9 @@ async fn browser_cart_survives_a_killed_replica_behind_nginx() {
 /// limit, once for the token budget.
 #[tokio::test]
 async fn browser_full_cart_is_refused_and_the_last_accepted_cart_kept() {
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let turn = Turn::take().await;
     let catalog = catalog();
-    let browser = Browser::launch().await;
-    let page = &browser.client;
+    let page = turn.page();
 
     // The line limit.
     let five_line_token_length = {
@@ -273,17 +268,15 @@ async fn browser_full_cart_is_refused_and_the_last_accepted_cart_kept() {
 
     assert_a_reload_keeps(page, &accepted).await;
 
-    browser.quit().await;
+    turn.end().await;
 }
 
 /// Without a catalog the page offers a form for any sku, and shows the cart
 /// without prices.
 #[tokio::test]
 async fn browser_shop_without_a_catalog_takes_any_sku() {
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let server = BinaryServer::spawn_shipped(&[("CARTSEAL__CATALOG__FILE", "")]);
-    let browser = Browser::launch().await;
-    let page = &browser.client;
+    let (turn, server) = Turn::with_shop(&[("CARTSEAL__CATALOG__FILE", "")]).await;
+    let page = turn.page();
 
     open_shop(page, &server.url).await;
     let buttons = page
@@ -333,7 +326,7 @@ async fn browser_shop_without_a_catalog_takes_any_sku() {
         "kept across a reload"
     );
 
-    browser.quit().await;
+    turn.end().await;
 }
 
 /// After a reload the page shows no error and the last accepted cart.

@@ -11,11 +11,8 @@ use fantoccini::Client;
 use fantoccini::wd::WindowHandle;
 use serde_json::json;
 
-use super::ONE_BROWSER_AT_A_TIME;
-use super::driver::Browser;
-use super::origins::{Site, serve_site};
-use super::page::{catalog, open_shop, wait_for};
-use super::sites::SHOP_PAGE;
+use super::page::{catalog, open_shop, race_outcomes, switch, wait_for};
+use super::sites::shop_site;
 use crate::helpers::{BinaryServer, ConfigDir};
 
 const ADDS_PER_FRONT_END: usize = 10;
@@ -36,16 +33,9 @@ const ARM: &str = r#"const [skus, at, api] = arguments;
 
 #[tokio::test]
 async fn browser_two_front_ends_on_one_host_share_the_cart_but_not_its_lock() {
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let site = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the shop's site");
-    let shop = format!("http://127.0.0.1:{}", site.local_addr().unwrap().port());
-    serve_site(site, Site::Fixed(SHOP_PAGE.to_owned()));
     // The shipped config.toml turns the demo on.
-    let server = BinaryServer::spawn_shipped(&[("CARTSEAL__CORS__ALLOWED_ORIGINS", &shop)]);
-    let browser = Browser::launch().await;
-    let page = &browser.client;
+    let (turn, shop, server) = shop_site().await;
+    let page = turn.page();
 
     open_shop(page, &server.url).await;
     let notice = page
@@ -108,17 +98,11 @@ async fn browser_two_front_ends_on_one_host_share_the_cart_but_not_its_lock() {
         kept.iter().any(|&k| k < 2 * ADDS_PER_FRONT_END),
         "front ends of two origins race on the one cookie ({kept:?}); if this no longer loses lines, update docs/deployment.md"
     );
-    browser.quit().await;
+    turn.end().await;
 }
 
 fn skus(products: &[crate::helpers::Product]) -> Vec<String> {
     products.iter().map(|p| p.sku.clone()).collect()
-}
-
-async fn switch(page: &Client, tab: &WindowHandle) {
-    page.switch_to_window(tab.clone())
-        .await
-        .expect("switch tab");
 }
 
 async fn race(page: &Client, plan: &[(WindowHandle, Vec<String>, &str)]) -> Vec<String> {
@@ -132,27 +116,11 @@ async fn race(page: &Client, plan: &[(WindowHandle, Vec<String>, &str)]) -> Vec<
             .await
             .expect("arm the tab");
     }
-    let mut answers = Vec::new();
-    for (tab, _, _) in plan {
-        switch(page, tab).await;
-        wait_for(
-            page,
-            "the adds to be answered",
-            "return Array.isArray(window.race);",
-        )
-        .await;
-        let all = page
-            .execute("return window.race;", vec![])
-            .await
-            .expect("outcomes");
-        answers.extend(
-            all.as_array()
-                .expect("outcomes")
-                .iter()
-                .map(|v| v.as_str().unwrap_or_default().to_owned()),
-        );
-    }
-    answers
+    race_outcomes(page, plan.iter().map(|(tab, _, _)| tab))
+        .await
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 async fn server_cart_len(page: &Client) -> usize {

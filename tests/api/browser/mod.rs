@@ -30,3 +30,38 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Browser tests take turns; see the module doc.
 static ONE_BROWSER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A browser test's turn (see the module doc) and the fresh headless
+/// chromium it drives.
+struct Turn {
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+    browser: driver::Browser,
+}
+
+impl Turn {
+    /// Waits for the other browser tests to be done, then starts chromium.
+    async fn take() -> Self {
+        let turn = ONE_BROWSER_AT_A_TIME.lock().await;
+        Self {
+            _turn: turn,
+            browser: driver::Browser::launch().await,
+        }
+    }
+
+    /// A turn, and the shipped service with `env` over its config, for the
+    /// browser to open.
+    async fn with_shop(env: &[(&str, &str)]) -> (Self, crate::helpers::BinaryServer) {
+        let turn = Self::take().await;
+        (turn, crate::helpers::BinaryServer::spawn_shipped(env))
+    }
+
+    /// The browser's window, as the test drives it.
+    fn page(&self) -> &fantoccini::Client {
+        &self.browser.client
+    }
+
+    /// Closes chromium, and gives the turn to the next test.
+    async fn end(self) {
+        self.browser.quit().await;
+    }
+}

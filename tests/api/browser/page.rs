@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::cookies::Cookie;
+use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
@@ -209,6 +210,50 @@ pub async fn wait_for(page: &Client, what: &str, script: &str) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until `script` is true (as [`wait_for`]), then returns what `read`
+/// returns.
+pub async fn wait_then_read(page: &Client, what: &str, script: &str, read: &str) -> Value {
+    wait_for(page, what, script).await;
+    page.execute(read, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("read {read:?} after {what}: {e}"))
+}
+
+pub async fn switch(page: &Client, tab: &WindowHandle) {
+    page.switch_to_window(tab.clone())
+        .await
+        .expect("switch to a tab");
+}
+
+/// The outcomes of the adds each tab raced (`window.race`, an array once
+/// they are all answered), tab after tab.
+pub async fn race_outcomes<'a>(
+    page: &Client,
+    tabs: impl IntoIterator<Item = &'a WindowHandle>,
+) -> Vec<Value> {
+    let mut outcomes = Vec::new();
+    for tab in tabs {
+        switch(page, tab).await;
+        let answers = wait_then_read(
+            page,
+            "the tab's adds to be answered",
+            "return Array.isArray(window.race);",
+            "return window.race;",
+        )
+        .await;
+        outcomes.extend(answers.as_array().expect("an array of outcomes").clone());
+    }
+    outcomes
+}
+
+/// Asserts that the page shows the cart `before` with one more line: one
+/// of `sku`.
+pub async fn assert_shows_one_more(page: &Client, before: &[(String, u64)], sku: &str, why: &str) {
+    let mut after = before.to_vec();
+    after.push((sku.to_owned(), 1));
+    assert_eq!(cart_lines(page).await, after, "{why}");
 }
 
 // ---------------------------------------------------------------------------

@@ -7,9 +7,8 @@
 use fantoccini::Client;
 use serde_json::{Value, json};
 
-use super::ONE_BROWSER_AT_A_TIME;
-use super::driver::Browser;
-use super::origins::{Site, serve_site};
+use super::Turn;
+use super::origins::{Site, bind_site, serve_site};
 use super::page::{catalog, wait_for};
 use crate::helpers::BinaryServer;
 
@@ -39,6 +38,23 @@ pub(super) const SHOP_PAGE: &str = r#"<!doctype html>
 </script>
 </body></html>
 "#;
+
+/// A browser's turn, [`SHOP_PAGE`] served on another port of 127.0.0.1
+/// (its origin), and the shipped service that allows that origin.
+pub(super) async fn shop_site() -> (Turn, String, BinaryServer) {
+    let turn = Turn::take().await;
+    let shop = serve_shop("127.0.0.1").await;
+    let server = BinaryServer::spawn_shipped(&[("CARTSEAL__CORS__ALLOWED_ORIGINS", &shop)]);
+    (turn, shop, server)
+}
+
+/// [`SHOP_PAGE`] served on a free port, and its origin with `host` for its
+/// host.
+pub(super) async fn serve_shop(host: &str) -> String {
+    let (site, origin) = bind_site(host).await;
+    serve_site(site, Site::Fixed(SHOP_PAGE.to_owned()));
+    origin
+}
 
 /// Adds each sku through the module, all at once, and returns each add's
 /// outcome: "ok", or the error code the page was given.
@@ -114,20 +130,15 @@ fn assert_no_silent_loss(what: &str, skus: &[String], outcomes: &[String], kept:
 
 #[tokio::test]
 async fn browser_a_shop_on_another_site_loses_no_add_silently() {
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let site = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the shop's site");
+    let turn = Turn::take().await;
     // localhost and 127.0.0.1 are different sites to a browser.
-    let shop = format!("http://localhost:{}", site.local_addr().unwrap().port());
-    serve_site(site, Site::Fixed(SHOP_PAGE.to_owned()));
+    let shop = serve_shop("localhost").await;
     let catalog = catalog();
     let skus: Vec<String> = catalog[..ADDS].iter().map(|p| p.sku.clone()).collect();
     let cors = ("CARTSEAL__CORS__ALLOWED_ORIGINS", shop.as_str());
     let demo_off = ("CARTSEAL__DEMO__ENABLED", "false");
 
-    let browser = Browser::launch().await;
-    let page = &browser.client;
+    let page = turn.page();
 
     // The default cookie (SameSite=Lax): the browser refuses it from a
     // cross-site answer. The module sees that and says so on the first add.
@@ -172,7 +183,7 @@ async fn browser_a_shop_on_another_site_loses_no_add_silently() {
         &kept,
     );
     assert_eq!(kept.len(), ADDS, "a partitioned cookie keeps every add");
-    browser.quit().await;
+    turn.end().await;
 }
 
 /// The `OPTIONS` requests the server has answered for `/cart` and
@@ -191,15 +202,8 @@ async fn read_preflights(server: &BinaryServer) -> u64 {
 
 #[tokio::test]
 async fn browser_cross_origin_reads_through_the_module_need_no_preflight() {
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let site = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the shop's site");
-    let shop = format!("http://127.0.0.1:{}", site.local_addr().unwrap().port());
-    serve_site(site, Site::Fixed(SHOP_PAGE.to_owned()));
-    let server = BinaryServer::spawn_shipped(&[("CARTSEAL__CORS__ALLOWED_ORIGINS", &shop)]);
-    let browser = Browser::launch().await;
-    let page = &browser.client;
+    let (turn, shop, server) = shop_site().await;
+    let page = turn.page();
     open(page, &format!("{shop}/?api={}", server.url)).await;
 
     let at_start = read_preflights(&server).await;
@@ -241,5 +245,5 @@ async fn browser_cross_origin_reads_through_the_module_need_no_preflight() {
         through_module, 0,
         "reads through the module are not preflighted"
     );
-    browser.quit().await;
+    turn.end().await;
 }

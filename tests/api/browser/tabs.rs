@@ -10,10 +10,8 @@ use fantoccini::Client;
 use fantoccini::wd::WindowHandle;
 use serde_json::{Value, json};
 
-use super::ONE_BROWSER_AT_A_TIME;
-use super::driver::Browser;
+use super::Turn;
 use super::page::*;
-use crate::helpers::BinaryServer;
 
 const ADDS_PER_TAB: usize = 10;
 
@@ -47,12 +45,9 @@ const THROUGH_THE_CLIENT_WITHOUT_WEB_LOCKS: &str = r#"(() => {
 /// exists to prevent; the test fails if no run of the race loses an add.
 #[tokio::test]
 async fn browser_two_tabs_writing_at_once_without_coordination_lose_adds() {
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let server = BinaryServer::spawn_shipped(&[]);
-    let browser = Browser::launch().await;
-    let page = &browser.client;
-    let tabs = open_two_tabs(page, &server.url).await;
-    let plan = plan(&tabs);
+    let (turn, server) = Turn::with_shop(&[]).await;
+    let page = turn.page();
+    let plan = open_two_tabs(page, &server.url).await;
     let added = plan.iter().map(|(_, skus)| skus.len()).sum::<usize>();
 
     let mut survived = Vec::new();
@@ -60,11 +55,7 @@ async fn browser_two_tabs_writing_at_once_without_coordination_lose_adds() {
         page.delete_all_cookies()
             .await
             .expect("start the run with no cart");
-        let answers = race(page, &plan, DIRECT_FETCH).await;
-        assert!(
-            answers.iter().all(|a| *a == json!(200)),
-            "run {run}: every add is answered 200: {answers:?}"
-        );
+        race_answered(page, &plan, DIRECT_FETCH, &format!("run {run}: ")).await;
         let lines = server_cart(page).await.len();
         eprintln!("run {run}: {lines} of {added} lines survived without coordination");
         survived.push(lines);
@@ -77,7 +68,7 @@ async fn browser_two_tabs_writing_at_once_without_coordination_lose_adds() {
         "in {RUNS} runs no add was lost ({survived:?} of {added} lines): the race did not happen"
     );
 
-    browser.quit().await;
+    turn.end().await;
 }
 
 /// The same race through the client module: its Web Lock runs the twenty
@@ -86,24 +77,17 @@ async fn browser_two_tabs_writing_at_once_without_coordination_lose_adds() {
 /// whole cart without a reload.
 #[tokio::test]
 async fn browser_two_tabs_writing_at_once_through_the_client_module_keep_every_add() {
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let server = BinaryServer::spawn_shipped(&[]);
-    let browser = Browser::launch().await;
-    let page = &browser.client;
-    let tabs = open_two_tabs(page, &server.url).await;
-    let plan = plan(&tabs);
-    for tab in &tabs {
+    let (turn, server) = Turn::with_shop(&[]).await;
+    let page = turn.page();
+    let plan = open_two_tabs(page, &server.url).await;
+    for (tab, _) in &plan {
         switch(page, tab).await;
         page.execute("window.sameDocument = true; return true;", vec![])
             .await
             .expect("mark the document");
     }
 
-    let answers = race(page, &plan, THROUGH_THE_CLIENT).await;
-    assert!(
-        answers.iter().all(|a| *a == json!(200)),
-        "every add is answered 200: {answers:?}"
-    );
+    race_answered(page, &plan, THROUGH_THE_CLIENT, "").await;
     let expected = all_skus(&plan);
     let kept = sorted(server_cart(page).await);
     eprintln!(
@@ -113,7 +97,7 @@ async fn browser_two_tabs_writing_at_once_through_the_client_module_keep_every_a
     );
     assert_eq!(kept, expected, "every add is kept");
 
-    for (n, tab) in tabs.iter().enumerate() {
+    for (n, (tab, _)) in plan.iter().enumerate() {
         switch(page, tab).await;
         assert_shows(page, &expected, &format!("tab {n}")).await;
         let same = page
@@ -123,26 +107,20 @@ async fn browser_two_tabs_writing_at_once_through_the_client_module_keep_every_a
         assert_eq!(same, json!(true), "tab {n} was not reloaded");
     }
 
-    browser.quit().await;
+    turn.end().await;
 }
 
 /// Without Web Locks the client still sends the writes of its tab one at a
 /// time, and still tells the page about the new cart.
 #[tokio::test]
 async fn browser_without_web_locks_the_client_module_keeps_every_add_of_its_tab() {
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let server = BinaryServer::spawn_shipped(&[]);
-    let browser = Browser::launch().await;
-    let page = &browser.client;
+    let (turn, server) = Turn::with_shop(&[]).await;
+    let page = turn.page();
     open_shop(page, &server.url).await;
     let tab = page.window().await.expect("the tab");
     let plan = plan(&[tab]);
 
-    let answers = race(page, &plan, THROUGH_THE_CLIENT_WITHOUT_WEB_LOCKS).await;
-    assert!(
-        answers.iter().all(|a| *a == json!(200)),
-        "every add is answered 200: {answers:?}"
-    );
+    race_answered(page, &plan, THROUGH_THE_CLIENT_WITHOUT_WEB_LOCKS, "").await;
     let expected = all_skus(&plan);
     assert_eq!(
         sorted(server_cart(page).await),
@@ -151,7 +129,22 @@ async fn browser_without_web_locks_the_client_module_keeps_every_add_of_its_tab(
     );
     assert_shows(page, &expected, "the tab").await;
 
-    browser.quit().await;
+    turn.end().await;
+}
+
+/// Runs the race, and asserts that every add was answered 200 (`which`
+/// starts the message).
+async fn race_answered(
+    page: &Client,
+    plan: &[(WindowHandle, Vec<String>)],
+    add: &str,
+    which: &str,
+) {
+    let answers = race(page, plan, add).await;
+    assert!(
+        answers.iter().all(|a| *a == json!(200)),
+        "{which}every add is answered 200: {answers:?}"
+    );
 }
 
 /// Waits until the page shows as many lines as `skus`, then checks they are
@@ -183,7 +176,7 @@ fn sorted(mut skus: Vec<String>) -> Vec<String> {
 }
 
 /// The shop in the current tab and in a second one.
-async fn open_two_tabs(page: &Client, url: &str) -> [WindowHandle; 2] {
+async fn open_two_tabs(page: &Client, url: &str) -> Vec<(WindowHandle, Vec<String>)> {
     open_shop(page, url).await;
     let first = page.window().await.expect("the first tab");
     let second = page.new_window(true).await.expect("a second tab").handle;
@@ -191,7 +184,7 @@ async fn open_two_tabs(page: &Client, url: &str) -> [WindowHandle; 2] {
         .await
         .expect("switch to the second tab");
     open_shop(page, url).await;
-    [first, second]
+    plan(&[first, second])
 }
 
 /// Ten different products for each tab, twenty in all.
@@ -249,28 +242,7 @@ pub(super) async fn race(
     .await
     .expect("start the race");
 
-    let mut outcomes = Vec::new();
-    for (tab, _) in plan {
-        switch(page, tab).await;
-        wait_for(
-            page,
-            "the tab's adds to be answered",
-            "return Array.isArray(window.race);",
-        )
-        .await;
-        let answers = page
-            .execute("return window.race;", vec![])
-            .await
-            .expect("read the outcomes");
-        outcomes.extend(answers.as_array().expect("an array of outcomes").clone());
-    }
-    outcomes
-}
-
-async fn switch(page: &Client, tab: &WindowHandle) {
-    page.switch_to_window(tab.clone())
-        .await
-        .expect("switch to a tab");
+    race_outcomes(page, plan.iter().map(|(tab, _)| tab)).await
 }
 
 /// The skus of the cart the browser's cookie holds, as the server reads it.

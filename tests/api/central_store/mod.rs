@@ -27,10 +27,11 @@ use cartseal::config::{MemcachedConfig, RedisConfig};
 use cartseal::expiry::Expiry;
 use cartseal::store::memcached::MemcachedStore;
 use cartseal::store::redis::RedisStore;
-use cartseal::store::{CartStore, Session, StoreError};
+use cartseal::store::{Capabilities, CartStore, Session, StoreError};
+pub use cartseal_kit::fixture::now;
 
-use crate::helpers::{MemcachedTarget, RedisTarget};
-use crate::process::{Daemon, MemcachedServer, RedisServer, free_port};
+use crate::helpers::{Backend, StoreTarget};
+use crate::process::{MemcachedServer, Private, RedisServer, free_port};
 
 /// The stores' call timeout.
 pub const TIMEOUT_MS: u64 = 200;
@@ -48,122 +49,119 @@ pub fn expiry() -> Expiry {
     Expiry::new(IDLE, ABSOLUTE, 60, 0)
 }
 
-/// A backend's server, as a test reaches it beside the store under test.
-pub(crate) trait Target: Sized {
+/// A backend, as a test reaches its server beside the store under test:
+/// how a store is made on it, and the key operations a test does on its
+/// own connection.
+pub(crate) trait Target: Backend {
     type Store: CartStore;
-    /// A private server of this backend, that a test may stop and kill.
-    type Server: Server;
+    /// The scheme of the backend's URLs.
+    const SCHEME: &'static str;
 
-    /// `REDIS_URL` or `MEMCACHED_URL` under a random prefix, or a private
-    /// server.
-    fn new(label: &str) -> Self;
-    /// A store on this server.
-    fn store_with(&self, expiry: Expiry, limits: Limits) -> Self::Store;
-    /// A store on a port nothing listens on: any call is Unavailable.
-    fn dead() -> Self::Store;
-    /// A store on `server`.
-    fn on(server: &Self::Server) -> Self::Store;
+    /// A store on the server at `url`, its keys under `prefix`.
+    fn store_at(url: &str, prefix: &str, expiry: Expiry, limits: Limits) -> Self::Store;
     /// The remaining TTL of a session's key; `None`: no such key.
-    async fn ttl(&self, id: &str) -> Option<i64>;
+    async fn ttl(target: &StoreTarget<Self>, id: &str) -> Option<i64>;
     /// Sets a session's TTL, as if time had passed.
-    async fn set_ttl(&self, id: &str, secs: i64);
-    async fn get_raw(&self, id: &str) -> Option<Vec<u8>>;
+    async fn set_ttl(target: &StoreTarget<Self>, id: &str, secs: i64);
+    async fn get_raw(target: &StoreTarget<Self>, id: &str) -> Option<Vec<u8>>;
     /// Writes a value under a session's key, as a replica would.
-    async fn set_raw(&self, id: &str, value: &[u8]);
+    async fn set_raw(target: &StoreTarget<Self>, id: &str, value: &[u8]);
     /// Deletes a session's key, as an operator would; true if it was there.
-    async fn delete(&self, id: &str) -> bool;
+    async fn delete(target: &StoreTarget<Self>, id: &str) -> bool;
 
-    fn store(&self) -> Self::Store {
+    /// The backend's environment variable under a random prefix, or a
+    /// private server.
+    fn new(label: &str) -> StoreTarget<Self> {
+        StoreTarget::shared_or_private(label)
+    }
+
+    /// A store on the server at `url` with the shipped prefix, lifetimes
+    /// and limits of the tests.
+    fn at(url: &str) -> Self::Store {
+        Self::store_at(url, "cartseal:cart:", expiry(), Limits::default())
+    }
+
+    /// A store on a port nothing listens on: any call is Unavailable.
+    fn dead() -> Self::Store {
+        Self::at(&format!("{}://127.0.0.1:{}", Self::SCHEME, free_port()))
+    }
+
+    /// A store on a private `server`.
+    fn on(server: &Self) -> Self::Store {
+        Self::at(&Private::url(server))
+    }
+}
+
+impl<T: Target> StoreTarget<T> {
+    /// A store on this test's server, under its prefix.
+    pub fn store_with(&self, expiry: Expiry, limits: Limits) -> T::Store {
+        T::store_at(self.url(), &self.prefix, expiry, limits)
+    }
+
+    /// A store on this test's server, under its prefix, with the tests'
+    /// lifetimes and the default limits.
+    pub fn store(&self) -> T::Store {
         self.store_with(expiry(), Limits::default())
     }
 }
 
-/// A backend's server process, as the outage scenario handles it: its pid,
-/// signals, kill and restart are the kit's [`Daemon`].
-pub(crate) trait Server: std::ops::DerefMut<Target = Daemon> {
-    fn start() -> Self;
+/// A test's own place on a backend's server (see [`Target::new`]), and a
+/// store on it.
+pub fn target<T: Target>() -> (StoreTarget<T>, T::Store) {
+    let target = T::new("test");
+    let store = target.store();
+    (target, store)
 }
 
-impl Server for RedisServer {
-    fn start() -> Self {
-        RedisServer::start()
-    }
-}
-
-impl Server for MemcachedServer {
-    fn start() -> Self {
-        MemcachedServer::start()
-    }
-}
-
-impl Target for RedisTarget {
+impl Target for RedisServer {
     type Store = RedisStore;
-    type Server = RedisServer;
+    const SCHEME: &'static str = "redis";
 
-    fn new(label: &str) -> Self {
-        Self::shared_or_private(label)
+    fn store_at(url: &str, prefix: &str, expiry: Expiry, limits: Limits) -> RedisStore {
+        RedisStore::new(&redis_config(url, prefix), expiry, limits).expect("a store")
     }
 
-    fn store_with(&self, expiry: Expiry, limits: Limits) -> RedisStore {
-        RedisStore::new(&redis_config(self.url(), &self.prefix), expiry, limits).expect("a store")
-    }
-
-    fn dead() -> RedisStore {
-        let url = format!("redis://127.0.0.1:{}", free_port());
-        RedisStore::new(
-            &redis_config(&url, "cartseal:cart:"),
-            expiry(),
-            Limits::default(),
-        )
-        .expect("a store")
-    }
-
-    fn on(server: &RedisServer) -> RedisStore {
-        let config = redis_config(&server.url(), "cartseal:cart:");
-        RedisStore::new(&config, expiry(), Limits::default()).expect("a store")
-    }
-
-    async fn ttl(&self, id: &str) -> Option<i64> {
+    async fn ttl(target: &StoreTarget<Self>, id: &str) -> Option<i64> {
         let ttl: i64 = ::redis::cmd("TTL")
-            .arg(self.key(id))
-            .query_async(&mut self.connection().await)
+            .arg(target.key(id))
+            .query_async(&mut target.connection().await)
             .await
             .unwrap();
         (ttl != -2).then_some(ttl)
     }
 
-    async fn set_ttl(&self, id: &str, secs: i64) {
+    async fn set_ttl(target: &StoreTarget<Self>, id: &str, secs: i64) {
         let _: i64 = ::redis::cmd("EXPIRE")
-            .arg(self.key(id))
+            .arg(target.key(id))
             .arg(secs)
-            .query_async(&mut self.connection().await)
+            .query_async(&mut target.connection().await)
             .await
             .unwrap();
     }
 
-    async fn get_raw(&self, id: &str) -> Option<Vec<u8>> {
+    async fn get_raw(target: &StoreTarget<Self>, id: &str) -> Option<Vec<u8>> {
         ::redis::cmd("GET")
-            .arg(self.key(id))
-            .query_async(&mut self.connection().await)
+            .arg(target.key(id))
+            .query_async(&mut target.connection().await)
             .await
             .unwrap()
     }
 
-    async fn set_raw(&self, id: &str, value: &[u8]) {
+    async fn set_raw(target: &StoreTarget<Self>, id: &str, value: &[u8]) {
         ::redis::cmd("SET")
-            .arg(self.key(id))
+            .arg(target.key(id))
             .arg(value)
             .arg("EX")
             .arg(60)
-            .query_async::<()>(&mut self.connection().await)
+            .query_async::<()>(&mut target.connection().await)
             .await
             .unwrap();
     }
 
-    async fn delete(&self, id: &str) -> bool {
+    async fn delete(target: &StoreTarget<Self>, id: &str) -> bool {
         let removed: i64 = ::redis::cmd("DEL")
-            .arg(self.key(id))
-            .query_async(&mut self.connection().await)
+            .arg(target.key(id))
+            .query_async(&mut target.connection().await)
             .await
             .unwrap();
         removed == 1
@@ -179,48 +177,36 @@ pub fn redis_config(url: &str, prefix: &str) -> RedisConfig {
     }
 }
 
-impl Target for MemcachedTarget {
+impl Target for MemcachedServer {
     type Store = MemcachedStore;
-    type Server = MemcachedServer;
+    const SCHEME: &'static str = "tcp";
 
-    fn new(label: &str) -> Self {
-        Self::shared_or_private(label)
+    fn store_at(url: &str, prefix: &str, expiry: Expiry, limits: Limits) -> MemcachedStore {
+        MemcachedStore::new(&memcached_config(url, prefix), expiry, limits).expect("a store")
     }
 
-    fn store_with(&self, expiry: Expiry, limits: Limits) -> MemcachedStore {
-        let config = memcached_config(self.url(), &self.prefix);
-        MemcachedStore::new(&config, expiry, limits).expect("a store")
+    async fn ttl(target: &StoreTarget<Self>, id: &str) -> Option<i64> {
+        target.connection().await.ttl(&target.key(id)).await
     }
 
-    fn dead() -> MemcachedStore {
-        let url = format!("tcp://127.0.0.1:{}", free_port());
-        let config = memcached_config(&url, "cartseal:cart:");
-        MemcachedStore::new(&config, expiry(), Limits::default()).expect("a store")
+    async fn set_ttl(target: &StoreTarget<Self>, id: &str, secs: i64) {
+        assert!(target.connection().await.touch(&target.key(id), secs).await);
     }
 
-    fn on(server: &MemcachedServer) -> MemcachedStore {
-        let config = memcached_config(&server.url(), "cartseal:cart:");
-        MemcachedStore::new(&config, expiry(), Limits::default()).expect("a store")
+    async fn get_raw(target: &StoreTarget<Self>, id: &str) -> Option<Vec<u8>> {
+        target.connection().await.get(&target.key(id)).await
     }
 
-    async fn ttl(&self, id: &str) -> Option<i64> {
-        self.connection().await.ttl(&self.key(id)).await
+    async fn set_raw(target: &StoreTarget<Self>, id: &str, value: &[u8]) {
+        target
+            .connection()
+            .await
+            .set(&target.key(id), value, 60)
+            .await;
     }
 
-    async fn set_ttl(&self, id: &str, secs: i64) {
-        assert!(self.connection().await.touch(&self.key(id), secs).await);
-    }
-
-    async fn get_raw(&self, id: &str) -> Option<Vec<u8>> {
-        self.connection().await.get(&self.key(id)).await
-    }
-
-    async fn set_raw(&self, id: &str, value: &[u8]) {
-        self.connection().await.set(&self.key(id), value, 60).await;
-    }
-
-    async fn delete(&self, id: &str) -> bool {
-        self.connection().await.delete(&self.key(id)).await
+    async fn delete(target: &StoreTarget<Self>, id: &str) -> bool {
+        target.connection().await.delete(&target.key(id)).await
     }
 }
 
@@ -249,6 +235,7 @@ macro_rules! central_store_suite {
                     sessions::ready_answers,
                     sessions::a_dead_server_is_a_503_that_names_no_id,
                     sessions::one_store_per_worker_runtime,
+                    sessions::capabilities_are_recorded,
                     outage::an_outage_is_503_and_the_store_recovers_by_itself,
                     values::the_value_is_compact_and_holds_no_plain_cart,
                     values::an_unreadable_value_is_invalid_not_unavailable,
@@ -272,17 +259,13 @@ macro_rules! central_store_suite {
 }
 
 central_store_suite! {
-    redis => crate::helpers::RedisTarget,
-    memcached => crate::helpers::MemcachedTarget,
+    redis => crate::process::RedisServer,
+    memcached => crate::process::MemcachedServer,
 }
 
 /// Awaits a store call, failing the test if it hangs.
 pub async fn no_hang<T>(call: impl Future<Output = T>) -> T {
     tokio::time::timeout(HANG, call).await.expect("no hang")
-}
-
-pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 /// A session of `lines` lines with two properties each, not stored yet.

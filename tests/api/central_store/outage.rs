@@ -26,7 +26,7 @@ fn until_stopped(pid: u32) {
 }
 
 pub async fn an_outage_is_503_and_the_store_recovers_by_itself<T: Target>() {
-    let mut server = T::Server::start();
+    let mut server = T::start();
     let store = T::on(&server);
     let now = now();
     let saved = store.save(None, &session(3), now).await.unwrap();

@@ -9,8 +9,7 @@ use cartseal::token::OpenError;
 use super::*;
 
 pub async fn a_save_after_another_write_conflicts_and_saves_nothing<T: Target>() {
-    let target = T::new("test");
-    let store = target.store();
+    let (_target, store) = target::<T>();
     let now = now();
     let id = store.save(None, &session(1), now).await.unwrap().credential;
 
@@ -34,56 +33,40 @@ pub async fn a_save_after_another_write_conflicts_and_saves_nothing<T: Target>()
     assert_eq!(kept.revision, first.revision);
 
     // Applied again to the fresh cart, it saves.
-    let mut again = kept;
-    again.cart = session_cart(3);
-    again.revision += 1;
-    store.save(Some(&id), &again, now).await.unwrap();
-    assert_eq!(
-        store.load(&id, now).await.unwrap().session.cart,
-        session_cart(3)
-    );
+    write_and_read_back(&store, &id, kept, 3, now).await;
 }
 
 pub async fn reads_between_a_load_and_its_save_do_not_conflict<T: Target>() {
     // A read slides the TTL (a get-and-touch): it must not count as a
     // write, or every write racing a read would be retried.
-    let target = T::new("test");
-    let store = target.store();
+    let (_target, store) = target::<T>();
     let now = now();
     let id = store.save(None, &session(1), now).await.unwrap().credential;
-    let mut writing = store.load(&id, now).await.unwrap().session;
+    let writing = store.load(&id, now).await.unwrap().session;
     for _ in 0..3 {
         store.load(&id, now).await.unwrap();
     }
-    writing.cart = session_cart(2);
-    writing.revision += 1;
-    store.save(Some(&id), &writing, now).await.unwrap();
-    assert_eq!(
-        store.load(&id, now).await.unwrap().session.cart,
-        session_cart(2)
-    );
+    write_and_read_back(&store, &id, writing, 2, now).await;
 }
 
 pub async fn a_cart_that_ended_since_the_load_is_not_brought_back<T: Target>() {
-    let target = T::new("test");
-    let store = target.store();
+    let (target, store) = target::<T>();
     let now = now();
     let id = store.save(None, &session(1), now).await.unwrap().credential;
     let mut writing = store.load(&id, now).await.unwrap().session;
-    assert!(target.delete(&id).await, "an operator ends the cart");
+    assert!(T::delete(&target, &id).await, "an operator ends the cart");
     writing.revision += 1;
     assert_eq!(
         store.save(Some(&id), &writing, now).await.unwrap_err(),
         StoreError::Credential(OpenError::Expired)
     );
-    assert_eq!(target.ttl(&id).await, None, "nothing written");
+    assert_eq!(T::ttl(&target, &id).await, None, "nothing written");
 }
 
 pub async fn a_new_cart_never_overwrites_a_stored_one<T: Target>() {
     // A session that no load produced has no stamp: it is stored under a
     // new id, whatever credential comes with it.
-    let target = T::new("test");
-    let store = target.store();
+    let (_target, store) = target::<T>();
     let now = now();
     let id = store.save(None, &session(1), now).await.unwrap().credential;
     let other = store.save(Some(&id), &session(2), now).await.unwrap();
@@ -96,4 +79,22 @@ pub async fn a_new_cart_never_overwrites_a_stored_one<T: Target>() {
 
 fn session_cart(lines: usize) -> Arc<cartseal::cart::Cart> {
     session(lines).cart
+}
+
+/// Saves `loaded` with a cart of `lines` lines as its next revision, and
+/// asserts that the store now holds that cart.
+async fn write_and_read_back(
+    store: &impl CartStore,
+    id: &str,
+    mut loaded: Session,
+    lines: usize,
+    now: i64,
+) {
+    loaded.cart = session_cart(lines);
+    loaded.revision += 1;
+    store.save(Some(id), &loaded, now).await.unwrap();
+    assert_eq!(
+        store.load(id, now).await.unwrap().session.cart,
+        session_cart(lines)
+    );
 }

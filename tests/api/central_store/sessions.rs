@@ -6,8 +6,7 @@ use cartseal::token::{InvalidReason, OpenError};
 use super::*;
 
 pub async fn save_then_load_round_trips<T: Target>() {
-    let target = T::new("test");
-    let store = target.store();
+    let (_target, store) = target::<T>();
     let now = now();
     let saved = store.save(None, &session(20), now).await.unwrap();
     assert!(is_session_id(&saved.credential));
@@ -46,30 +45,28 @@ pub async fn save_then_load_round_trips<T: Target>() {
 }
 
 pub async fn a_load_slides_the_idle_ttl<T: Target>() {
-    let target = T::new("test");
-    let store = target.store();
+    let (target, store) = target::<T>();
     let now = now();
     let saved = store.save(None, &session(1), now).await.unwrap();
-    let ttl = target.ttl(&saved.credential).await.unwrap();
+    let ttl = T::ttl(&target, &saved.credential).await.unwrap();
     assert!((IDLE as i64 - 2..=IDLE as i64).contains(&ttl), "ttl {ttl}");
 
     // As if most of the idle time had passed.
-    target.set_ttl(&saved.credential, 5).await;
-    assert!(target.ttl(&saved.credential).await.unwrap() <= 5);
+    T::set_ttl(&target, &saved.credential, 5).await;
+    assert!(T::ttl(&target, &saved.credential).await.unwrap() <= 5);
     store.load(&saved.credential, now).await.unwrap();
-    let ttl = target.ttl(&saved.credential).await.unwrap();
+    let ttl = T::ttl(&target, &saved.credential).await.unwrap();
     assert!(ttl > 5 && ttl <= IDLE as i64, "ttl {ttl} after a load");
 }
 
 pub async fn the_absolute_expiry_caps_the_ttl_and_ends_the_cart<T: Target>() {
-    let target = T::new("test");
-    let store = target.store();
+    let (target, store) = target::<T>();
     let now = now();
     let mut near_end = session(1);
     near_end.absolute_expiry = Some(now + 10);
     let saved = store.save(None, &near_end, now).await.unwrap();
     assert_eq!(saved.expires_at, now + 10);
-    let ttl = target.ttl(&saved.credential).await.unwrap();
+    let ttl = T::ttl(&target, &saved.credential).await.unwrap();
     assert!(
         (1..=10).contains(&ttl),
         "ttl {ttl} past the absolute expiry"
@@ -79,7 +76,7 @@ pub async fn the_absolute_expiry_caps_the_ttl_and_ends_the_cart<T: Target>() {
     let loaded = store.load(&saved.credential, now).await.unwrap();
     assert_eq!(loaded.session.absolute_expiry, Some(now + 10));
     assert_eq!(loaded.session.expires_at, Some(now + 10));
-    let ttl = target.ttl(&saved.credential).await.unwrap();
+    let ttl = T::ttl(&target, &saved.credential).await.unwrap();
     assert!((1..=10).contains(&ttl), "ttl {ttl} after a load");
 
     // At the absolute expiry it still opens; past it, never, and it is gone.
@@ -89,7 +86,7 @@ pub async fn the_absolute_expiry_caps_the_ttl_and_ends_the_cart<T: Target>() {
         StoreError::Credential(OpenError::Expired)
     );
     assert_eq!(
-        target.ttl(&saved.credential).await,
+        T::ttl(&target, &saved.credential).await,
         None,
         "the key is deleted"
     );
@@ -105,7 +102,11 @@ pub async fn the_absolute_expiry_caps_the_ttl_and_ends_the_cart<T: Target>() {
             .unwrap_err(),
         StoreError::Credential(OpenError::Expired)
     );
-    assert_eq!(target.ttl(&saved.credential).await, None, "nothing written");
+    assert_eq!(
+        T::ttl(&target, &saved.credential).await,
+        None,
+        "nothing written"
+    );
 }
 
 pub async fn a_ttl_over_30_days_is_kept<T: Target>() {
@@ -118,8 +119,7 @@ pub async fn a_ttl_over_30_days_is_kept<T: Target>() {
         Limits::default(),
     );
     let saved = store.save(None, &session(1), now()).await.unwrap();
-    let ttl = target
-        .ttl(&saved.credential)
+    let ttl = T::ttl(&target, &saved.credential)
         .await
         .expect("the cart is kept");
     assert!(
@@ -128,13 +128,12 @@ pub async fn a_ttl_over_30_days_is_kept<T: Target>() {
     );
     // A load slides it the same way.
     store.load(&saved.credential, now()).await.unwrap();
-    let ttl = target.ttl(&saved.credential).await.unwrap();
+    let ttl = T::ttl(&target, &saved.credential).await.unwrap();
     assert!(ttl > forty_days as i64 - 5, "ttl {ttl} after a load");
 }
 
 pub async fn a_missing_key_is_expired<T: Target>() {
-    let target = T::new("test");
-    let store = target.store();
+    let (_target, store) = target::<T>();
     assert_eq!(
         store.load(&new_session_id(), now()).await.unwrap_err(),
         StoreError::Credential(OpenError::Expired)
@@ -142,10 +141,9 @@ pub async fn a_missing_key_is_expired<T: Target>() {
 }
 
 pub async fn an_operator_ends_a_cart_by_deleting_its_key<T: Target>() {
-    let target = T::new("test");
-    let store = target.store();
+    let (target, store) = target::<T>();
     let saved = store.save(None, &session(2), now()).await.unwrap();
-    assert!(target.delete(&saved.credential).await);
+    assert!(T::delete(&target, &saved.credential).await);
     assert_eq!(
         store.load(&saved.credential, now()).await.unwrap_err(),
         StoreError::Credential(OpenError::Expired)
@@ -219,4 +217,16 @@ pub async fn one_store_per_worker_runtime<T: Target + Sync>() {
             });
         }
     });
+}
+
+pub async fn capabilities_are_recorded<T: Target>() {
+    assert_eq!(
+        T::dead().capabilities(),
+        Capabilities {
+            revocation: true,
+            survives_replica_loss: true,
+            survives_store_restart: false,
+            keeps_carts: true,
+        }
+    );
 }

@@ -13,8 +13,7 @@ pub async fn the_value_is_compact_and_holds_no_plain_cart<T: Target>() {
         .save(None, &session(20), now())
         .await
         .unwrap();
-    let value = target
-        .get_raw(&saved.credential)
+    let value = T::get_raw(&target, &saved.credential)
         .await
         .expect("the value is stored");
     let json = session(20).cart.to_compact_json();
@@ -29,8 +28,7 @@ pub async fn the_value_is_compact_and_holds_no_plain_cart<T: Target>() {
 }
 
 pub async fn an_unreadable_value_is_invalid_not_unavailable<T: Target>() {
-    let target = T::new("test");
-    let store = target.store();
+    let (target, store) = target::<T>();
     let now = now();
     let header = |abs: i64| {
         let mut v = vec![LAYOUT_V1];
@@ -74,7 +72,7 @@ pub async fn an_unreadable_value_is_invalid_not_unavailable<T: Target>() {
     ];
     for (name, value, reason) in cases {
         let id = new_session_id();
-        target.set_raw(&id, &value).await;
+        T::set_raw(&target, &id, &value).await;
         assert_eq!(
             store.load(&id, now).await.unwrap_err(),
             StoreError::Credential(OpenError::Invalid(reason)),
@@ -83,7 +81,7 @@ pub async fn an_unreadable_value_is_invalid_not_unavailable<T: Target>() {
     }
     // A valid header still ends the cart at its absolute expiry.
     let id = new_session_id();
-    target.set_raw(&id, &with(header(now - 1), b"\xff")).await;
+    T::set_raw(&target, &id, &with(header(now - 1), b"\xff")).await;
     assert_eq!(
         store.load(&id, now).await.unwrap_err(),
         StoreError::Credential(OpenError::Expired)

@@ -26,90 +26,51 @@ fn check_config_refuses_each_bad_keyring_with_one_line() {
         )
         .unwrap();
     }
+    // The keyring entries the cases combine.
+    let a_active = &entry("a", "local", &a.file, "active", None);
+    let a_pending = &entry("a", "local", &a.file, "pending", None);
+    let b_active = &entry("b", "local", &b.file, "active", None);
+    let b_pending_as_a = &entry("a", "local", &b.file, "pending", None);
+    let a_copy = &entry("a2", "local", "keys/a-copy.paserk", "pending", None);
+    let short = &entry("a", "local", "keys/short.paserk", "active", None);
+    let signing_as_local = &entry("a", "local", &s.file, "active", None);
+    let missing = &entry("a", "local", "keys/nope.paserk", "active", None);
+    let wrong_kid = &entry("a", "local", &a.file, "active", Some(&b.kid));
+    let s_active = &entry("s", "signing", &s.file, "active", None);
     let paseto = "format = \"paseto\"";
-    let cases: Vec<(&str, &str, Vec<String>, &str)> = vec![
-        (
-            "no active key",
-            paseto,
-            vec![entry("a", "local", &a.file, "pending", None)],
-            "no active local key",
-        ),
-        (
-            "two active keys",
-            paseto,
-            vec![
-                entry("a", "local", &a.file, "active", None),
-                entry("b", "local", &b.file, "active", None),
-            ],
-            "two active local keys",
-        ),
-        (
-            "a duplicate id",
-            paseto,
-            vec![
-                entry("a", "local", &a.file, "active", None),
-                entry("a", "local", &b.file, "pending", None),
-            ],
-            "duplicate key id",
-        ),
-        (
-            "the same material twice",
-            paseto,
-            vec![
-                entry("a", "local", &a.file, "active", None),
-                entry("a2", "local", "keys/a-copy.paserk", "pending", None),
-            ],
-            "the same key material",
-        ),
-        (
-            "a key of the wrong length",
-            paseto,
-            vec![entry("a", "local", "keys/short.paserk", "active", None)],
-            "wrong length",
-        ),
-        (
-            "a signing key as a local key",
-            paseto,
-            vec![entry("a", "local", &s.file, "active", None)],
-            "wrong purpose",
-        ),
-        (
-            "a missing key file",
-            paseto,
-            vec![entry("a", "local", "keys/nope.paserk", "active", None)],
-            "cannot read",
-        ),
-        (
-            "a kid that does not match",
-            paseto,
-            vec![entry("a", "local", &a.file, "active", Some(&b.kid))],
-            "does not match the key material",
-        ),
-        (
-            "an Ed25519 key when the algorithm is HS256",
-            "format = \"jwt\"\njwt_algorithm = \"HS256\"",
-            vec![
-                entry("a", "local", &a.file, "active", None),
-                entry("s", "signing", &s.file, "active", None),
-            ],
-            "token.jwt_algorithm is HS256",
-        ),
-        (
-            "no signing key for the jwt format",
-            "format = \"jwt\"",
-            vec![entry("a", "local", &a.file, "active", None)],
-            "no active signing key",
-        ),
+    let jwt = "format = \"jwt\"";
+    let hs256 = "format = \"jwt\"\njwt_algorithm = \"HS256\"";
+    // (token section, keyring, what the one line says)
+    let cases: [(&str, &[&String], &str); 10] = [
+        // No active key.
+        (paseto, &[a_pending], "no active local key"),
+        (paseto, &[a_active, b_active], "two active local keys"),
+        // A duplicate id.
+        (paseto, &[a_active, b_pending_as_a], "duplicate key id"),
+        // The same material twice.
+        (paseto, &[a_active, a_copy], "the same key material"),
+        (paseto, &[short], "wrong length"),
+        // A signing key as a local key.
+        (paseto, &[signing_as_local], "wrong purpose"),
+        // A missing key file.
+        (paseto, &[missing], "cannot read"),
+        // A kid that does not match.
+        (paseto, &[wrong_kid], "does not match the key material"),
+        // An Ed25519 key when the algorithm is HS256.
+        (hs256, &[a_active, s_active], "token.jwt_algorithm is HS256"),
+        // No signing key for the jwt format.
+        (jwt, &[a_active], "no active signing key"),
     ];
-    for (what, token, keys, expect) in cases {
+    for (token, keys, expect) in cases {
+        let keys: Vec<String> = keys.iter().map(|&k| k.clone()).collect();
         write_config(dir.path(), token, &keys);
         let out = cartseal(dir.path(), &["check-config"], "");
-        assert!(!out.status.success(), "{what}: accepted");
+        assert!(!out.status.success(), "{expect}: accepted");
         let err = stderr(&out);
         let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines.len(), 1, "{what}: one line, got {err:?}");
-        assert!(lines[0].starts_with("cartseal: "), "{what}: {}", lines[0]);
-        assert!(lines[0].contains(expect), "{what}: {}", lines[0]);
+        assert_eq!(lines.len(), 1, "{expect}: one line, got {err:?}");
+        assert!(lines[0].starts_with("cartseal: "), "{expect}: {}", lines[0]);
+        assert!(lines[0].contains(expect), "{expect}: {}", lines[0]);
     }
 }
 

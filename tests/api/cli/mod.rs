@@ -21,12 +21,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use cartseal_kit::fixture::{now, rfc3339};
 use pasetors::keys::SymmetricKey;
 use pasetors::version4::{LocalToken, V4};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-
-use crate::helpers::rfc3339;
 
 const AUDIENCE: &str = "cli-test";
 
@@ -147,8 +146,4 @@ fn paseto_token(key_file: &Path, kid: &str, iat: i64, exp: i64, cart: &Value) ->
         Some(format!("cartseal:v1:{AUDIENCE}").as_bytes()),
     )
     .expect("pasetors encrypts")
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
 }

@@ -37,22 +37,7 @@ fn keygen_for_a_config_in_another_folder_prints_an_entry_that_pastes_as_is() {
             std::fs::copy(entry.path(), p.join(sub).join(entry.file_name())).unwrap();
         }
     }
-    let made = cartseal(
-        dir.path(),
-        &[
-            "keygen",
-            "--config",
-            "p/config.toml",
-            "--purpose",
-            "local",
-            "--id",
-            "y",
-            "--dir",
-            "p/keys",
-        ],
-        "",
-    );
-    assert!(made.status.success(), "{}", stderr(&made));
+    let made = keygen_for_p(dir.path(), "local", "y", &["--dir", "p/keys"]);
     let printed = stdout(&made);
     assert!(
         printed.contains("file = \"keys/y.paserk\""),
@@ -73,22 +58,30 @@ fn keygen_for_a_config_in_another_folder_prints_an_entry_that_pastes_as_is() {
     assert!(stdout(&checked).contains("2 local"), "{}", stdout(&checked));
 
     // Without --dir, the key goes beside the config file.
-    let made = cartseal(
-        dir.path(),
+    let made = keygen_for_p(dir.path(), "signing", "z", &[]);
+    assert!(p.join("keys/z.paserk").exists());
+    assert!(stdout(&made).contains("file = \"keys/z.paserk\""));
+}
+
+/// `keygen` for `p/config.toml`, run in `dir`, with `more` arguments; it
+/// must succeed.
+fn keygen_for_p(dir: &Path, purpose: &str, id: &str, more: &[&str]) -> Output {
+    let args = [
         &[
             "keygen",
             "--config",
             "p/config.toml",
             "--purpose",
-            "signing",
+            purpose,
             "--id",
-            "z",
-        ],
-        "",
-    );
+            id,
+        ][..],
+        more,
+    ]
+    .concat();
+    let made = cartseal(dir, &args, "");
     assert!(made.status.success(), "{}", stderr(&made));
-    assert!(p.join("keys/z.paserk").exists());
-    assert!(stdout(&made).contains("file = \"keys/z.paserk\""));
+    made
 }
 
 #[test]

@@ -39,7 +39,7 @@ async fn cross_origin_cookie_writes_are_403_csrf_rejected_and_change_nothing() {
         ),
     ];
     for (what, headers) in &refusals {
-        for (method, path, body) in writes() {
+        for (method, path, body) in WRITES {
             let reply = cookie_write(&app, &cookie, method.clone(), path, body, headers).await;
             reply.assert_problem(403, "csrf_rejected");
             reply.assert_no_new_credential();
@@ -59,7 +59,7 @@ async fn a_cookie_write_whose_body_is_not_json_is_415_and_changes_nothing() {
         "multipart/form-data; boundary=x",
         "text/plain; charset=application/json",
     ] {
-        for (method, path, body) in writes() {
+        for (method, path, body) in WRITES {
             let Some(body) = body else { continue };
             let reply = cookie_write(
                 &app,
@@ -77,12 +77,7 @@ async fn a_cookie_write_whose_body_is_not_json_is_415_and_changes_nothing() {
     }
     // A body with no Content-Type at all is not JSON either.
     let reply = app
-        .raw(
-            Method::POST,
-            "/cart/items",
-            &[("cookie", &format!("cart={cookie}"))],
-            Some(r#"{"sku":"MUG-104"}"#),
-        )
+        .raw_add(&[("cookie", &format!("cart={cookie}"))], "MUG-104")
         .await;
     reply.assert_problem(415, "unsupported_media_type");
     assert_cart_unchanged(&app, &cookie, "no content type").await;
@@ -93,14 +88,12 @@ async fn a_first_cookie_write_from_another_site_is_refused_too() {
     // No cookie yet: the write would start a cart the attacker picked.
     let app = spawn_app().await;
     let reply = app
-        .raw(
-            Method::POST,
-            "/cart/items",
+        .raw_add(
             &[
                 ("content-type", "application/json"),
                 ("origin", "https://evil.example"),
             ],
-            Some(r#"{"sku":"TEE-100"}"#),
+            "TEE-100",
         )
         .await;
     reply.assert_problem(403, "csrf_rejected");
@@ -184,16 +177,14 @@ async fn bearer_writes_are_exempt_from_the_csrf_rule() {
     let token = app.create().await;
     let bearer = format!("Bearer {token}");
     let reply = app
-        .raw(
-            Method::POST,
-            "/cart/items",
+        .raw_add(
             &[
                 ("authorization", &bearer),
                 ("content-type", "application/json"),
                 ("origin", "https://evil.example"),
                 ("sec-fetch-site", "cross-site"),
             ],
-            Some(r#"{"sku":"TEE-100"}"#),
+            "TEE-100",
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);

@@ -11,7 +11,7 @@ mod csrf;
 
 use reqwest::Method;
 
-use crate::helpers::{Auth, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Auth, TestApp, WRITES, spawn_app, spawn_app_with};
 
 const SHOP: &str = "http://shop.example";
 
@@ -20,25 +20,6 @@ async fn browser_with_cart(app: &TestApp) -> String {
     let reply = app.add(&Auth::None, "TEE-100", 1).await;
     assert_eq!(reply.status, 200, "arrange: {}", reply.text);
     reply.cookie_value(app.cookie_name).expect("a cookie")
-}
-
-/// The writes a page can attempt, with their bodies.
-fn writes() -> Vec<(Method, &'static str, Option<&'static str>)> {
-    vec![
-        (
-            Method::POST,
-            "/cart/items",
-            Some(r#"{"sku":"MUG-104","quantity":1}"#),
-        ),
-        (
-            Method::PATCH,
-            "/cart/items/TEE-100",
-            Some(r#"{"quantity":9}"#),
-        ),
-        (Method::DELETE, "/cart/items/TEE-100", None),
-        (Method::DELETE, "/cart", None),
-        (Method::POST, "/cart/merge", Some(r#"{"token":"x"}"#)),
-    ]
 }
 
 /// Sends a cookie-mode write with `extra` headers (and JSON unless `extra`

@@ -37,12 +37,7 @@ async fn an_unusable_bearer_token_is_401_token_invalid_with_a_bearer_challenge()
             let reply = app
                 .send(method.clone(), path, &Auth::Bearer(token.clone()), body)
                 .await;
-            reply.assert_problem(401, "token_invalid");
-            assert_eq!(
-                reply.header("www-authenticate"),
-                Some(BEARER_CHALLENGE),
-                "{what} {method} {path}"
-            );
+            assert_bearer_refused(&reply, &format!("{what} {method} {path}"));
             reply.assert_no_new_credential();
         }
     }
@@ -55,12 +50,7 @@ async fn an_empty_bearer_credential_is_401() {
         let reply = app
             .raw(Method::GET, "/cart", &[("authorization", value)], None)
             .await;
-        reply.assert_problem(401, "token_invalid");
-        assert_eq!(
-            reply.header("www-authenticate"),
-            Some(BEARER_CHALLENGE),
-            "{value}"
-        );
+        assert_bearer_refused(&reply, value);
     }
 }
 
@@ -242,14 +232,7 @@ async fn the_same_token_as_cookie_and_bearer_is_not_ambiguous() {
         "{}",
         read.text
     );
-    let write = app
-        .raw(
-            Method::POST,
-            "/cart/items",
-            &headers,
-            Some(r#"{"sku":"CAP-102"}"#),
-        )
-        .await;
+    let write = app.raw_add(&headers, "CAP-102").await;
     assert_eq!(write.status, 200, "{}", write.text);
     assert!(
         write.cart_token().is_some(),
@@ -274,4 +257,15 @@ async fn two_authorization_headers_are_400_credentials_ambiguous() {
         )
         .await;
     reply.assert_problem(400, "credentials_ambiguous");
+}
+
+/// Asserts a 401 `token_invalid` that challenges the client for a new
+/// bearer token (`what` names the request).
+fn assert_bearer_refused(reply: &Reply, what: &str) {
+    reply.assert_problem(401, "token_invalid");
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some(BEARER_CHALLENGE),
+        "{what}"
+    );
 }

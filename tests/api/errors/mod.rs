@@ -16,8 +16,10 @@ use reqwest::Method;
 use reqwest::header::HeaderValue;
 use serde_json::json;
 
-use crate::helpers::{Auth, Reply, TestApp, noise, spawn_app, spawn_app_with, tamper};
-use crate::process::free_port;
+use crate::helpers::{
+    Auth, Reply, TestApp, WRITES, noise, spawn_app, spawn_app_on_a_dead_store, spawn_app_with,
+    tamper,
+};
 
 const BEARER_CHALLENGE: &str = r#"Bearer error="invalid_token""#;
 
@@ -51,6 +53,26 @@ async fn assert_cart_kept(app: &TestApp, auth: &Auth, refused: &Reply, what: &st
     );
     refused.assert_no_new_credential();
     assert_cart_unchanged(app, auth, what).await;
+}
+
+/// A refused body: its problem+json, none of `data` (what the client sent)
+/// echoed in it, and the cart kept.
+async fn assert_refused_without_echo(
+    app: &TestApp,
+    auth: &Auth,
+    refused: &Reply,
+    what: &str,
+    data: &[&str],
+) {
+    refused.assert_problem_shape();
+    for echo in data {
+        assert!(
+            !refused.text.contains(echo),
+            "{what}: the detail does not echo the client's {echo}: {}",
+            refused.text
+        );
+    }
+    assert_cart_kept(app, auth, refused, what).await;
 }
 
 /// The old token still reads the cart `client_with_cart` built.

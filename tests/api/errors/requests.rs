@@ -87,13 +87,7 @@ async fn a_body_that_is_not_the_json_an_endpoint_takes_is_400_payload_invalid() 
             } else {
                 Method::POST
             };
-            let mut headers = vec![("content-type", "application/json")];
-            let credential = match &auth {
-                Auth::Bearer(t) => ("authorization", format!("Bearer {t}")),
-                _ => ("cookie", format!("cart={}", auth.token().unwrap())),
-            };
-            headers.push((credential.0, &credential.1));
-            let reply = app.raw(method.clone(), path, &headers, Some(body)).await;
+            let reply = app.send_json_text(method.clone(), path, &auth, *body).await;
             if (reply.status, reply.code()) != (400, "payload_invalid") {
                 mismatches.push(format!(
                     "{what} (bearer: {bearer}): {method} {path} {body} -> {} {}",
@@ -101,13 +95,8 @@ async fn a_body_that_is_not_the_json_an_endpoint_takes_is_400_payload_invalid() 
                 ));
                 continue;
             }
-            reply.assert_problem_shape();
-            assert!(
-                !reply.text.contains("TEE-100") && !reply.text.contains("MUG-104"),
-                "{what}: the detail does not echo the client's data: {}",
-                reply.text
-            );
-            assert_cart_kept(&app, &auth, &reply, what).await;
+            let data = ["TEE-100", "MUG-104"];
+            assert_refused_without_echo(&app, &auth, &reply, what, &data).await;
         }
     }
     assert!(
@@ -131,14 +120,7 @@ async fn a_bearer_body_that_does_not_say_json_is_415_unsupported_media_type() {
         if let Some(content_type) = content_type {
             headers.push(("content-type", content_type));
         }
-        let reply = app
-            .raw(
-                Method::POST,
-                "/cart/items",
-                &headers,
-                Some(r#"{"sku":"TEE-100"}"#),
-            )
-            .await;
+        let reply = app.raw_add(&headers, "TEE-100").await;
         reply.assert_problem(415, "unsupported_media_type");
         assert_cart_kept(&app, &auth, &reply, &format!("{content_type:?}")).await;
     }
@@ -169,15 +151,13 @@ async fn a_cross_site_cookie_write_is_403_csrf_rejected() {
     let auth = client_with_cart(&app, false).await;
     let cookie = format!("cart={}", auth.token().unwrap());
     let reply = app
-        .raw(
-            Method::POST,
-            "/cart/items",
+        .raw_add(
             &[
                 ("cookie", &cookie),
                 ("content-type", "application/json"),
                 ("sec-fetch-site", "cross-site"),
             ],
-            Some(r#"{"sku":"CAP-102"}"#),
+            "CAP-102",
         )
         .await;
     reply.assert_problem(403, "csrf_rejected");
@@ -211,64 +191,61 @@ async fn changing_or_removing_a_line_the_cart_lacks_is_404_line_not_found() {
     reply.assert_no_new_credential();
 }
 
-#[tokio::test]
-async fn an_unknown_route_is_a_404_problem() {
+/// Requests no route takes, with the status each gets: 404 for a path
+/// that does not exist, 405 for a method its path does not take.
+const NO_ROUTE: [(u16, Method, &str); 20] = [
+    (404, Method::GET, "/nope"),
+    (404, Method::POST, "/nope"),
+    (404, Method::GET, "/cart/items/TEE-100/extra"),
+    (404, Method::GET, "/cart/"),
+    (404, Method::GET, "/api/v2/cart"),
+    (404, Method::DELETE, "/cart/items/"),
+    (405, Method::PUT, "/cart"),
+    (405, Method::PATCH, "/cart"),
+    (405, Method::GET, "/cart/items"),
+    (405, Method::DELETE, "/cart/items"),
+    (405, Method::GET, "/cart/items/TEE-100"),
+    (405, Method::POST, "/cart/items/TEE-100"),
+    (405, Method::PUT, "/cart/items/TEE-100"),
+    (405, Method::GET, "/cart/merge"),
+    (405, Method::POST, "/products"),
+    (405, Method::POST, "/healthz"),
+    (405, Method::POST, "/readyz"),
+    (405, Method::POST, "/.well-known/jwks.json"),
+    (405, Method::PUT, "/openapi.json"),
+    (405, Method::POST, "/"),
+];
+
+/// Every `NO_ROUTE` request listed with `status` gets it, as a problem.
+async fn assert_no_route_answers(status: u16) {
     let app = spawn_app().await;
-    for (method, path) in [
-        (Method::GET, "/nope"),
-        (Method::POST, "/nope"),
-        (Method::GET, "/cart/items/TEE-100/extra"),
-        (Method::GET, "/cart/"),
-        (Method::GET, "/api/v2/cart"),
-        (Method::DELETE, "/cart/items/"),
-    ] {
+    let mut failures = Vec::new();
+    for (_, method, path) in NO_ROUTE.into_iter().filter(|(s, ..)| *s == status) {
         let reply = app.send(method.clone(), path, &Auth::None, None).await;
-        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.text);
+        if reply.status != status {
+            failures.push(format!(
+                "{method} {path}: {} {:?}",
+                reply.status, reply.text
+            ));
+            continue;
+        }
         reply.assert_problem_shape();
     }
+    assert!(
+        failures.is_empty(),
+        "these must get a {status} problem+json:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_route_is_a_404_problem() {
+    assert_no_route_answers(404).await;
 }
 
 #[tokio::test]
 async fn a_wrong_method_is_a_405_problem() {
-    let app = spawn_app().await;
-    let mut failures = Vec::new();
-    for (method, path) in [
-        (Method::PUT, "/cart"),
-        (Method::PATCH, "/cart"),
-        (Method::GET, "/cart/items"),
-        (Method::DELETE, "/cart/items"),
-        (Method::GET, "/cart/items/TEE-100"),
-        (Method::POST, "/cart/items/TEE-100"),
-        (Method::PUT, "/cart/items/TEE-100"),
-        (Method::GET, "/cart/merge"),
-        (Method::POST, "/products"),
-        (Method::POST, "/healthz"),
-        (Method::POST, "/readyz"),
-        (Method::POST, "/.well-known/jwks.json"),
-        (Method::PUT, "/openapi.json"),
-        (Method::POST, "/"),
-    ] {
-        let reply = app.send(method.clone(), path, &Auth::None, None).await;
-        let ok = reply.status == 405
-            && reply
-                .header("content-type")
-                .is_some_and(|c| c.starts_with("application/problem+json"))
-            && reply.body["status"] == 405
-            && reply.body["code"].is_string();
-        if !ok {
-            failures.push(format!(
-                "{method} {path}: {} {:?} {:?}",
-                reply.status,
-                reply.header("content-type"),
-                reply.text
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "wrong methods must get a 405 problem+json:\n{}",
-        failures.join("\n")
-    );
+    assert_no_route_answers(405).await;
 }
 
 /// A quantity is an `integer` as JSON Schema, and so the published
@@ -277,18 +254,11 @@ async fn a_wrong_method_is_a_405_problem() {
 #[tokio::test]
 async fn whole_numbers_in_any_json_form_are_quantities() {
     let app = spawn_app().await;
+    let add = |form: &str| format!(r#"{{"sku":"TEE-100","quantity":{form}}}"#);
     for (form, expect) in [("2", 2), ("2.0", 2), ("2e0", 2), ("0.2e1", 2)] {
-        let token = app.create().await;
+        let auth = Auth::Bearer(app.create().await);
         let reply = app
-            .raw(
-                Method::POST,
-                "/cart/items",
-                &[
-                    ("authorization", &format!("Bearer {token}")),
-                    ("content-type", "application/json"),
-                ],
-                Some(&format!(r#"{{"sku":"TEE-100","quantity":{form}}}"#)),
-            )
+            .send_json_text(Method::POST, "/cart/items", &auth, add(form))
             .await;
         assert_eq!(reply.status, 200, "{form}: {}", reply.text);
         assert_eq!(
@@ -304,12 +274,7 @@ async fn whole_numbers_in_any_json_form_are_quantities() {
         "-1e30",
     ] {
         let reply = app
-            .raw(
-                Method::POST,
-                "/cart/items",
-                &[("content-type", "application/json")],
-                Some(&format!(r#"{{"sku":"TEE-100","quantity":{form}}}"#)),
-            )
+            .send_json_text(Method::POST, "/cart/items", &Auth::None, add(form))
             .await;
         reply.assert_problem(422, "cart_invalid");
     }
@@ -364,27 +329,15 @@ async fn a_key_named_twice_in_a_body_object_is_422_duplicate_key() {
     for bearer in [true, false] {
         for (what, method, path, body) in cases {
             let auth = client_with_cart(&app, bearer).await;
-            let reply = app
-                .client
-                .request(method.clone(), path)
-                .auth(&auth)
-                .header("content-type", "application/json")
-                .body(body.to_string())
-                .send()
-                .await;
+            let reply = app.send_json_text(method.clone(), path, &auth, *body).await;
             assert_eq!(
                 (reply.status, reply.code()),
                 (422, "duplicate_key"),
                 "{what} (bearer: {bearer}): {}",
                 reply.text
             );
-            reply.assert_problem_shape();
-            assert!(
-                !reply.text.contains("size") && !reply.text.contains("TEE-100"),
-                "{what}: the detail does not echo the client's data: {}",
-                reply.text
-            );
-            assert_cart_kept(&app, &auth, &reply, what).await;
+            let data = ["size", "TEE-100"];
+            assert_refused_without_echo(&app, &auth, &reply, what, &data).await;
         }
     }
     // The same key in two different objects is no duplicate.

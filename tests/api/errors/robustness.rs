@@ -14,15 +14,7 @@ async fn a_store_that_does_not_answer_is_503_store_unavailable_not_a_hang() {
 }
 
 async fn a_dead_store_is_503(kind: StoreKind) {
-    let port = free_port();
-    let app = spawn_app_with(|s| {
-        s.store.kind = kind;
-        s.redis.url = format!("redis://127.0.0.1:{port}");
-        s.redis.timeout_ms = 200;
-        s.memcached.url = format!("tcp://127.0.0.1:{port}");
-        s.memcached.timeout_ms = 200;
-    })
-    .await;
+    let (app, port) = spawn_app_on_a_dead_store(kind).await;
     let session_id = "AAAAAAAAAAAAAAAAAAAAAA".to_owned();
     let requests: Vec<(&str, Method, &str, Auth, Option<serde_json::Value>)> = vec![
         (

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use cartseal::clock::ManualClock;
-use cartseal::config::Settings;
+use cartseal::config::{Settings, StoreKind};
 use cartseal::http::{Application, Reloader};
 use reqwest::Method;
 use serde_json::Value;
@@ -42,6 +42,21 @@ pub async fn spawn_app() -> TestApp {
 /// The server with settings adjusted by `adjust`.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_in(ConfigDir::new(), adjust).await
+}
+
+/// The server on a `kind` store that nothing listens for, and the free port
+/// its URL names: every store call fails, at once or at a 200 ms deadline.
+pub async fn spawn_app_on_a_dead_store(kind: StoreKind) -> (TestApp, u16) {
+    let port = crate::process::free_port();
+    let app = spawn_app_with(|s| {
+        s.store.kind = kind;
+        s.redis.url = format!("redis://127.0.0.1:{port}");
+        s.redis.timeout_ms = 200;
+        s.memcached.url = format!("tcp://127.0.0.1:{port}");
+        s.memcached.timeout_ms = 200;
+    })
+    .await;
+    (app, port)
 }
 
 /// The server on a config directory the test prepared.
@@ -121,6 +136,16 @@ impl TestApp {
             .await
     }
 
+    /// A fresh bearer cart with `quantity` of `sku`: the token the add
+    /// issued.
+    pub async fn bearer_cart(&self, sku: &str, quantity: i64) -> String {
+        let created = self.create().await;
+        let added = self.add(&Auth::Bearer(created), sku, quantity).await;
+        added
+            .cart_token()
+            .unwrap_or_else(|| panic!("no token for the add: {}", added.text))
+    }
+
     /// `POST /cart`: a fresh bearer token.
     pub async fn create(&self) -> String {
         let reply = self.send(Method::POST, "/cart", &Auth::None, None).await;
@@ -141,6 +166,31 @@ impl TestApp {
             call = call.body(body.to_owned());
         }
         call.send().await
+    }
+
+    /// `method path` with `auth` and a body sent as written, not re-encoded,
+    /// said to be JSON: for bodies no JSON encoder would write.
+    pub async fn send_json_text(
+        &self,
+        method: Method,
+        path: &str,
+        auth: &Auth,
+        body: impl Into<String>,
+    ) -> Reply {
+        self.request(method, path)
+            .auth(auth)
+            .header("content-type", "application/json")
+            .body(body.into())
+            .send()
+            .await
+    }
+
+    /// `POST /cart/items` of one `sku`, with exactly the headers given:
+    /// the request a browser or a script sends on its own terms.
+    pub async fn raw_add(&self, headers: &[(&str, &str)], sku: &str) -> Reply {
+        let body = serde_json::json!({ "sku": sku }).to_string();
+        self.raw(Method::POST, "/cart/items", headers, Some(&body))
+            .await
     }
 
     /// The Prometheus text.

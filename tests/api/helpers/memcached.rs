@@ -10,75 +10,55 @@ use tokio::net::TcpStream;
 
 use crate::process::{Memcached, MemcachedServer};
 
+use super::store::{Backend, StoreTarget};
+
 /// Memcached reads an expiry above this many seconds as a Unix time.
 const MAX_RELATIVE_TTL: i64 = 30 * 86_400;
 
 /// `MEMCACHED_URL` under a key prefix of this test's own, or a private
-/// `memcached`. On a shared Memcached, dropping it deletes the test's keys
-/// (best effort); a private server dies with it.
-pub struct MemcachedTarget {
-    memcached: Memcached,
-    /// Every key of this test starts with it.
-    pub prefix: String,
+/// `memcached`.
+pub type MemcachedTarget = StoreTarget<MemcachedServer>;
+
+impl Backend for MemcachedServer {
+    fn start() -> Self {
+        MemcachedServer::start()
+    }
+
+    /// On a runtime of its own: a drop may run outside any.
+    fn forget(url: &str, prefix: &str) {
+        let (url, prefix) = (url.to_owned(), prefix.to_owned());
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let clean = async {
+                    let mut raw = Raw::connect(&url).await;
+                    for key in raw.keys(&prefix).await {
+                        raw.delete(&key).await;
+                    }
+                };
+                tokio::time::timeout(Duration::from_secs(5), clean)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
 }
 
 impl MemcachedTarget {
-    /// `MEMCACHED_URL` when it is set, else a private server; keys under
-    /// `cartseal:<label>:<random>:`.
-    pub fn shared_or_private(label: &str) -> Self {
-        let memcached = Memcached::from_env_or(|| Ok(MemcachedServer::start()))
-            .unwrap_or_else(|e| panic!("{e}"));
-        Self::new(memcached, label)
-    }
-
-    /// A private server even when `MEMCACHED_URL` is set: for a test that
-    /// stops, restarts or fills it.
-    pub fn private(label: &str) -> Self {
-        Self::private_with(label, &[])
-    }
-
-    /// A private server started with more arguments (`-m 1 -I 512k`).
+    /// A private server started with more arguments (`-m 1 -I 512k`): for
+    /// a test that fills it.
     pub fn private_with(label: &str, args: &[&str]) -> Self {
         let server = MemcachedServer::start_args(args).unwrap_or_else(|e| panic!("{e}"));
-        Self::new(Memcached::private(server), label)
-    }
-
-    fn new(memcached: Memcached, label: &str) -> Self {
-        Self {
-            memcached,
-            prefix: format!("cartseal:{label}:{}:", cartseal::ids::random()),
-        }
-    }
-
-    pub fn url(&self) -> &str {
-        self.memcached.url()
-    }
-
-    /// The key of a session id.
-    pub fn key(&self, id: &str) -> String {
-        format!("{}{id}", self.prefix)
+        Self::with_server(Memcached::private(server), label)
     }
 
     /// A connection of the test's own, beside the ones under test.
     pub async fn connection(&self) -> Raw {
         Raw::connect(self.url()).await
-    }
-
-    /// Kills the private server and starts an empty one on the same port,
-    /// off the runtime (a server under test may drive its connections on
-    /// it).
-    pub async fn restart(&mut self) {
-        let mut server = self
-            .memcached
-            .take_server()
-            .expect("MemcachedTarget::private: a memcached of the test's own to restart");
-        let server = tokio::task::spawn_blocking(move || {
-            server.restart();
-            server
-        })
-        .await
-        .expect("memcached restarts");
-        self.memcached.put_server(server);
     }
 
     /// `secs` pass on Memcached's clock, for this test's keys: a key whose
@@ -98,35 +78,6 @@ impl MemcachedTarget {
                 raw.touch(&key, left - secs).await;
             }
         }
-    }
-}
-
-impl Drop for MemcachedTarget {
-    fn drop(&mut self) {
-        if self.memcached.server().is_some() {
-            return;
-        }
-        // A shared Memcached: delete this test's keys, on a runtime of its
-        // own (a drop may run outside any).
-        let (url, prefix) = (self.url().to_owned(), self.prefix.clone());
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let clean = async {
-                    let mut raw = Raw::connect(&url).await;
-                    for key in raw.keys(&prefix).await {
-                        raw.delete(&key).await;
-                    }
-                };
-                tokio::time::timeout(Duration::from_secs(5), clean)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
     }
 }
 
@@ -168,16 +119,37 @@ impl Raw {
         line
     }
 
-    /// `mg key v`: the value, without touching the TTL.
-    pub async fn get(&mut self, key: &str) -> Option<Vec<u8>> {
-        self.send(&format!("mg {key} v")).await;
-        let head = self.line().await;
-        if head == "EN" {
+    /// Sends a meta command on one key: `None` on a miss (`EN`), else the
+    /// answer after `prefix`, which it must start with.
+    async fn meta(&mut self, command: &str, prefix: &str) -> Option<String> {
+        self.send(command).await;
+        let answer = self.line().await;
+        if answer == "EN" {
             return None;
         }
+        let rest = answer
+            .strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("{command}: {answer:?}"));
+        Some(rest.to_owned())
+    }
+
+    /// Sends a command that answers `HD` when the key was there and `absent`
+    /// when it was not; which it was.
+    async fn found(&mut self, command: &str, absent: &str) -> bool {
+        self.send(command).await;
+        match self.line().await.as_str() {
+            "HD" => true,
+            other if other == absent => false,
+            other => panic!("{command}: {other:?}"),
+        }
+    }
+
+    /// `mg key v`: the value, without touching the TTL.
+    pub async fn get(&mut self, key: &str) -> Option<Vec<u8>> {
+        let head = self.meta(&format!("mg {key} v"), "VA ").await?;
         let len: usize = head
-            .strip_prefix("VA ")
-            .and_then(|rest| rest.split(' ').next())
+            .split(' ')
+            .next()
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("mg v: {head:?}"));
         let mut value = vec![0; len + 2];
@@ -200,49 +172,26 @@ impl Raw {
     /// The remaining TTL of a key in seconds (`-1`: none), without changing
     /// it; `None` when the key is missing.
     pub async fn ttl(&mut self, key: &str) -> Option<i64> {
-        self.send(&format!("mg {key} t")).await;
-        let answer = self.line().await;
-        if answer == "EN" {
-            return None;
-        }
-        let ttl = answer
-            .strip_prefix("HD t")
-            .and_then(|t| t.split(' ').next())
-            .and_then(|t| t.parse().ok());
-        Some(ttl.unwrap_or_else(|| panic!("mg t: {answer:?}")))
+        let ttl = self.meta(&format!("mg {key} t"), "HD t").await?;
+        let seconds = ttl.split(' ').next().and_then(|t| t.parse().ok());
+        Some(seconds.unwrap_or_else(|| panic!("mg t: {ttl:?}")))
     }
 
     /// Sets a key's TTL to `ttl` seconds; whether it existed.
     pub async fn touch(&mut self, key: &str, ttl: i64) -> bool {
-        self.send(&format!("mg {key} T{}", wire_ttl(ttl))).await;
-        match self.line().await.as_str() {
-            "HD" => true,
-            "EN" => false,
-            other => panic!("mg T: {other:?}"),
-        }
+        self.found(&format!("mg {key} T{}", wire_ttl(ttl)), "EN")
+            .await
     }
 
     /// `md key`: whether it existed.
     pub async fn delete(&mut self, key: &str) -> bool {
-        self.send(&format!("md {key}")).await;
-        match self.line().await.as_str() {
-            "HD" => true,
-            "NF" => false,
-            other => panic!("md: {other:?}"),
-        }
+        self.found(&format!("md {key}"), "NF").await
     }
 
     /// `me key`: whether the key is there, without moving it up the LRU
     /// (as a read would), with its slab class and size.
     pub async fn peek(&mut self, key: &str) -> Option<HashMap<String, String>> {
-        self.send(&format!("me {key}")).await;
-        let answer = self.line().await;
-        if answer == "EN" {
-            return None;
-        }
-        let rest = answer
-            .strip_prefix("ME ")
-            .unwrap_or_else(|| panic!("me: {answer:?}"));
+        let rest = self.meta(&format!("me {key}"), "ME ").await?;
         Some(
             rest.split(' ')
                 .skip(1)
@@ -252,22 +201,38 @@ impl Raw {
         )
     }
 
-    /// `stats`.
-    pub async fn stats(&mut self) -> HashMap<String, String> {
-        self.send("stats").await;
-        let mut stats = HashMap::new();
+    /// Sends `command` and reads the lines it lists up to `END`; `None`
+    /// when memcached answers `BUSY` instead.
+    async fn listing(&mut self, command: &str) -> Option<Vec<String>> {
+        self.send(command).await;
+        let mut lines = Vec::new();
         loop {
             let line = self.line().await;
             if line == "END" {
-                return stats;
+                return Some(lines);
             }
-            let mut parts = line.splitn(3, ' ');
-            if let (Some("STAT"), Some(name), Some(value)) =
-                (parts.next(), parts.next(), parts.next())
-            {
-                stats.insert(name.to_owned(), value.to_owned());
+            if line.starts_with("BUSY") {
+                return None;
             }
+            lines.push(line);
         }
+    }
+
+    /// `stats`.
+    pub async fn stats(&mut self) -> HashMap<String, String> {
+        let lines = self.listing("stats").await.expect("stats is never busy");
+        lines
+            .iter()
+            .filter_map(|line| {
+                let mut parts = line.splitn(3, ' ');
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some("STAT"), Some(name), Some(value)) => {
+                        Some((name.to_owned(), value.to_owned()))
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
     }
 
     /// One number from `stats`.
@@ -283,24 +248,18 @@ impl Raw {
     /// again while the crawler is busy).
     pub async fn keys(&mut self, prefix: &str) -> Vec<String> {
         for _ in 0..100 {
-            self.send("lru_crawler metadump all").await;
-            let mut keys = Vec::new();
-            loop {
-                let line = self.line().await;
-                if line == "END" {
-                    return keys;
-                }
-                if line.starts_with("BUSY") {
-                    break;
-                }
-                let encoded = line
-                    .strip_prefix("key=")
-                    .and_then(|rest| rest.split(' ').next())
-                    .unwrap_or_else(|| panic!("metadump: {line:?}"));
-                let key = percent_decode(encoded);
-                if key.starts_with(prefix) {
-                    keys.push(key);
-                }
+            if let Some(lines) = self.listing("lru_crawler metadump all").await {
+                return lines
+                    .iter()
+                    .map(|line| {
+                        let encoded = line
+                            .strip_prefix("key=")
+                            .and_then(|rest| rest.split(' ').next())
+                            .unwrap_or_else(|| panic!("metadump: {line:?}"));
+                        percent_decode(encoded)
+                    })
+                    .filter(|key| key.starts_with(prefix))
+                    .collect();
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

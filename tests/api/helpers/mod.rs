@@ -12,19 +12,41 @@ mod config_dir;
 mod memcached;
 mod redis;
 mod reply;
+mod store;
 
 use std::path::PathBuf;
 
 use cartseal::config::Settings;
+use reqwest::Method;
 use serde_json::Value;
 
-pub use app::{TestApp, spawn_app, spawn_app_in, spawn_app_with};
+pub use app::{TestApp, spawn_app, spawn_app_in, spawn_app_on_a_dead_store, spawn_app_with};
 pub use binary::BinaryServer;
+pub use cartseal_kit::fixture::rfc3339;
 pub use client::{Auth, Client};
 pub use config_dir::ConfigDir;
 pub use memcached::{MemcachedTarget, Raw as MemcachedConnection};
 pub use redis::RedisTarget;
 pub use reply::Reply;
+pub use store::{Backend, StoreTarget};
+
+/// Every write route of the API, with a JSON body it takes where it takes
+/// one: what a rule over all writes (CSRF, header limits) is tried on.
+pub const WRITES: [(Method, &str, Option<&str>); 5] = [
+    (
+        Method::POST,
+        "/cart/items",
+        Some(r#"{"sku":"MUG-104","quantity":1}"#),
+    ),
+    (
+        Method::PATCH,
+        "/cart/items/TEE-100",
+        Some(r#"{"quantity":9}"#),
+    ),
+    (Method::DELETE, "/cart/items/TEE-100", None),
+    (Method::DELETE, "/cart", None),
+    (Method::POST, "/cart/merge", Some(r#"{"token":"x"}"#)),
+];
 
 /// The repository root, where config.toml, keys/ and catalog/ live.
 pub fn repo() -> PathBuf {
@@ -132,12 +154,4 @@ pub fn tamper(token: &str) -> String {
     let middle = bytes.len() / 2;
     bytes[middle] = if bytes[middle] == b'A' { b'B' } else { b'A' };
     String::from_utf8(bytes).expect("tokens are ASCII")
-}
-
-/// Unix seconds in the form CartView's `expires_at` uses.
-pub fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .expect("a representable time")
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
 }

@@ -32,8 +32,29 @@ impl Reply {
         })
     }
 
+    /// The first `name` header as text, if any.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts that the comma-separated list in the `name` headers (all of
+    /// them, as `Vary` may come in several) holds each of `values`, without
+    /// regard to case, as the CORS lists are compared.
+    pub fn assert_header_lists(&self, name: &str, values: &[&str], what: &str) {
+        let listed: Vec<String> = self
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_ascii_lowercase())
+            .collect();
+        for value in values {
+            assert!(
+                listed.iter().any(|l| l.eq_ignore_ascii_case(value)),
+                "{what}: {name} must list {value}, got {listed:?}"
+            );
+        }
     }
 
     /// The problem+json `code`.
@@ -243,31 +264,17 @@ impl Reply {
             self.status,
             self.text
         );
-        let body = &self.body;
-        assert!(
-            body["type"].as_str().is_some_and(|t| !t.is_empty()),
-            "problem without type: {}",
-            self.text
-        );
-        assert!(
-            body["title"].as_str().is_some_and(|t| !t.is_empty()),
-            "problem without title: {}",
-            self.text
-        );
+        for member in ["type", "title", "code", "detail"] {
+            assert!(
+                self.body[member].as_str().is_some_and(|t| !t.is_empty()),
+                "problem without {member}: {}",
+                self.text
+            );
+        }
         assert_eq!(
-            body["status"].as_u64(),
+            self.body["status"].as_u64(),
             Some(u64::from(self.status)),
             "problem status: {}",
-            self.text
-        );
-        assert!(
-            body["code"].as_str().is_some_and(|t| !t.is_empty()),
-            "problem without code: {}",
-            self.text
-        );
-        assert!(
-            body["detail"].as_str().is_some_and(|t| !t.is_empty()),
-            "problem without detail: {}",
             self.text
         );
         for leak in INTERNAL_TEXT {

@@ -11,24 +11,10 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::*;
 
-#[test]
-fn capabilities_are_recorded() {
-    let store = dead_store();
-    assert_eq!(
-        store.capabilities(),
-        Capabilities {
-            revocation: true,
-            survives_replica_loss: true,
-            survives_store_restart: false,
-            keeps_carts: true,
-        }
-    );
-}
-
 #[tokio::test]
 async fn a_refused_connection_fails_at_once_not_at_the_timeout() {
     // (tests/api/central_store says that a dead server is a 503.)
-    let store = dead_store();
+    let store = MemcachedServer::dead();
     let id = new_session_id();
     let started = Instant::now();
     let load = no_hang(store.load(&id, now())).await;
@@ -46,7 +32,7 @@ async fn a_refused_connection_fails_at_once_not_at_the_timeout() {
 #[tokio::test]
 async fn a_restart_while_connections_sit_idle_costs_no_failed_request() {
     let mut server = MemcachedServer::start();
-    let store = store_at(&server.url(), "cartseal:cart:");
+    let store = MemcachedServer::on(&server);
     // Fill the pool: four calls at once leave four idle connections.
     let saved = store.save(None, &session(1), now()).await.unwrap();
     for load in loads_at_once(&store, &saved.credential, 4).await {
@@ -93,7 +79,7 @@ async fn the_deadline_covers_waiting_for_a_pooled_connection() {
 async fn a_half_read_reply_never_answers_the_next_call() {
     // A stand-in for Memcached: its first connection answers half a value
     // and goes silent; every later one is passed through to the real one.
-    let (target, real) = target();
+    let (target, real) = target::<MemcachedServer>();
     let saved = real.save(None, &session(2), now()).await.unwrap();
     let upstream = target.url().strip_prefix("tcp://").unwrap().to_owned();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -201,7 +187,7 @@ async fn warm_opens_the_pool_before_the_first_call_and_no_more() {
 
 #[tokio::test]
 async fn warming_against_a_dead_memcached_costs_nothing() {
-    let store = dead_store();
+    let store = MemcachedServer::dead();
     store.warm();
     // The slots the failed connects held are free again: a call is still a
     // quick 503, not a wait behind them.
@@ -216,10 +202,7 @@ async fn the_service_opens_every_workers_pool_before_its_first_request() {
     let target = MemcachedTarget::private("warm-http");
     let mut stats = alone_on(&target).await;
     // The test app runs two workers.
-    let app = crate::helpers::spawn_app_with(|s| {
-        s.store.kind = cartseal::config::StoreKind::Memcached;
-        s.memcached.url = target.url().to_owned();
-        s.memcached.key_prefix = target.prefix.clone();
+    let app = app_on(&target, |s| {
         s.memcached.pool_size = 3;
         // About the pools, not latency (a busy machine's connects).
         s.memcached.timeout_ms = 2000;

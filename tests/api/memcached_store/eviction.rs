@@ -5,12 +5,11 @@
 
 use std::time::Instant;
 
-use cartseal::config::StoreKind;
 use reqwest::Method;
 use serde_json::json;
 
 use super::*;
-use crate::helpers::{Auth, spawn_app_with};
+use crate::helpers::Auth;
 
 /// A Memcached with 1 MB for items.
 const SMALL: [&str; 4] = ["-m", "1", "-I", "512k"];
@@ -56,10 +55,7 @@ async fn an_evicted_cart_loads_as_expired() {
 #[tokio::test]
 async fn a_flood_of_new_carts_evicts_a_live_cart_and_its_client_sees_token_expired() {
     let target = MemcachedTarget::private_with("eviction-http", &SMALL);
-    let app = spawn_app_with(|s| {
-        s.store.kind = StoreKind::Memcached;
-        s.memcached.url = target.url().to_owned();
-        s.memcached.key_prefix = target.prefix.clone();
+    let app = app_on(&target, |s| {
         // About eviction, not latency: BATCH requests at once on a debug
         // build queue for the pooled connections, and on a busy machine
         // some waited past the shipped 250 ms.

@@ -11,37 +11,34 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cartseal::cart::{Cart, Limits, Line, Properties, Quantity, Sku};
-use cartseal::config::MemcachedConfig;
+use cartseal::config::{MemcachedConfig, Settings, StoreKind};
 use cartseal::ids::random as new_session_id;
 use cartseal::store::memcached::MemcachedStore;
-use cartseal::store::{Capabilities, CartStore, Session, StoreError};
+use cartseal::store::{CartStore, Session, StoreError};
 use cartseal::token::{OpenError, Oversize};
 
 use crate::central_store::{
-    HANG, TIMEOUT_MS, Target, expiry, is_unavailable, memcached_config, no_hang, now, session,
+    HANG, TIMEOUT_MS, Target, expiry, is_unavailable, memcached_config as config, no_hang, now,
+    session, target,
 };
-use crate::helpers::{MemcachedTarget, noise};
+use crate::helpers::{MemcachedTarget, TestApp, noise, spawn_app_with};
 use crate::process::MemcachedServer;
 
-/// Where a test's carts go (`MEMCACHED_URL`, or a private server), and a
-/// store on it.
-fn target() -> (MemcachedTarget, MemcachedStore) {
-    let target = MemcachedTarget::new("test");
-    let store = target.store();
-    (target, store)
-}
-
+/// A store on the server at `url`, its keys under `prefix`.
 fn store_at(url: &str, prefix: &str) -> MemcachedStore {
-    MemcachedStore::new(&config(url, prefix), expiry(), Limits::default()).expect("a store")
+    MemcachedServer::store_at(url, prefix, expiry(), Limits::default())
 }
 
-fn config(url: &str, prefix: &str) -> MemcachedConfig {
-    memcached_config(url, prefix)
-}
-
-/// A store on a port nothing listens on: any Memcached call is Unavailable.
-fn dead_store() -> MemcachedStore {
-    MemcachedTarget::dead()
+/// The service with its carts on `target`, its other settings as `adjust`
+/// leaves them.
+async fn app_on(target: &MemcachedTarget, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with(|s| {
+        s.store.kind = StoreKind::Memcached;
+        s.memcached.url = target.url().to_owned();
+        s.memcached.key_prefix = target.prefix.clone();
+        adjust(s);
+    })
+    .await
 }
 
 /// A cart of `lines` lines whose properties do not compress: its stored

@@ -1,13 +1,11 @@
 //! A value larger than Memcached takes is refused (413), never dropped.
 
-use cartseal::config::StoreKind;
-
 use super::*;
-use crate::helpers::{Auth, spawn_app_with};
+use crate::helpers::Auth;
 
 #[tokio::test]
 async fn a_value_over_max_value_bytes_is_413_and_keeps_the_old_cart() {
-    let (target, _) = target();
+    let (target, _) = target::<MemcachedServer>();
     let config = MemcachedConfig {
         max_value_bytes: 1024,
         ..config(target.url(), &target.prefix)
@@ -19,10 +17,7 @@ async fn a_value_over_max_value_bytes_is_413_and_keeps_the_old_cart() {
     // Four lines of two properties of 256 characters that do not compress
     // (about 190 bytes each once deflated): over 1 KiB stored.
     let big = noisy_session(4, 2, 256, &limits);
-    let err = store
-        .save(Some(&saved.credential), &big, now())
-        .await
-        .unwrap_err();
+    let err = refused_save(&store, &saved.credential, &big).await;
     assert!(
         matches!(
             err,
@@ -78,10 +73,7 @@ async fn memcached_refusing_an_item_is_413_never_a_silent_drop() {
         stamp,
         ..noisy_session(160, 5, 1000, &limits)
     };
-    let err = store
-        .save(Some(&saved.credential), &big, now())
-        .await
-        .unwrap_err();
+    let err = refused_save(&store, &saved.credential, &big).await;
     assert!(
         matches!(
             err,
@@ -104,10 +96,7 @@ async fn memcached_refusing_an_item_is_413_never_a_silent_drop() {
 #[tokio::test]
 async fn over_the_value_limit_a_client_gets_413_and_keeps_its_cart() {
     let target = MemcachedTarget::shared_or_private("http-413");
-    let app = spawn_app_with(|s| {
-        s.store.kind = StoreKind::Memcached;
-        s.memcached.url = target.url().to_owned();
-        s.memcached.key_prefix = target.prefix.clone();
+    let app = app_on(&target, |s| {
         s.memcached.max_value_bytes = 1500;
         s.catalog.file = String::new();
     })
@@ -142,4 +131,9 @@ async fn over_the_value_limit_a_client_gets_413_and_keeps_its_cart() {
         "the cart is unchanged: {}",
         kept.text
     );
+}
+
+/// The error of a save of `big` over the cart `id`, which must fail.
+async fn refused_save(store: &MemcachedStore, id: &str, big: &Session) -> StoreError {
+    store.save(Some(id), big, now()).await.unwrap_err()
 }

@@ -6,24 +6,6 @@
 use super::*;
 
 #[test]
-fn capabilities_are_recorded() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let store = runtime.block_on(async { store_at("redis://127.0.0.1:1", "p:") });
-    assert_eq!(
-        store.capabilities(),
-        Capabilities {
-            revocation: true,
-            survives_replica_loss: true,
-            survives_store_restart: false,
-            keeps_carts: true,
-        }
-    );
-}
-
-#[test]
 fn new_outside_a_runtime_is_an_error_not_a_panic() {
     let config = RedisConfig::default();
     let err = RedisStore::new(&config, expiry(), Limits::default()).unwrap_err();
@@ -45,7 +27,7 @@ async fn a_shared_store_depends_on_the_runtime_that_connected_it() {
     // Why one store per worker: the connection's I/O task runs on the
     // runtime that first used the store. While that runtime is blocked,
     // other runtimes' calls through the same store time out.
-    let (_target, store) = target();
+    let (_target, store) = target::<RedisServer>();
     store.ready().await.unwrap(); // connects on this test's runtime
     let shared = store.clone();
     let other = std::thread::spawn(move || {

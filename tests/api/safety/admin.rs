@@ -3,8 +3,7 @@
 
 use cartseal::config::StoreKind;
 
-use crate::helpers::{Auth, spawn_app, spawn_app_with};
-use crate::process::free_port;
+use crate::helpers::{Auth, spawn_app, spawn_app_on_a_dead_store, spawn_app_with};
 
 #[tokio::test]
 async fn metrics_are_on_the_admin_listener_not_the_public_port() {
@@ -76,15 +75,7 @@ async fn readyz_says_ready_without_naming_the_store() {
 #[tokio::test]
 async fn readyz_names_no_internal_error() {
     for kind in [StoreKind::Redis, StoreKind::Memcached] {
-        let port = free_port();
-        let app = spawn_app_with(|s| {
-            s.store.kind = kind;
-            s.redis.url = format!("redis://127.0.0.1:{port}");
-            s.redis.timeout_ms = 200;
-            s.memcached.url = format!("tcp://127.0.0.1:{port}");
-            s.memcached.timeout_ms = 200;
-        })
-        .await;
+        let (app, port) = spawn_app_on_a_dead_store(kind).await;
         let reply = app.get("/readyz").send().await;
         reply.assert_problem(503, "not_ready");
         let port = port.to_string();

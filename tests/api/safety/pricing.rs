@@ -8,9 +8,7 @@ use crate::helpers::{Auth, spawn_app};
 #[tokio::test]
 async fn a_line_the_catalog_no_longer_has_is_unavailable_and_the_subtotal_is_null() {
     let app = spawn_app().await;
-    let token = app.create().await;
-    let first = app.add(&Auth::Bearer(token), "TEE-100", 2).await;
-    let token = first.cart_token().expect("a token");
+    let token = app.bearer_cart("TEE-100", 2).await;
     let second = app.add(&Auth::Bearer(token), "MUG-104", 1).await;
     assert_eq!(second.status, 200, "{}", second.text);
     assert!(
