@@ -48,34 +48,30 @@ pub fn rfc3339(unix: i64) -> String {
 /// refuses key files that others can read, and a key must not outlive its
 /// test.
 #[derive(Debug)]
-pub struct KeyDir(PathBuf);
+pub struct KeyDir(tempfile::TempDir);
 
 impl KeyDir {
     /// A fresh private folder in the system's temp dir.
     pub fn new() -> Self {
-        use std::os::unix::fs::DirBuilderExt;
-        let path = std::env::temp_dir().join(format!(
-            "cartseal-keys-{}-{}",
-            std::process::id(),
-            crate::ids::random()
-        ));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&path)
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("cartseal-keys-")
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir()
             .expect("a private temp dir");
-        Self(path)
+        Self(dir)
     }
 
     /// The folder.
     pub fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 
     /// Writes the file `name` with `contents` and the permission bits
     /// `mode` (0o600 for a key the keyring accepts); returns its path.
     pub fn write(&self, name: &str, contents: &[u8], mode: u32) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
-        let path = self.0.join(name);
+        let path = self.0.path().join(name);
         std::fs::write(&path, contents).expect("write a key file");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
             .expect("chmod a key file");
@@ -86,12 +82,6 @@ impl KeyDir {
 impl Default for KeyDir {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Drop for KeyDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
