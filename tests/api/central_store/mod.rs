@@ -1,8 +1,11 @@
-//! One suite for the central store (`src/store/central.rs`) over each
-//! backend that runs as a server of its own: Redis and Memcached. Each
-//! scenario is a generic `async fn` written once over [`Target`];
-//! [`central_store_suite!`] expands it into a `#[tokio::test]` per backend,
-//! as the acceptance suite does per store. What only one backend does (its
+//! One suite for the central store (`src/store/central.rs`) over each of
+//! its backends. Each scenario is a generic `async fn` written once, over
+//! [`Fresh`] (any backend: a fresh store) or over [`Target`] (a backend that
+//! runs as a server of its own, Redis and Memcached, whose keys and TTLs a
+//! test can look at); [`central_store_suite!`] expands it into a
+//! `#[tokio::test]` per backend, as the acceptance suite does per store.
+//! The memory backend runs the [`Fresh`] scenarios: the sessions' round
+//! trip and the compare-and-set's races. What only one backend does (its
 //! connections, Memcached's eviction and item size limit) stays in
 //! tests/api/redis_store and tests/api/memcached_store.
 //!
@@ -23,9 +26,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cartseal::cart::{Cart, Limits, Line, Properties, Quantity, Sku};
+use cartseal::config::MemoryConfig;
 use cartseal::config::{MemcachedConfig, RedisConfig};
 use cartseal::expiry::Expiry;
 use cartseal::store::memcached::MemcachedStore;
+use cartseal::store::memory::MemoryStore;
 use cartseal::store::redis::RedisStore;
 use cartseal::store::{Capabilities, CartStore, Session, StoreError};
 pub use cartseal_kit::fixture::now;
@@ -111,6 +116,38 @@ pub fn target<T: Target>() -> (StoreTarget<T>, T::Store) {
     let target = T::new("test");
     let store = target.store();
     (target, store)
+}
+
+/// Any backend of the central store, as a scenario that needs only the
+/// store sees it: a fresh store with the tests' lifetimes and the default
+/// limits, and what keeps its carts (a server, or nothing).
+pub(crate) trait Fresh {
+    type Store: CartStore;
+    type Place;
+
+    fn fresh() -> (Self::Place, Self::Store);
+}
+
+impl<T: Target> Fresh for T {
+    type Store = T::Store;
+    type Place = StoreTarget<T>;
+
+    fn fresh() -> (StoreTarget<T>, T::Store) {
+        target::<T>()
+    }
+}
+
+/// The memory backend: carts in the store itself.
+pub struct InMemory;
+
+impl Fresh for InMemory {
+    type Store = MemoryStore;
+    type Place = ();
+
+    fn fresh() -> ((), MemoryStore) {
+        let store = MemoryStore::new(&MemoryConfig::default(), expiry(), Limits::default());
+        ((), store)
+    }
 }
 
 impl Target for RedisServer {
@@ -261,6 +298,16 @@ macro_rules! central_store_suite {
 central_store_suite! {
     redis => crate::process::RedisServer,
     memcached => crate::process::MemcachedServer,
+}
+
+mod memory {
+    central_store_suite!(@tests super::InMemory;
+        sessions::save_then_load_round_trips,
+        sessions::a_missing_key_is_expired,
+        races::a_save_after_another_write_conflicts_and_saves_nothing,
+        races::reads_between_a_load_and_its_save_do_not_conflict,
+        races::a_new_cart_never_overwrites_a_stored_one,
+    );
 }
 
 /// Awaits a store call, failing the test if it hangs.

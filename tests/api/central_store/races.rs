@@ -8,8 +8,8 @@ use cartseal::token::OpenError;
 
 use super::*;
 
-pub async fn a_save_after_another_write_conflicts_and_saves_nothing<T: Target>() {
-    let (_target, store) = target::<T>();
+pub async fn a_save_after_another_write_conflicts_and_saves_nothing<T: Fresh>() {
+    let (_target, store) = T::fresh();
     let now = now();
     let id = store.save(None, &session(1), now).await.unwrap().credential;
 
@@ -36,10 +36,10 @@ pub async fn a_save_after_another_write_conflicts_and_saves_nothing<T: Target>()
     write_and_read_back(&store, &id, kept, 3, now).await;
 }
 
-pub async fn reads_between_a_load_and_its_save_do_not_conflict<T: Target>() {
+pub async fn reads_between_a_load_and_its_save_do_not_conflict<T: Fresh>() {
     // A read slides the TTL (a get-and-touch): it must not count as a
     // write, or every write racing a read would be retried.
-    let (_target, store) = target::<T>();
+    let (_target, store) = T::fresh();
     let now = now();
     let id = store.save(None, &session(1), now).await.unwrap().credential;
     let writing = store.load(&id, now).await.unwrap().session;
@@ -63,10 +63,10 @@ pub async fn a_cart_that_ended_since_the_load_is_not_brought_back<T: Target>() {
     assert_eq!(T::ttl(&target, &id).await, None, "nothing written");
 }
 
-pub async fn a_new_cart_never_overwrites_a_stored_one<T: Target>() {
+pub async fn a_new_cart_never_overwrites_a_stored_one<T: Fresh>() {
     // A session that no load produced has no stamp: it is stored under a
     // new id, whatever credential comes with it.
-    let (_target, store) = target::<T>();
+    let (_target, store) = T::fresh();
     let now = now();
     let id = store.save(None, &session(1), now).await.unwrap().credential;
     let other = store.save(Some(&id), &session(2), now).await.unwrap();

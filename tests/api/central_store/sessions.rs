@@ -5,8 +5,8 @@ use cartseal::token::{InvalidReason, OpenError};
 
 use super::*;
 
-pub async fn save_then_load_round_trips<T: Target>() {
-    let (_target, store) = target::<T>();
+pub async fn save_then_load_round_trips<T: Fresh>() {
+    let (_target, store) = T::fresh();
     let now = now();
     let saved = store.save(None, &session(20), now).await.unwrap();
     assert!(is_session_id(&saved.credential));
@@ -132,8 +132,8 @@ pub async fn a_ttl_over_30_days_is_kept<T: Target>() {
     assert!(ttl > forty_days as i64 - 5, "ttl {ttl} after a load");
 }
 
-pub async fn a_missing_key_is_expired<T: Target>() {
-    let (_target, store) = target::<T>();
+pub async fn a_missing_key_is_expired<T: Fresh>() {
+    let (_target, store) = T::fresh();
     assert_eq!(
         store.load(&new_session_id(), now()).await.unwrap_err(),
         StoreError::Credential(OpenError::Expired)
