@@ -26,8 +26,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cartseal::cart::{Cart, Limits, Line, Properties, Quantity, Sku};
-use cartseal::config::MemoryConfig;
-use cartseal::config::{MemcachedConfig, RedisConfig};
+use cartseal::config::{MemcachedConfig, MemoryConfig, RedisConfig};
 use cartseal::expiry::Expiry;
 use cartseal::store::memcached::MemcachedStore;
 use cartseal::store::memory::MemoryStore;
