@@ -7,13 +7,11 @@ use super::{CartError, Limits};
 
 /// Checks a sku: 1 to `limits.sku_max_chars` of `[A-Za-z0-9._-]`.
 pub(super) fn check_sku(raw: &str, limits: &Limits) -> Result<(), CartError> {
-    check_word(
-        raw,
-        limits.sku_max_chars,
-        b"._-",
-        "sku must be",
-        "characters",
-    )
+    let max = limits.sku_max_chars;
+    if is_word(raw, max, |b| matches!(b, b'.' | b'_' | b'-')) {
+        return Ok(());
+    }
+    Err(word_refused("sku must be", max, "characters", ". _ -"))
 }
 
 /// Checks how many properties a line has.
@@ -31,35 +29,26 @@ pub(super) fn check_property_count(count: usize, limits: &Limits) -> Result<(), 
 /// `[A-Za-z0-9_-]`.
 pub(super) fn check_property_key(key: &str, limits: &Limits) -> Result<(), CartError> {
     let max = limits.property_key_max_bytes;
-    check_word(key, max, b"_-", "property keys must be", "bytes")
-}
-
-/// Checks that `raw` is 1 to `max` bytes, each an ASCII letter or digit or
-/// one of `extra`; the refusal reads "`what` 1 to `max` `unit` of …".
-#[inline]
-fn check_word(
-    raw: &str,
-    max: usize,
-    extra: &[u8],
-    what: &str,
-    unit: &str,
-) -> Result<(), CartError> {
-    let ok = !raw.is_empty()
-        && raw.len() <= max
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b));
-    if ok {
+    if is_word(key, max, |b| matches!(b, b'_' | b'-')) {
         return Ok(());
     }
-    let mut allowed = String::from("A-Z a-z 0-9");
-    for &b in extra {
-        allowed.push(' ');
-        allowed.push(char::from(b));
-    }
-    Err(CartError::Invalid(format!(
-        "{what} 1 to {max} {unit} of {allowed}"
-    )))
+    Err(word_refused("property keys must be", max, "bytes", "_ -"))
+}
+
+/// Whether `raw` is 1 to `max` bytes, each an ASCII letter or digit or one
+/// that `extra` allows.
+#[inline]
+fn is_word(raw: &str, max: usize, extra: impl Fn(u8) -> bool) -> bool {
+    !raw.is_empty()
+        && raw.len() <= max
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || extra(b))
+}
+
+/// The refusal of a word that [`is_word`] refused: "`what` 1 to `max`
+/// `unit` of A-Z a-z 0-9 `extra`".
+#[cold]
+fn word_refused(what: &str, max: usize, unit: &str, extra: &str) -> CartError {
+    CartError::Invalid(format!("{what} 1 to {max} {unit} of A-Z a-z 0-9 {extra}"))
 }
 
 /// Checks a property value, already in NFC ([`normalized`]).
