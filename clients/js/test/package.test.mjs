@@ -2,7 +2,7 @@
 // installable from the tarball `npm pack` makes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, mkdtempSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { readFileSync, mkdtempSync, writeFileSync, mkdirSync, existsSync, rmSync } from "node:fs";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -67,8 +67,9 @@ test("every error code of the server has a message, and the docs list every code
 // Needs npm, which scripts/test does not install (Debian's npm package
 // conflicts with its nodejs): skipped, and said so, where it is missing.
 const npm = spawnSync("npm", ["--version"], { encoding: "utf8" });
-test("npm pack makes a tarball that installs and imports", { skip: npm.status !== 0 && "npm is not installed" }, async () => {
+test("npm pack makes a tarball that installs and imports", { skip: npm.status !== 0 && "npm is not installed" }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), "cartseal-pack-"));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
   const out = execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: pkgDir, encoding: "utf8" });
   const [{ filename, files }] = JSON.parse(out);
   const packed = files.map((f) => f.path).sort();
