@@ -59,12 +59,16 @@ impl Answer for Sent {
         &self.response.body
     }
 
+    /// The raw client keeps two cookies of a response: the routing key
+    /// (`route`), and the cart cookie (`cookie`), whatever it is named.
     fn set_cookie(&self, name: &str) -> Option<String> {
-        let pair = match &self.response.cookie {
-            Some(CookieUpdate::Set { pair, .. }) if name != "cart_route" => pair,
-            Some(CookieUpdate::Clear) if name != "cart_route" => return Some(String::new()),
-            _ if name == "cart_route" => self.response.route.as_ref()?,
-            _ => return None,
+        let pair = if name == "cart_route" {
+            self.response.route.as_ref()?
+        } else {
+            match self.response.cookie.as_ref()? {
+                CookieUpdate::Set { pair, .. } => pair,
+                CookieUpdate::Clear => return Some(String::new()),
+            }
         };
         pair.strip_prefix(name)?
             .strip_prefix('=')
