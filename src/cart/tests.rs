@@ -88,6 +88,23 @@ fn skus_are_1_to_64_characters_of_the_sku_alphabet() {
 }
 
 #[test]
+fn sku_and_property_key_refusals_name_their_alphabet_and_bound() {
+    let l = limits();
+    assert_eq!(
+        Sku::parse("SKU 1", &l).unwrap_err(),
+        CartError::Invalid("sku must be 1 to 64 characters of A-Z a-z 0-9 . _ -".into())
+    );
+    let bad_key = BTreeMap::from([("a.b".to_owned(), "v".to_owned())]);
+    assert_eq!(
+        Properties::parse(bad_key, &l).unwrap_err(),
+        CartError::Invalid(format!(
+            "property keys must be 1 to {} bytes of A-Z a-z 0-9 _ -",
+            l.property_key_max_bytes
+        ))
+    );
+}
+
+#[test]
 fn quantities_are_1_to_the_limit() {
     let l = limits();
     for ok in [1, 2, 998, 999] {
