@@ -43,3 +43,37 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
 pub fn encode(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
+
+/// The length of the unpadded base64url of `len` bytes.
+pub fn encoded_len(len: usize) -> usize {
+    len / 3 * 4 + [0, 2, 3][len % 3]
+}
+
+/// Appends the unpadded base64url of `bytes` to `out`.
+pub fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + encoded_len(bytes.len()), 0);
+    let written = URL_SAFE_NO_PAD
+        .encode_slice(bytes, &mut out[start..])
+        .expect("the room is the encoded length");
+    debug_assert_eq!(start + written, out.len());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_into_appends_what_encode_returns() {
+        for len in 0..12 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 200) as u8).collect();
+            let mut out = b"prefix".to_vec();
+            encode_into(&bytes, &mut out);
+            assert_eq!(encoded_len(len), encode(&bytes).len(), "{len} bytes");
+            assert_eq!(
+                out,
+                [b"prefix".as_slice(), encode(&bytes).as_bytes()].concat()
+            );
+        }
+    }
+}
