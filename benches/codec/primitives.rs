@@ -96,6 +96,33 @@ pub(super) fn primitive_workloads(setup: &Setup) -> Vec<Workload<'_>> {
         ));
     }
 
+    // What the codec's deflate and inflate do for this cart: level 1, as it
+    // uses below `FAST_DEFLATE_BELOW` bytes of JSON, on the compact JSON,
+    // with the state reused and reset. With v4.local these make the floor
+    // that the summary sets beside seal and open.
+    {
+        let json = cart.to_compact_json();
+        assert!(
+            json.len() < cartseal::token::FAST_DEFLATE_BELOW,
+            "a level-1 cart"
+        );
+        let mut compress = Compress::new(Compression::new(1), false);
+        let packed = deflate_with(&mut compress, &json);
+        out.push((
+            named("deflate_level1"),
+            Box::new(move || {
+                black_box(deflate_with(&mut compress, black_box(&json)));
+            }),
+        ));
+        let (mut decompress, len) = (Decompress::new(false), cart.to_compact_json().len());
+        out.push((
+            named("inflate_level1"),
+            Box::new(move || {
+                black_box(inflate_with(&mut decompress, black_box(&packed), len));
+            }),
+        ));
+    }
+
     // v4.local on the claims of a real 20-line token.
     let paseto = setup.codec("paseto");
     let key = SymmetricKey::<V4>::try_from(setup.local_paserk.as_str()).expect("a k4.local key");

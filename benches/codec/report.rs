@@ -168,6 +168,26 @@ pub(super) fn summary(setup: &Setup) {
         paseto / prims,
         verdict(paseto / prims <= 1.3)
     );
+    // The codec's own targets, beside what pasetors and flate2 alone take
+    // for the same token: the rest is what cartseal adds.
+    for (op, parts) in [
+        ("seal", ["v4_local_encrypt", "deflate_level1"]),
+        ("open", ["v4_local_decrypt", "inflate_level1"]),
+    ] {
+        let total = m(&format!("{op}/paseto/20")).unwrap_or(f64::NAN);
+        let floor: f64 = parts
+            .iter()
+            .filter_map(|p| m(&format!("primitive/{p}")))
+            .sum();
+        println!(
+            "  paseto {op} 20 lines: {} (<= 12 µs: {}); {} alone: {}, so cartseal adds {}",
+            micros(total),
+            verdict(total <= 12_000.0),
+            parts.join(" + "),
+            micros(floor),
+            micros(total - floor),
+        );
+    }
     match redis {
         Some(r) => println!(
             "  paseto seal+open / redis GET+SET = {:.2} (<= 0.5: {})",

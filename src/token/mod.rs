@@ -32,7 +32,7 @@ use crate::cart::{Cart, Limits};
 use crate::expiry::Expiry;
 use crate::keys::{KeyState, KeyringHandle};
 
-pub use compress::{InflateError, deflate, inflate_capped, pack};
+pub use compress::{FAST_DEFLATE_BELOW, InflateError, deflate, inflate_capped, pack};
 pub use config::{Format, JwtAlgorithm, TokenConfig};
 pub use error::{InvalidReason, OpenError, Oversize, ResealReason, SealError};
 
