@@ -46,7 +46,7 @@ pub fn encode(bytes: impl AsRef<[u8]>) -> String {
 
 /// The length of the unpadded base64url of `len` bytes.
 pub fn encoded_len(len: usize) -> usize {
-    len / 3 * 4 + [0, 2, 3][len % 3]
+    base64::encoded_len(len, false).expect("a length a Vec can hold encodes")
 }
 
 /// Appends the unpadded base64url of `bytes` to `out`.

@@ -108,13 +108,13 @@ pub(super) fn primitive_workloads(setup: &Setup) -> Vec<Workload<'_>> {
         );
         let mut compress = Compress::new(Compression::new(1), false);
         let packed = deflate_with(&mut compress, &json);
+        let (mut decompress, len) = (Decompress::new(false), json.len());
         out.push((
             named("deflate_level1"),
             Box::new(move || {
                 black_box(deflate_with(&mut compress, black_box(&json)));
             }),
         ));
-        let (mut decompress, len) = (Decompress::new(false), cart.to_compact_json().len());
         out.push((
             named("inflate_level1"),
             Box::new(move || {

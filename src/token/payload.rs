@@ -11,6 +11,11 @@ use crate::cart::{Cart, Limits};
 /// Carts of less compact JSON than this go into the claims as they are.
 const PLAIN_BELOW: usize = 64;
 
+/// What precedes the plain cart in the claims; the deflated cart's base64
+/// follows its own name and ends with a quote.
+const PLAIN_NAME: &[u8] = br#""c":"#;
+const DEFLATED_NAME: &[u8] = br#""cz":""#;
+
 /// The cart as it goes into the claims.
 pub(crate) enum CartClaim {
     /// `c`: the compact JSON.
@@ -32,19 +37,21 @@ impl CartClaim {
             return Ok(Self::Plain(json));
         }
         let packed = pack(&json, level, limits)?;
-        // `"cz":"…"` costs 3 characters more than `"c":…`.
-        Ok(if base64url::encoded_len(packed.len()) + 3 < json.len() {
-            Self::Deflated(packed)
+        let (plain, deflated) = (Self::Plain(json), Self::Deflated(packed));
+        Ok(if deflated.written_len() < plain.written_len() {
+            deflated
         } else {
-            Self::Plain(json)
+            plain
         })
     }
 
     /// The bytes [`Self::write`] appends.
     pub fn written_len(&self) -> usize {
         match self {
-            Self::Plain(json) => 4 + json.len(),
-            Self::Deflated(packed) => 7 + base64url::encoded_len(packed.len()),
+            Self::Plain(json) => PLAIN_NAME.len() + json.len(),
+            Self::Deflated(packed) => {
+                DEFLATED_NAME.len() + base64url::encoded_len(packed.len()) + 1
+            }
         }
     }
 
@@ -54,11 +61,11 @@ impl CartClaim {
     pub fn write(&self, out: &mut Vec<u8>) {
         match self {
             Self::Plain(json) => {
-                out.extend_from_slice(br#""c":"#);
+                out.extend_from_slice(PLAIN_NAME);
                 out.extend_from_slice(json);
             }
             Self::Deflated(packed) => {
-                out.extend_from_slice(br#""cz":""#);
+                out.extend_from_slice(DEFLATED_NAME);
                 base64url::encode_into(packed, out);
                 out.push(b'"');
             }
